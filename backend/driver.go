@@ -1,0 +1,122 @@
+package backend
+
+import (
+	"context"
+	"time"
+)
+
+// Driver is what a backend implements. Users never call it: they hold a
+// *Store, which validates alerts, gives them ids, applies deadlines, decodes
+// and filters what the driver returns, and wraps errors once. Keeping the
+// driver this small is what lets a third party write a backend in an
+// afternoon and lets us add Store methods without breaking any backend.
+//
+// Every method may be called concurrently. Every method that takes a ctx
+// must return once ctx is done (with an error wrapping ErrUnavailable when
+// the storage did not answer in time). After Close, methods return an error
+// wrapping ErrClosed.
+type Driver interface {
+	// Append stores already-validated, encoded alerts at the newest end,
+	// in order, then trims the oldest entries beyond the configured
+	// MaxAlerts (and any byte bound the backend has). Append and trim
+	// are one atomic step for other readers: nobody sees the list over
+	// its cap. On error, the caller must assume none were acknowledged;
+	// a driver must not retry a write in a way that can store it twice.
+	Append(ctx context.Context, alerts [][]byte) error
+
+	// Scan returns up to limit entries, newest first, whose Pos is
+	// strictly less than before (before <= 0 means from the newest).
+	// Fewer than limit entries means the oldest end was reached. Entries
+	// are returned as stored, including ones that are not valid alerts
+	// (written by another tool): the Store skips and counts those.
+	Scan(ctx context.Context, before int64, limit int) ([]Entry, error)
+
+	// Count returns how many entries are stored, valid alerts or not
+	// (the LLEN the system we replace reported).
+	Count(ctx context.Context) (int64, error)
+
+	// Clear removes every entry of this store's namespace, and nothing
+	// outside it.
+	Clear(ctx context.Context) error
+
+	// Ping checks that the storage answers.
+	Ping(ctx context.Context) error
+
+	// Capabilities declares the optional behaviour the driver has. It
+	// must not change over the driver's life.
+	Capabilities() Capabilities
+
+	// Close releases the driver's resources. Entries stay stored where the
+	// backend is persistent or shared.
+	Close() error
+}
+
+// Entry is one stored entry as a driver returns it.
+type Entry struct {
+	// Pos orders entries: it grows with every entry appended to the
+	// namespace and stays the same for as long as the entry is stored.
+	// Cursors are built from it. Positions need not be contiguous.
+	Pos int64
+	// Data is the stored bytes, normally one JSON alert.
+	Data []byte
+}
+
+// Capabilities declares a driver's optional behaviour as data, so callers
+// (and the conformance suite) check features instead of probing for them.
+type Capabilities struct {
+	// Watch: the driver implements Watcher and delivers every alert
+	// appended after Watch returned, from any writer sharing the
+	// namespace.
+	Watch bool
+	// Shared: two drivers opened with the same DSN, in this process or
+	// another, see each other's entries.
+	Shared bool
+	// Persistent: entries survive Close and a later open with the same DSN.
+	Persistent bool
+	// Durable: an acknowledged Append survives the crash of this process
+	// (entries are on disk or on another machine before Append returns).
+	Durable bool
+	// RawAppend: entries appended by other tools (not through a Store)
+	// can exist, so readers must expect foreign data. Informational.
+	RawAppend bool
+}
+
+// Watcher is the optional interface behind Capabilities.Watch.
+type Watcher interface {
+	// Watch subscribes to alerts appended from now on. The subscription
+	// ends when ctx is done, when it is closed, or when the driver closes.
+	Watch(ctx context.Context) (Subscription, error)
+}
+
+// Subscription delivers appended entries in append order.
+type Subscription interface {
+	// Next blocks until the next entry, ctx is done, or the subscription
+	// ends. A consumer that fell behind gets an error wrapping ErrLagged
+	// once, then the stream resumes with newer entries.
+	Next(ctx context.Context) (Entry, error)
+	// Close ends the subscription. It is safe to call more than once.
+	Close() error
+}
+
+// Config is what every backend is opened with, whatever its scheme: the
+// shared DSN parameters, parsed and checked by the registry.
+type Config struct {
+	// Prefix namespaces every key a backend writes ("apt_detection:").
+	Prefix string
+	// MaxAlerts bounds the store: appending beyond it drops the oldest.
+	MaxAlerts int
+	// MaxAlertBytes caps one encoded alert.
+	MaxAlertBytes int
+	// Timeout bounds every call that has no earlier deadline.
+	Timeout time.Duration
+}
+
+// Defaults of Config, also the DSN parameter defaults.
+const (
+	DefaultPrefix    = "apt_detection:"
+	DefaultMaxAlerts = 1000
+	// MaxMaxAlerts is the largest max_alerts accepted: beyond it a typo
+	// ("10000000000") would be taken for intent.
+	MaxMaxAlerts   = 10_000_000
+	DefaultTimeout = 5 * time.Second
+)

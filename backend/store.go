@@ -1,0 +1,312 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Store is what users hold: one bounded, ordered store of alerts behind
+// some Driver. It is safe for concurrent use. Open one with registry.Open
+// (by DSN) or NewStore (from a driver in code).
+//
+// Store is where the portable rules live, so that every backend keeps
+// them the same way: alerts are validated before any I/O, get an id and a
+// timestamp if they lack them, are written whole or not at all, and are
+// read back decoded and filtered, with foreign entries skipped and counted
+// instead of failing the call. Every call gets a deadline (Config.Timeout)
+// unless its ctx already has an earlier one.
+type Store struct {
+	drv     Driver
+	name    string
+	cfg     Config
+	now     func() time.Time
+	closed  atomic.Bool
+	closeMu sync.Mutex
+}
+
+// NewStore wraps a driver. name is the backend's scheme (used in errors);
+// cfg zero fields take their defaults. The Store owns the driver: Close
+// closes it.
+func NewStore(drv Driver, name string, cfg Config) *Store {
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultPrefix
+	}
+	if cfg.MaxAlerts <= 0 {
+		cfg.MaxAlerts = DefaultMaxAlerts
+	}
+	if cfg.MaxAlertBytes <= 0 {
+		cfg.MaxAlertBytes = DefaultMaxAlertBytes
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	return &Store{drv: drv, name: name, cfg: cfg, now: time.Now}
+}
+
+// Backend is the scheme of the backend behind the store.
+func (s *Store) Backend() string { return s.name }
+
+// Config returns the configuration the store was opened with.
+func (s *Store) Config() Config { return s.cfg }
+
+// Capabilities reports what the backend supports.
+func (s *Store) Capabilities() Capabilities { return s.drv.Capabilities() }
+
+// Driver returns the driver behind the store, for wrappers such as the
+// chain backend and for tests. Calling it directly bypasses validation.
+func (s *Store) Driver() Driver { return s.drv }
+
+func (s *Store) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrUnavailable) {
+		err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	var e *Error
+	if errors.As(err, &e) && e.Backend == s.name && e.Op == op {
+		return err
+	}
+	return &Error{Op: op, Backend: s.name, Err: err}
+}
+
+func (s *Store) begin(ctx context.Context, op string) (context.Context, context.CancelFunc, error) {
+	if s.closed.Load() {
+		return nil, nil, s.wrap(op, ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, s.wrap(op, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	return ctx, cancel, nil
+}
+
+// Store validates and stores one alert. An alert without an id gets a
+// fresh time-ordered one (UUIDv7), and one without a timestamp gets the
+// current time; both are set on a itself, so the caller learns the id.
+func (s *Store) Store(ctx context.Context, a *Alert) error {
+	if a == nil {
+		return s.wrap("store", &AlertError{Index: -1, Err: fmt.Errorf("%w: nil alert", ErrInvalidAlert)})
+	}
+	return s.storeBatch(ctx, "store", []*Alert{a}, -1)
+}
+
+// StoreBatch stores alerts in order. Every alert is validated first: if one
+// is invalid, none is stored and the error (an *AlertError) names its
+// index. A nil or empty batch is a no-op.
+func (s *Store) StoreBatch(ctx context.Context, alerts []*Alert) error {
+	return s.storeBatch(ctx, "store", alerts, 0)
+}
+
+func (s *Store) storeBatch(ctx context.Context, op string, alerts []*Alert, index0 int) error {
+	if len(alerts) == 0 {
+		if s.closed.Load() {
+			return s.wrap(op, ErrClosed)
+		}
+		return nil
+	}
+	now := s.now()
+	encoded := make([][]byte, len(alerts))
+	clones := make([]*Alert, len(alerts))
+	for i, a := range alerts {
+		idx := i
+		if index0 < 0 {
+			idx = -1
+		}
+		if a == nil {
+			return s.wrap(op, &AlertError{Index: idx, Err: fmt.Errorf("%w: nil alert", ErrInvalidAlert)})
+		}
+		if err := a.validate(); err != nil {
+			return s.wrap(op, reindex(err, idx))
+		}
+		// Work on a copy so that a failed batch leaves the caller's
+		// alerts as they were; the copy replaces them on success.
+		c := a.Clone()
+		if err := c.ensureIdentity(now); err != nil {
+			return s.wrap(op, err)
+		}
+		b, _ := c.MarshalJSON()
+		if len(b) > s.cfg.MaxAlertBytes {
+			return s.wrap(op, &AlertError{Index: idx, Err: fmt.Errorf("%w (%d bytes, cap %d; raise max_alert_bytes or trim features)", ErrTooLarge, len(b), s.cfg.MaxAlertBytes)})
+		}
+		encoded[i], clones[i] = b, c
+	}
+	ctx, cancel, err := s.begin(ctx, op)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	if err := s.drv.Append(ctx, encoded); err != nil {
+		return s.wrap(op, err)
+	}
+	for i, a := range alerts {
+		*a = *clones[i]
+	}
+	return nil
+}
+
+func reindex(err error, idx int) error {
+	var ae *AlertError
+	if errors.As(err, &ae) {
+		c := *ae
+		c.Index = idx
+		return &c
+	}
+	return &AlertError{Index: idx, Err: err}
+}
+
+// List returns alerts newest first, filtered and paged by q. Entries that
+// are not valid alerts are skipped and counted in Page.Skipped, never an
+// error. Within one page an id is returned at most once.
+func (s *Store) List(ctx context.Context, q Query) (*Page, error) {
+	limit, before, err := q.check()
+	if err != nil {
+		return nil, s.wrap("list", err)
+	}
+	ctx, cancel, err := s.begin(ctx, "list")
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+
+	page := &Page{Alerts: make([]*Alert, 0, min(limit, 1024))}
+	seen := make(map[string]bool)
+	toSkip := q.Offset
+	// Fetch in chunks sized to the request, growing when filters reject
+	// much, so that "the newest 10" costs one small round trip.
+	chunk := min(max(limit+toSkip, 16), 1000)
+	for {
+		entries, err := s.drv.Scan(ctx, before, chunk)
+		if err != nil {
+			return nil, s.wrap("list", err)
+		}
+		for _, e := range entries {
+			before = e.Pos
+			a, err := DecodeAlert(e.Data, s.cfg.MaxAlertBytes)
+			if err != nil {
+				page.Skipped++
+				continue
+			}
+			if id := a.ID(); id != "" {
+				if seen[id] {
+					page.Duplicates++
+					continue
+				}
+				seen[id] = true
+			}
+			if !q.match(a) {
+				continue
+			}
+			if toSkip > 0 {
+				toSkip--
+				continue
+			}
+			page.Alerts = append(page.Alerts, a)
+			if len(page.Alerts) == limit {
+				page.Next = formatCursor(e.Pos)
+				return page, nil
+			}
+		}
+		if len(entries) < chunk {
+			return page, nil
+		}
+		chunk = min(chunk*2, 1000)
+	}
+}
+
+// Count returns how many entries the store holds, including foreign
+// entries that List would skip (it is the LLEN of the Redis layout).
+func (s *Store) Count(ctx context.Context) (int64, error) {
+	ctx, cancel, err := s.begin(ctx, "count")
+	if err != nil {
+		return 0, err
+	}
+	defer cancel()
+	n, err := s.drv.Count(ctx)
+	return n, s.wrap("count", err)
+}
+
+// Clear removes every alert of this store's namespace.
+func (s *Store) Clear(ctx context.Context) error {
+	ctx, cancel, err := s.begin(ctx, "clear")
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	return s.wrap("clear", s.drv.Clear(ctx))
+}
+
+// Ping checks that the backend answers within the deadline.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel, err := s.begin(ctx, "ping")
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	return s.wrap("ping", s.drv.Ping(ctx))
+}
+
+// Close releases the store. Calls after Close, and a second Close, return
+// an error wrapping ErrClosed. Close does not wait for calls in flight; they
+// finish or fail on their own deadlines.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed.Swap(true) {
+		return s.wrap("close", ErrClosed)
+	}
+	return s.wrap("close", s.drv.Close())
+}
+
+// Watch delivers alerts stored after it returns, in order, from every
+// writer sharing the namespace. It returns an error wrapping ErrUnsupported
+// when Capabilities().Watch is false.
+func (s *Store) Watch(ctx context.Context) (*Watch, error) {
+	if s.closed.Load() {
+		return nil, s.wrap("watch", ErrClosed)
+	}
+	w, ok := s.drv.(Watcher)
+	if !ok || !s.drv.Capabilities().Watch {
+		return nil, s.wrap("watch", fmt.Errorf("%w: backend %s does not declare watch", ErrUnsupported, s.name))
+	}
+	sub, err := w.Watch(ctx)
+	if err != nil {
+		return nil, s.wrap("watch", err)
+	}
+	return &Watch{sub: sub, s: s}, nil
+}
+
+// Watch is a live subscription to newly stored alerts.
+type Watch struct {
+	sub     Subscription
+	s       *Store
+	skipped atomic.Int64
+}
+
+// Next blocks until the next alert arrives or ctx is done. A consumer that
+// fell behind gets an error wrapping ErrLagged once; the stream then goes
+// on. Entries that are not valid alerts are skipped (see Skipped).
+func (w *Watch) Next(ctx context.Context) (*Alert, error) {
+	for {
+		e, err := w.sub.Next(ctx)
+		if err != nil {
+			return nil, w.s.wrap("watch", err)
+		}
+		a, err := DecodeAlert(e.Data, w.s.cfg.MaxAlertBytes)
+		if err != nil {
+			w.skipped.Add(1)
+			continue
+		}
+		return a, nil
+	}
+}
+
+// Skipped counts delivered entries that were not valid alerts.
+func (w *Watch) Skipped() int64 { return w.skipped.Load() }
+
+// Close ends the subscription.
+func (w *Watch) Close() error { return w.sub.Close() }

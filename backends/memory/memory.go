@@ -1,0 +1,365 @@
+// Package memory is the in-process backend: a bounded ring of alerts in this
+// process's memory. It is the cheapest conformance target and the store of
+// last resort in a chain; it loses everything when the process exits.
+//
+// # DSN
+//
+//	mem://[name][?prefix=...&max_alerts=...&max_bytes=...]
+//	memory://...            (alias)
+//
+// With no name, every Open gets a private store. Stores opened with the same
+// name (and prefix) in one process share their alerts, like two clients of
+// one Redis server, until the process exits; closing them does not free the
+// alerts.
+//
+// Parameters, besides the shared ones (prefix, max_alerts, max_alert_bytes,
+// timeout; see docs/dsn.md):
+//
+//	max_bytes  bound on the total bytes of stored alerts, default 64 MiB;
+//	           the oldest go first when either bound is reached.
+//
+// Append is O(1) amortised per alert, listing the newest N is O(N), and
+// watch is supported.
+package memory
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/registry"
+)
+
+// Scheme is the DSN scheme; Alias is its long spelling.
+const (
+	Scheme = "mem"
+	Alias  = "memory"
+)
+
+// DefaultMaxBytes bounds a store's total size when max_bytes is not given.
+const DefaultMaxBytes = 64 << 20
+
+func init() {
+	registry.Register(Scheme, open)
+	registry.RegisterAlias(Alias, Scheme)
+}
+
+func open(ctx context.Context, dsn *registry.DSN, cfg backend.Config) (backend.Driver, error) {
+	maxBytes, err := dsn.Int("max_bytes", DefaultMaxBytes, 1024, 1<<40)
+	if err != nil {
+		return nil, err
+	}
+	if dsn.Path() != "" && dsn.Path() != "/" {
+		return nil, dsn.Errorf("unexpected path %q (the name goes in the host part: mem://name)", dsn.Path())
+	}
+	if dsn.Username() != "" {
+		return nil, dsn.Errorf("mem:// takes no user info")
+	}
+	if err := dsn.Unknown(); err != nil {
+		return nil, err
+	}
+	return Open(dsn.Host(), cfg, &Options{MaxBytes: maxBytes}), nil
+}
+
+// Options are the memory backend's own settings.
+type Options struct {
+	// MaxBytes bounds the total size of stored alerts. Default
+	// DefaultMaxBytes.
+	MaxBytes int
+	// WatchBuffer is how many notifications a watcher may lag before it
+	// gets ErrLagged. Default 1024.
+	WatchBuffer int
+}
+
+var (
+	namedMu sync.Mutex
+	named   = map[string]*ring{}
+)
+
+// Open returns a driver. A non-empty name shares its data with every other
+// driver opened with that name and cfg.Prefix in this process.
+func Open(name string, cfg backend.Config, opts *Options) backend.Driver {
+	if opts == nil {
+		opts = &Options{}
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxBytes
+	}
+	if opts.WatchBuffer <= 0 {
+		opts.WatchBuffer = 1024
+	}
+	if cfg.MaxAlerts <= 0 {
+		cfg.MaxAlerts = backend.DefaultMaxAlerts
+	}
+	if name == "" {
+		return &driver{r: newRing(cfg.MaxAlerts, opts.MaxBytes, opts.WatchBuffer), shared: false}
+	}
+	key := name + "\x00" + cfg.Prefix
+	namedMu.Lock()
+	defer namedMu.Unlock()
+	r, ok := named[key]
+	if !ok {
+		r = newRing(cfg.MaxAlerts, opts.MaxBytes, opts.WatchBuffer)
+		named[key] = r
+	}
+	// Each opener brings its own cap, as each Redis client brings its own
+	// LTRIM bound; the ring applies the bound of the latest append.
+	return &driver{r: r, shared: true, maxAlerts: cfg.MaxAlerts, maxBytes: opts.MaxBytes}
+}
+
+// ring is the shared state: a circular buffer of entries with contiguous
+// positions, so that locating a cursor is arithmetic, not a search.
+type ring struct {
+	mu        sync.Mutex
+	buf       []backend.Entry // circular, len == capacity grown on demand
+	head      int             // index of the oldest entry
+	n         int
+	bytes     int
+	nextPos   int64
+	maxAlerts int
+	maxBytes  int
+	watchBuf  int
+	subs      map[*subscription]struct{}
+}
+
+func newRing(maxAlerts, maxBytes, watchBuf int) *ring {
+	return &ring{nextPos: 1, maxAlerts: maxAlerts, maxBytes: maxBytes, watchBuf: watchBuf, subs: map[*subscription]struct{}{}}
+}
+
+func (r *ring) at(i int) *backend.Entry { return &r.buf[(r.head+i)%len(r.buf)] }
+
+func (r *ring) dropOldest() {
+	e := r.at(0)
+	r.bytes -= len(e.Data)
+	*e = backend.Entry{}
+	r.head = (r.head + 1) % len(r.buf)
+	r.n--
+}
+
+func (r *ring) grow() {
+	c := len(r.buf) * 2
+	if c == 0 {
+		c = 16
+	}
+	if c > r.maxAlerts {
+		c = r.maxAlerts
+	}
+	nb := make([]backend.Entry, c)
+	for i := 0; i < r.n; i++ {
+		nb[i] = *r.at(i)
+	}
+	r.buf, r.head = nb, 0
+}
+
+func (r *ring) append(data [][]byte, maxAlerts, maxBytes int) {
+	if maxAlerts > 0 {
+		r.maxAlerts, r.maxBytes = maxAlerts, maxBytes
+	}
+	for _, d := range data {
+		for r.n > 0 && (r.n >= r.maxAlerts || r.bytes+len(d) > r.maxBytes) {
+			r.dropOldest()
+		}
+		if r.n == len(r.buf) {
+			r.grow()
+		}
+		e := backend.Entry{Pos: r.nextPos, Data: append([]byte(nil), d...)}
+		r.nextPos++
+		*r.at(r.n) = e
+		r.n++
+		r.bytes += len(d)
+		for s := range r.subs {
+			s.deliver(e)
+		}
+	}
+}
+
+type driver struct {
+	r         *ring
+	shared    bool
+	maxAlerts int
+	maxBytes  int
+	mu        sync.Mutex
+	closed    bool
+	mySubs    map[*subscription]struct{}
+}
+
+func (d *driver) check(ctx context.Context) error {
+	d.mu.Lock()
+	closed := d.closed
+	d.mu.Unlock()
+	if closed {
+		return backend.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (d *driver) Append(ctx context.Context, alerts [][]byte) error {
+	if err := d.check(ctx); err != nil {
+		return err
+	}
+	d.r.mu.Lock()
+	defer d.r.mu.Unlock()
+	d.r.append(alerts, d.maxAlerts, d.maxBytes)
+	return nil
+}
+
+func (d *driver) Scan(ctx context.Context, before int64, limit int) ([]backend.Entry, error) {
+	if err := d.check(ctx); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, fmt.Errorf("%w: scan limit %d", backend.ErrInvalidQuery, limit)
+	}
+	r := d.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.n == 0 {
+		return nil, nil
+	}
+	oldest := r.at(0).Pos
+	// end is the index just past the newest entry to return.
+	end := r.n
+	if before > 0 {
+		e := int(before - oldest)
+		if e < 0 {
+			return nil, nil
+		}
+		if e < end {
+			end = e
+		}
+	}
+	out := make([]backend.Entry, 0, min(limit, end))
+	for i := end - 1; i >= 0 && len(out) < limit; i-- {
+		out = append(out, *r.at(i))
+	}
+	return out, nil
+}
+
+func (d *driver) Count(ctx context.Context) (int64, error) {
+	if err := d.check(ctx); err != nil {
+		return 0, err
+	}
+	d.r.mu.Lock()
+	defer d.r.mu.Unlock()
+	return int64(d.r.n), nil
+}
+
+func (d *driver) Clear(ctx context.Context) error {
+	if err := d.check(ctx); err != nil {
+		return err
+	}
+	r := d.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.buf, r.head, r.n, r.bytes = nil, 0, 0, 0
+	return nil
+}
+
+func (d *driver) Ping(ctx context.Context) error { return d.check(ctx) }
+
+func (d *driver) Capabilities() backend.Capabilities {
+	return backend.Capabilities{Watch: true, Shared: d.shared}
+}
+
+func (d *driver) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return backend.ErrClosed
+	}
+	d.closed = true
+	subs := d.mySubs
+	d.mySubs = nil
+	d.mu.Unlock()
+	for s := range subs {
+		s.Close()
+	}
+	return nil
+}
+
+func (d *driver) Watch(ctx context.Context) (backend.Subscription, error) {
+	if err := d.check(ctx); err != nil {
+		return nil, err
+	}
+	s := &subscription{d: d, ch: make(chan backend.Entry, d.r.watchBuf), done: make(chan struct{})}
+	d.r.mu.Lock()
+	d.r.subs[s] = struct{}{}
+	d.r.mu.Unlock()
+	d.mu.Lock()
+	if d.mySubs == nil {
+		d.mySubs = map[*subscription]struct{}{}
+	}
+	d.mySubs[s] = struct{}{}
+	d.mu.Unlock()
+	go func() {
+		select {
+		case <-ctx.Done():
+			s.Close()
+		case <-s.done:
+		}
+	}()
+	return s, nil
+}
+
+type subscription struct {
+	d     *driver
+	ch    chan backend.Entry
+	done  chan struct{}
+	once  sync.Once
+	lagMu sync.Mutex
+	lag   bool // a notification was dropped since the last Next
+}
+
+// deliver runs under the ring's mutex and never blocks a writer: a full
+// buffer marks the subscriber as lagged instead.
+func (s *subscription) deliver(e backend.Entry) {
+	select {
+	case s.ch <- e:
+	default:
+		s.lagMu.Lock()
+		s.lag = true
+		s.lagMu.Unlock()
+	}
+}
+
+func (s *subscription) Next(ctx context.Context) (backend.Entry, error) {
+	// Entries buffered before a drop come first; then the consumer is told
+	// it lagged; then newer entries follow.
+	select {
+	case e := <-s.ch:
+		return e, nil
+	default:
+	}
+	s.lagMu.Lock()
+	lag := s.lag
+	s.lag = false
+	s.lagMu.Unlock()
+	if lag {
+		return backend.Entry{}, backend.ErrLagged
+	}
+	select {
+	case e := <-s.ch:
+		return e, nil
+	case <-s.done:
+		return backend.Entry{}, backend.ErrClosed
+	case <-ctx.Done():
+		return backend.Entry{}, ctx.Err()
+	}
+}
+
+func (s *subscription) Close() error {
+	s.once.Do(func() {
+		close(s.done)
+		s.d.r.mu.Lock()
+		delete(s.d.r.subs, s)
+		s.d.r.mu.Unlock()
+		s.d.mu.Lock()
+		delete(s.d.mySubs, s)
+		s.d.mu.Unlock()
+	})
+	return nil
+}

@@ -1,0 +1,340 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apt-detection/alertstore/backend"
+)
+
+// DSN is a parsed data source name: scheme://[user[:password]@]host[/path]?params.
+//
+// An opener reads its parameters through the typed getters, which remember
+// what was consumed; whatever is left when the opener is done is an unknown
+// parameter, and an error that names it. String, and every error a DSN
+// produces, redact secrets: the password in the user info, every parameter
+// whose name says it is a secret (password, secret, token, key_pass), and,
+// recursively, DSNs nested in parameter values.
+type DSN struct {
+	u        *url.URL
+	params   url.Values
+	consumed map[string]bool
+}
+
+// ParseDSN parses s. It fails, without echoing any secret, on a malformed
+// URL or a missing scheme.
+func ParseDSN(s string) (*DSN, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, fmt.Errorf("%w: empty DSN (set --dsn or ALERTSTORE_DSN, e.g. mem:// or redis://localhost:6379/0)", backend.ErrInvalidConfig)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		// url.Error quotes the whole URL, password included: keep only
+		// the reason.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("%w: malformed DSN %s: %v", backend.ErrInvalidConfig, RedactDSN(s), err)
+	}
+	if u.Scheme == "" {
+		return nil, fmt.Errorf("%w: DSN %s has no scheme (want e.g. mem://, redis://host:6379)", backend.ErrInvalidConfig, RedactDSN(s))
+	}
+	if u.Opaque != "" {
+		return nil, fmt.Errorf("%w: DSN %s: want %s://..., with two slashes", backend.ErrInvalidConfig, RedactDSN(s), u.Scheme)
+	}
+	params, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("%w: DSN %s: malformed parameters", backend.ErrInvalidConfig, RedactDSN(s))
+	}
+	if u.Fragment != "" {
+		return nil, fmt.Errorf("%w: DSN %s: unexpected fragment (a '#' in a password must be written %%23)", backend.ErrInvalidConfig, RedactDSN(s))
+	}
+	return &DSN{u: u, params: params, consumed: map[string]bool{}}, nil
+}
+
+// Scheme is the DSN's scheme, lower-cased.
+func (d *DSN) Scheme() string { return strings.ToLower(d.u.Scheme) }
+
+// URL returns a copy of the parsed URL, secrets included: for openers that
+// need host, path and user info. Never print it; print d.String().
+func (d *DSN) URL() *url.URL {
+	c := *d.u
+	if d.u.User != nil {
+		u := *d.u.User
+		c.User = &u
+	}
+	return &c
+}
+
+// Host is host[:port].
+func (d *DSN) Host() string { return d.u.Host }
+
+// Path is the unescaped path.
+func (d *DSN) Path() string { return d.u.Path }
+
+// Username and Password are the user info, if any.
+func (d *DSN) Username() string {
+	if d.u.User == nil {
+		return ""
+	}
+	return d.u.User.Username()
+}
+
+// Password returns the password in the user info.
+func (d *DSN) Password() (string, bool) {
+	if d.u.User == nil {
+		return "", false
+	}
+	return d.u.User.Password()
+}
+
+// String is the DSN with every secret replaced by "xxxxx".
+func (d *DSN) String() string { return RedactDSN(d.u.String()) }
+
+// Errorf builds an ErrInvalidConfig error that names this (redacted) DSN.
+func (d *DSN) Errorf(format string, args ...any) error {
+	return fmt.Errorf("%w: DSN %s: %s", backend.ErrInvalidConfig, d.String(), fmt.Sprintf(format, args...))
+}
+
+// Has reports whether the parameter is present, without consuming it.
+func (d *DSN) Has(name string) bool { _, ok := d.params[name]; return ok }
+
+// Param returns the parameter's single value (consuming it), or def. A
+// parameter given twice is an error.
+func (d *DSN) Param(name, def string) (string, error) {
+	d.consumed[name] = true
+	vs, ok := d.params[name]
+	if !ok {
+		return def, nil
+	}
+	if len(vs) > 1 {
+		return "", d.Errorf("parameter %q given %d times", name, len(vs))
+	}
+	return vs[0], nil
+}
+
+// Params returns every value of a repeatable parameter (e.g. addr=),
+// consuming it.
+func (d *DSN) Params(name string) []string {
+	d.consumed[name] = true
+	return append([]string(nil), d.params[name]...)
+}
+
+// Int reads an integer parameter in [lo, hi].
+func (d *DSN) Int(name string, def, lo, hi int) (int, error) {
+	s, err := d.Param(name, "")
+	if err != nil || !d.Has(name) {
+		return def, err
+	}
+	n, err := strconv.Atoi(strings.ReplaceAll(s, "_", ""))
+	if err != nil {
+		return 0, d.Errorf("parameter %s=%q is not a whole number", name, s)
+	}
+	if n < lo || n > hi {
+		return 0, d.Errorf("parameter %s=%d is out of range [%d, %d]", name, n, lo, hi)
+	}
+	return n, nil
+}
+
+// Duration reads a Go duration ("750ms", "5s") in [lo, hi]. A bare number
+// is rejected: "5" could mean seconds or milliseconds.
+func (d *DSN) Duration(name string, def, lo, hi time.Duration) (time.Duration, error) {
+	s, err := d.Param(name, "")
+	if err != nil || !d.Has(name) {
+		return def, err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, d.Errorf("parameter %s=%q is not a duration (want e.g. 500ms, 5s)", name, s)
+	}
+	if v < lo || v > hi {
+		return 0, d.Errorf("parameter %s=%s is out of range [%s, %s]", name, v, lo, hi)
+	}
+	return v, nil
+}
+
+// Bool reads true/false/1/0/yes/no.
+func (d *DSN) Bool(name string, def bool) (bool, error) {
+	s, err := d.Param(name, "")
+	if err != nil || !d.Has(name) {
+		return def, err
+	}
+	switch strings.ToLower(s) {
+	case "1", "true", "yes", "on":
+		return true, nil
+	case "0", "false", "no", "off":
+		return false, nil
+	}
+	return false, d.Errorf("parameter %s=%q is not a boolean (want true or false)", name, s)
+}
+
+// Secret reads a secret that may be given inline (name=...) or from a file
+// (name_file=/path, whose content minus one trailing newline is the secret).
+// Giving both is an error. Errors never include the secret.
+func (d *DSN) Secret(name string) (string, bool, error) {
+	inline, err := d.Param(name, "")
+	if err != nil {
+		return "", false, err
+	}
+	path, err := d.Param(name+"_file", "")
+	if err != nil {
+		return "", false, err
+	}
+	hasInline, hasFile := d.Has(name), d.Has(name+"_file")
+	switch {
+	case hasInline && hasFile:
+		return "", false, d.Errorf("give %s or %s_file, not both", name, name)
+	case hasFile:
+		b, err := os.ReadFile(path)
+		if err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return "", false, d.Errorf("reading %s_file %q: %v", name, path, err)
+		}
+		return strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r"), true, nil
+	case hasInline:
+		return inline, true, nil
+	}
+	return "", false, nil
+}
+
+// Unknown returns an error naming every parameter nobody consumed, or nil.
+func (d *DSN) Unknown() error {
+	var left []string
+	for k := range d.params {
+		if !d.consumed[k] {
+			left = append(left, k)
+		}
+	}
+	if len(left) == 0 {
+		return nil
+	}
+	sort.Strings(left)
+	return d.Errorf("unknown parameter %s for scheme %s", strings.Join(quoteAll(left), ", "), d.Scheme())
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strconv.Quote(s)
+	}
+	return out
+}
+
+// prefixPattern is the allow-list of prefix characters: letters, digits and
+// ":_.-{}" (braces for Redis Cluster hash tags). Anything else (spaces,
+// '*', '?', '[' which are glob characters in SCAN/KEYS, newlines) is
+// refused, so a prefix can never match another tenant's keys.
+var prefixPattern = regexp.MustCompile(`^[A-Za-z0-9:_.\-{}]{1,128}$`)
+
+// CheckPrefix validates a key prefix against the allow-list.
+func CheckPrefix(p string) error {
+	if !prefixPattern.MatchString(p) {
+		return fmt.Errorf("%w: prefix %q: use 1 to 128 of the characters A-Z a-z 0-9 : _ . - { }", backend.ErrInvalidConfig, p)
+	}
+	return nil
+}
+
+// Common parses the parameters every backend shares, with one spelling
+// everywhere:
+//
+//	prefix           key prefix, default "apt_detection:"
+//	max_alerts       cap of the store, 1..10000000, default 1000
+//	max_alert_bytes  cap of one encoded alert, 256..67108864, default 262144
+//	timeout          deadline of each call, 1ms..10m, default 5s
+func (d *DSN) Common() (backend.Config, error) {
+	var c backend.Config
+	var err error
+	if c.Prefix, err = d.Param("prefix", backend.DefaultPrefix); err != nil {
+		return c, err
+	}
+	if err := CheckPrefix(c.Prefix); err != nil {
+		return c, d.Errorf("%v", trimSentinel(err))
+	}
+	if c.MaxAlerts, err = d.Int("max_alerts", backend.DefaultMaxAlerts, 1, backend.MaxMaxAlerts); err != nil {
+		return c, err
+	}
+	if c.MaxAlertBytes, err = d.Int("max_alert_bytes", backend.DefaultMaxAlertBytes, 256, 64<<20); err != nil {
+		return c, err
+	}
+	if c.Timeout, err = d.Duration("timeout", backend.DefaultTimeout, time.Millisecond, 10*time.Minute); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func trimSentinel(err error) string {
+	return strings.TrimPrefix(err.Error(), backend.ErrInvalidConfig.Error()+": ")
+}
+
+// secretParam reports whether a parameter name denotes a secret.
+func secretParam(name string) bool {
+	n := strings.ToLower(name)
+	if strings.HasSuffix(n, "_file") {
+		return false // a path, not the secret
+	}
+	for _, w := range []string{"password", "passwd", "secret", "token", "key_pass", "credential"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+const redacted = "xxxxx"
+
+// RedactDSN returns s with secrets replaced: the user-info password,
+// secret-named parameters, and nested DSNs in parameter values. A string
+// that does not parse as a URL is reduced to its scheme, since we cannot
+// tell where its secrets are.
+func RedactDSN(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		if i := strings.Index(s, "://"); i > 0 && i < 32 && !strings.ContainsAny(s[:i], "@:/") {
+			return s[:i] + "://(unparsable, redacted)"
+		}
+		return "(unparsable DSN, redacted)"
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), redacted)
+		}
+	}
+	if u.RawQuery != "" {
+		q, err := url.ParseQuery(u.RawQuery)
+		if err != nil {
+			u.RawQuery = "(unparsable, redacted)"
+		} else {
+			for k, vs := range q {
+				for i, v := range vs {
+					switch {
+					case secretParam(k):
+						vs[i] = redacted
+					case strings.Contains(v, "://") || strings.Contains(v, "@"):
+						vs[i] = RedactDSN(v)
+					}
+				}
+			}
+			u.RawQuery = encodeQuery(q)
+		}
+	}
+	out := u.String()
+	// url.String escapes "xxxxx" fine, but keep the marker readable.
+	return out
+}
+
+// encodeQuery is url.Values.Encode with the original order of keys lost
+// but stable (sorted), and the redaction marker left readable.
+func encodeQuery(q url.Values) string {
+	return q.Encode()
+}
