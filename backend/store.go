@@ -87,7 +87,9 @@ func (s *Store) begin(ctx context.Context, op string) (context.Context, context.
 
 // Store validates and stores one alert. An alert without an id gets a
 // fresh time-ordered one (UUIDv7), and one without a timestamp gets the
-// current time; both are set on a itself, so the caller learns the id.
+// current time; both are set on a itself before the write, so the caller
+// learns the id, and retrying a failed Store with the same a stores the
+// same id (List returns it once).
 func (s *Store) Store(ctx context.Context, a *Alert) error {
 	if a == nil {
 		return s.wrap("store", &AlertError{Index: -1, Err: fmt.Errorf("%w: nil alert", ErrInvalidAlert)})
@@ -110,8 +112,6 @@ func (s *Store) storeBatch(ctx context.Context, op string, alerts []*Alert, inde
 		return nil
 	}
 	now := s.now()
-	encoded := make([][]byte, len(alerts))
-	clones := make([]*Alert, len(alerts))
 	for i, a := range alerts {
 		idx := i
 		if index0 < 0 {
@@ -123,30 +123,33 @@ func (s *Store) storeBatch(ctx context.Context, op string, alerts []*Alert, inde
 		if err := a.validate(); err != nil {
 			return s.wrap(op, reindex(err, idx))
 		}
-		// Work on a copy so that a failed batch leaves the caller's
-		// alerts as they were; the copy replaces them on success.
-		c := a.Clone()
-		if err := c.ensureIdentity(now); err != nil {
+	}
+	encoded := make([][]byte, len(alerts))
+	for i, a := range alerts {
+		idx := i
+		if index0 < 0 {
+			idx = -1
+		}
+		// Identity is given before the write, on the caller's alert: if
+		// the write fails ambiguously (a timeout after the server applied
+		// it), retrying the same *Alert stores the same id, and readers
+		// de-duplicate by id. That is how a retry stays exactly-once for
+		// the reader.
+		if err := a.ensureIdentity(now); err != nil {
 			return s.wrap(op, err)
 		}
-		b, _ := c.MarshalJSON()
+		b, _ := a.MarshalJSON()
 		if len(b) > s.cfg.MaxAlertBytes {
 			return s.wrap(op, &AlertError{Index: idx, Err: fmt.Errorf("%w (%d bytes, cap %d; raise max_alert_bytes or trim features)", ErrTooLarge, len(b), s.cfg.MaxAlertBytes)})
 		}
-		encoded[i], clones[i] = b, c
+		encoded[i] = b
 	}
 	ctx, cancel, err := s.begin(ctx, op)
 	if err != nil {
 		return err
 	}
 	defer cancel()
-	if err := s.drv.Append(ctx, encoded); err != nil {
-		return s.wrap(op, err)
-	}
-	for i, a := range alerts {
-		*a = *clones[i]
-	}
-	return nil
+	return s.wrap(op, s.drv.Append(ctx, encoded))
 }
 
 func reindex(err error, idx int) error {
