@@ -54,6 +54,9 @@ var (
 	ErrDuplicateKey  = fmt.Errorf("%w: duplicate key", ErrInvalidAlert)
 	ErrBadFieldType  = fmt.Errorf("%w: field has the wrong JSON type", ErrInvalidAlert)
 	ErrMalformedJSON = fmt.Errorf("%w: malformed JSON", ErrInvalidAlert)
+	// ErrMissingTimestamp is reported only for stored entries: see
+	// Store.List.
+	ErrMissingTimestamp = fmt.Errorf("%w: stored entry has no timestamp", ErrInvalidAlert)
 )
 
 // Error is the one structured error a Store returns: which operation on

@@ -189,7 +189,7 @@ func (s *Store) List(ctx context.Context, q Query) (*Page, error) {
 		}
 		for _, e := range entries {
 			before = e.Pos
-			a, err := DecodeAlert(e.Data, s.cfg.MaxAlertBytes)
+			a, err := decodeStored(e.Data, s.cfg.MaxAlertBytes)
 			if err != nil {
 				page.Skipped++
 				continue
@@ -299,7 +299,7 @@ func (w *Watch) Next(ctx context.Context) (*Alert, error) {
 		if err != nil {
 			return nil, w.s.wrap("watch", err)
 		}
-		a, err := DecodeAlert(e.Data, w.s.cfg.MaxAlertBytes)
+		a, err := decodeStored(e.Data, w.s.cfg.MaxAlertBytes)
 		if err != nil {
 			w.skipped.Add(1)
 			continue
@@ -313,3 +313,19 @@ func (w *Watch) Skipped() int64 { return w.skipped.Load() }
 
 // Close ends the subscription.
 func (w *Watch) Close() error { return w.sub.Close() }
+
+// decodeStored decodes an entry read from storage. Besides DecodeAlert's
+// rules, a stored alert must have a timestamp: every Store adds one and the
+// system we replace always wrote one, so an entry without it ({} or
+// {"x":1}) was put there by some other tool and is skipped, not shown as an
+// empty alert.
+func decodeStored(data []byte, maxBytes int) (*Alert, error) {
+	a, err := DecodeAlert(data, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := a.Get(FieldTimestamp); !ok {
+		return nil, &AlertError{Index: -1, Field: FieldTimestamp, Err: ErrMissingTimestamp}
+	}
+	return a, nil
+}

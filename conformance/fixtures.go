@@ -1,0 +1,17 @@
+package conformance
+
+// LegacyAlerts returns alerts exactly as the system we replace wrote them:
+// Python's json.dumps output (a space after ':' and ','), naive
+// isoformat() timestamps, capitalised severities, nested source, features,
+// models and MITRE ATT&CK mappings. They are the fixtures of the
+// round-trip checks, and realistic samples for demos.
+func LegacyAlerts() [][]byte {
+	return [][]byte{
+		[]byte(`{"entity": "host1", "entity_type": "host", "event_type": "lateral_movement", "timestamp": "2025-03-01T12:34:56.789012", "severity": "High", "prediction_score": 0.85, "source": {"type": "kafka", "topic": "network-events", "partition": 2, "offset": 7}, "message": "Suspicious SMB session fan-out from host1 to 14 hosts", "features": {"smb_sessions": 14, "distinct_targets": 14, "bytes_out": 1839201, "off_hours": true}, "models": {"isolation_forest": {"score": 0.91, "threshold": 0.7}, "lstm": {"score": 0.79}}, "mitre_attack": {"techniques": ["T1021.002", "T1570"], "tactics": ["Lateral Movement"]}}`),
+		[]byte(`{"entity": "alice@corp.example", "entity_type": "user", "event_type": "credential_access", "timestamp": "2025-03-01T12:35:02.000001", "severity": "Critical", "prediction_score": 0.97, "source": {"type": "wazuh", "rule_id": 5710, "agent": "dc01"}, "message": "Kerberoasting: 37 TGS requests for service accounts in 60 s", "features": {"tgs_requests": 37, "rc4_tickets": 35, "window_s": 60}, "models": {"ensemble": {"score": 0.97}}, "mitre_attack": {"techniques": ["T1558.003"], "tactics": ["Credential Access"]}, "analyst_notes": null}`),
+		[]byte(`{"entity": "10.20.30.40", "entity_type": "ip", "event_type": "command_and_control", "timestamp": "2025-03-01T12:40:11", "severity": "Medium", "prediction_score": 0.62, "source": {"type": "suricata", "sid": 2027865, "flow_id": 1234567890123456789}, "message": "Periodic beacon every 300 s \u00b1 2 s to rare domain", "features": {"interval_mean_s": 300.2, "interval_std_s": 1.7, "domain_rarity": 0.999, "ja3": "72a589da586844d7f0818ce684948eea"}, "mitre_attack": {"techniques": ["T1071.001", "T1573"], "tactics": ["Command and Control"]}}`),
+		[]byte(`{"entity": "build-runner-07", "entity_type": "host", "event_type": "execution", "timestamp": "2025-03-01 12:41:00.5+00:00", "severity": "Low", "prediction_score": 0.31, "source": {"type": "file", "path": "/var/log/audit/audit.log", "line": 88211}, "message": "Unusual parent for powershell: \u00e9l\u00e8ve.exe \u2192 pwsh", "features": {"parent": "\u00e9l\u00e8ve.exe", "depth": 3, "ratio": 1e-05, "big": 12345678901234567890}, "models": {}, "mitre_attack": {"techniques": ["T1059.001"], "tactics": ["Execution"]}}`),
+		[]byte(`{"entity": "bob", "entity_type": "user", "event_type": "exfiltration", "timestamp": "2025-03-01T13:00:00.123456Z", "severity": "high", "prediction_score": 0.74, "source": {"type": "kafka", "topic": "proxy-logs", "offset": 99}, "message": "Upload of 2.3 GB to personal cloud storage", "features": {"bytes_up": 2469606195, "dest": "storage.example"}, "mitre_attack": {"techniques": ["T1567.002"], "tactics": ["Exfiltration"]}, "tags": ["dlp", "after-hours"]}`),
+		[]byte(`{"entity": "printer-3f", "entity_type": "host", "event_type": "discovery", "timestamp": "2025-03-01T13:05:42.999999", "severity": "Info", "prediction_score": 0.12, "source": {"type": "zeek", "uid": "CHhAvVGS1DHFjwGM9"}, "message": "ARP sweep of 10.20.30.0/24", "features": {"targets": 254}, "mitre_attack": {"techniques": ["T1018"], "tactics": ["Discovery"]}}`),
+	}
+}

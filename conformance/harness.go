@@ -1,0 +1,43 @@
+// Package conformance is the shared test suite every alertstore backend
+// runs against itself, ours and third parties' alike.
+//
+// A backend's test provides a Harness (how to open its driver on a fresh
+// namespace) and calls RunConformanceTests:
+//
+//	func TestConformance(t *testing.T) {
+//		conformance.RunConformanceTests(t, func(ctx context.Context, t testing.TB) (conformance.Harness, error) {
+//			return myHarness{}, nil
+//		})
+//	}
+//
+// Each behaviour is one subtest with a stable name (see Checks); the names
+// are a public contract, so a backend that cannot meet a rule yet can
+// -skip it by name, visibly. Every subtest runs on its own namespace, so
+// none depends on another's state. Run is the same suite without package
+// testing, returning results: the CLI's selftest uses it.
+//
+// This package imports no container code; conformance/containers starts
+// Redis and Valkey servers for the backends that need them.
+package conformance
+
+import (
+	"context"
+	"testing"
+
+	"github.com/apt-detection/alertstore/backend"
+)
+
+// Harness opens drivers of the backend under test.
+type Harness interface {
+	// MakeDriver opens a driver on the namespace cfg.Prefix with the
+	// given cap and limits. The suite uses a fresh prefix per subtest;
+	// calling MakeDriver twice with the same prefix must reach the same
+	// data when the driver declares Capabilities().Shared, and the same
+	// data after Close when it declares Persistent.
+	MakeDriver(ctx context.Context, cfg backend.Config) (backend.Driver, error)
+	// Close releases what the harness holds (connections, temp dirs).
+	Close()
+}
+
+// HarnessMaker makes a harness for one run of the suite.
+type HarnessMaker func(ctx context.Context, t testing.TB) (Harness, error)

@@ -1,0 +1,164 @@
+package conformance
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apt-detection/alertstore/backend"
+)
+
+// Check is one rule of the suite.
+type Check struct {
+	// Name is the stable subtest name (a public contract: backends may
+	// -skip it by name).
+	Name string
+	// Rule states, in one sentence, what a backend must do.
+	Rule string
+	run  func(ctx context.Context, e *Env) error
+}
+
+// errSkip marks a check that does not apply to the backend (a capability
+// it does not declare).
+var errSkip = errors.New("skip")
+
+func skipf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errSkip, fmt.Sprintf(format, args...))
+}
+
+// Env is what a check runs with: a harness and a fresh namespace.
+type Env struct {
+	h      Harness
+	cfg    backend.Config
+	stores []*backend.Store
+	extra  []backend.Config // other namespaces a check used
+}
+
+// Config is the namespace's configuration: fresh prefix, default caps.
+func (e *Env) Config() backend.Config { return e.cfg }
+
+// Open opens a store on the env's namespace, with cfg's overrides applied
+// by mod (may be nil). Stores are closed when the check ends.
+func (e *Env) Open(ctx context.Context, mod func(*backend.Config)) (*backend.Store, error) {
+	cfg := e.cfg
+	if mod != nil {
+		mod(&cfg)
+	}
+	if cfg.Prefix != e.cfg.Prefix {
+		e.extra = append(e.extra, cfg)
+	}
+	d, err := e.h.MakeDriver(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("harness MakeDriver(prefix %q): %w", cfg.Prefix, err)
+	}
+	s := backend.NewStore(d, "under-test", cfg)
+	e.stores = append(e.stores, s)
+	return s, nil
+}
+
+func (e *Env) cleanup(ctx context.Context) {
+	for _, s := range e.stores {
+		_ = s.Close()
+	}
+	// Leave nothing behind on a shared server (the CLI's selftest runs
+	// against production servers, in a scratch namespace).
+	for _, cfg := range append([]backend.Config{e.cfg}, e.extra...) {
+		if d, err := e.h.MakeDriver(ctx, cfg); err == nil {
+			_ = d.Clear(ctx)
+			_ = d.Close()
+		}
+	}
+}
+
+// Result is the outcome of one check in Run.
+type Result struct {
+	Name     string
+	Rule     string
+	Err      error  // nil when passed or skipped
+	Skipped  string // why, when skipped
+	Duration time.Duration
+}
+
+// RunConformanceTests runs every check as a subtest of t.
+func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
+	t.Helper()
+	ctx := context.Background()
+	h, err := newHarness(ctx, t)
+	if err != nil {
+		t.Fatalf("making the harness: %v", err)
+	}
+	t.Cleanup(h.Close)
+	for _, c := range Checks() {
+		t.Run(c.Name, func(t *testing.T) {
+			err := runOne(ctx, h, c)
+			switch {
+			case errors.Is(err, errSkip):
+				t.Skip(strings.TrimPrefix(err.Error(), "skip: "))
+			case err != nil:
+				t.Fatalf("rule: %s\nbroken: %v", c.Rule, err)
+			}
+		})
+	}
+}
+
+// Run runs the suite without package testing, e.g. against a production
+// server from the CLI. prefixBase, if not empty, starts every namespace
+// (default "alertstore-selftest:"). Checks whose names are in skip are
+// not run.
+func Run(ctx context.Context, h Harness, prefixBase string, skip ...string) []Result {
+	var out []Result
+	skipped := map[string]bool{}
+	for _, s := range skip {
+		skipped[s] = true
+	}
+	for _, c := range Checks() {
+		if skipped[c.Name] {
+			out = append(out, Result{Name: c.Name, Rule: c.Rule, Skipped: "skipped by request"})
+			continue
+		}
+		start := time.Now()
+		err := runOneWithBase(ctx, h, c, prefixBase)
+		r := Result{Name: c.Name, Rule: c.Rule, Duration: time.Since(start)}
+		if errors.Is(err, errSkip) {
+			r.Skipped = strings.TrimPrefix(err.Error(), "skip: ")
+		} else {
+			r.Err = err
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func runOne(ctx context.Context, h Harness, c Check) error {
+	return runOneWithBase(ctx, h, c, "")
+}
+
+func runOneWithBase(ctx context.Context, h Harness, c Check, base string) (err error) {
+	if base == "" {
+		base = "alertstore-conformance:"
+	}
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	e := &Env{h: h, cfg: backend.Config{
+		Prefix:        base + c.Name + ":" + hex.EncodeToString(rnd[:]) + ":",
+		MaxAlerts:     1000,
+		MaxAlertBytes: backend.DefaultMaxAlertBytes,
+		Timeout:       10 * time.Second,
+	}}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		e.cleanup(cctx)
+	}()
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	return c.run(cctx, e)
+}
