@@ -1,0 +1,181 @@
+package containers
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file holds a minimal RESP2 client: one command per connection.
+//
+// Why not go-redis or valkey-go: those are the clients whose backends the
+// conformance suite tests. The readiness gates here must not depend on the
+// code under test (a client bug must not hide as "server never ready"), nor
+// pin a client version for every backend importing this package. The
+// commands used here (PING, INFO, ROLE, WAIT, SENTINEL, SET) need nothing
+// beyond RESP2.
+
+// RedisError is an error reply from the server ("-ERR ...").
+type RedisError string
+
+func (e RedisError) Error() string { return string(e) }
+
+// defaultCommandTimeout bounds a command whose context has no deadline, so
+// a paused server cannot hang a readiness loop forever.
+const defaultCommandTimeout = 5 * time.Second
+
+// do sends one command to addr on a fresh connection and returns its reply:
+// string for simple and bulk strings, int64 for integers, []any for arrays,
+// nil for null replies, and a RedisError as the error for error replies.
+// If password is set it authenticates first.
+func do(ctx context.Context, addr, password string, args ...string) (any, error) {
+	if len(args) == 0 {
+		return nil, errors.New("containers: empty command")
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(defaultCommandTimeout)
+	}
+	d := net.Dialer{Deadline: deadline}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(deadline); err != nil {
+		return nil, err
+	}
+	// Unblock a read when ctx is cancelled before its deadline.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	r := bufio.NewReader(conn)
+	if password != "" {
+		if _, err := roundTrip(conn, r, "AUTH", password); err != nil {
+			return nil, fmt.Errorf("AUTH: %w", err)
+		}
+	}
+	v, err := roundTrip(conn, r, args...)
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		err = fmt.Errorf("%w: %w", ctx.Err(), err)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The connection deadline is ctx's deadline (or ours): report it
+		// the same way whichever of the two timers fired first.
+		err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+	}
+	return v, err
+}
+
+func roundTrip(w io.Writer, r *bufio.Reader, args ...string) (any, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return nil, err
+	}
+	return readReply(r)
+}
+
+func readReply(r *bufio.Reader) (any, error) {
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	line = strings.TrimSuffix(line, "\r\n")
+	if line == "" {
+		return nil, errors.New("containers: empty RESP line")
+	}
+	body := line[1:]
+	switch line[0] {
+	case '+':
+		return body, nil
+	case '-':
+		return nil, RedisError(body)
+	case ':':
+		return strconv.ParseInt(body, 10, 64)
+	case '$':
+		n, err := strconv.Atoi(body)
+		if err != nil {
+			return nil, fmt.Errorf("containers: bad bulk length %q", body)
+		}
+		if n < 0 {
+			return nil, nil
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, err
+		}
+		return string(buf[:n]), nil
+	case '*':
+		n, err := strconv.Atoi(body)
+		if err != nil {
+			return nil, fmt.Errorf("containers: bad array length %q", body)
+		}
+		if n < 0 {
+			return nil, nil
+		}
+		out := make([]any, n)
+		for i := range out {
+			v, err := readReply(r)
+			var re RedisError
+			if err != nil && !errors.As(err, &re) {
+				return nil, err
+			}
+			if err != nil {
+				v = re
+			}
+			out[i] = v
+		}
+		return out, nil
+	default:
+		return nil, fmt.Errorf("containers: unexpected RESP type %q", line[0])
+	}
+}
+
+// infoField returns the value of field in an INFO reply ("field:value"
+// lines), and whether it was present.
+func infoField(info, field string) (string, bool) {
+	for _, l := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimRight(l, "\r"), ":")
+		if ok && k == field {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// asString converts a bulk or simple string reply.
+func asString(v any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("containers: expected string reply, got %T (%v)", v, v)
+	}
+	return s, nil
+}
+
+// pairsToMap converts a flat [k1 v1 k2 v2 ...] array, as SENTINEL REPLICAS
+// returns for each entry, into a map.
+func pairsToMap(v any) (map[string]string, error) {
+	arr, ok := v.([]any)
+	if !ok || len(arr)%2 != 0 {
+		return nil, fmt.Errorf("containers: expected key/value array, got %T (%v)", v, v)
+	}
+	m := make(map[string]string, len(arr)/2)
+	for i := 0; i < len(arr); i += 2 {
+		k, _ := arr[i].(string)
+		val, _ := arr[i+1].(string)
+		m[k] = val
+	}
+	return m, nil
+}
