@@ -48,7 +48,7 @@ func ParseDSN(s string) (*DSN, error) {
 		return nil, fmt.Errorf("%w: DSN %s has no scheme (want e.g. mem://, redis://host:6379)", backend.ErrInvalidConfig, RedactDSN(s))
 	}
 	if u.Opaque != "" {
-		return nil, fmt.Errorf("%w: DSN %s: want %s://..., with two slashes", backend.ErrInvalidConfig, RedactDSN(s), u.Scheme)
+		return nil, fmt.Errorf("%w: DSN %s: want scheme://address, e.g. %s://..., with two slashes after the scheme", backend.ErrInvalidConfig, RedactDSN(s), u.Scheme)
 	}
 	params, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
@@ -305,6 +305,10 @@ func RedactDSN(s string) string {
 		}
 		return "(unparsable DSN, redacted)"
 	}
+	if u.Opaque != "" {
+		// "scheme:something" — we cannot tell a password from a host.
+		return u.Scheme + ":(redacted)"
+	}
 	if u.User != nil {
 		if _, has := u.User.Password(); has {
 			u.User = url.UserPassword(u.User.Username(), redacted)
@@ -329,7 +333,11 @@ func RedactDSN(s string) string {
 		}
 	}
 	out := u.String()
-	// url.String escapes "xxxxx" fine, but keep the marker readable.
+	// url.URL.String drops the "//" of an empty authority ("mem://"
+	// would print as "mem:"); keep the form the user typed.
+	if strings.HasPrefix(strings.ToLower(s), strings.ToLower(u.Scheme)+"://") && !strings.HasPrefix(out, u.Scheme+"://") {
+		out = u.Scheme + "://" + strings.TrimPrefix(out, u.Scheme+":")
+	}
 	return out
 }
 

@@ -1,0 +1,166 @@
+package registry_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apt-detection/alertstore/backend"
+	_ "github.com/apt-detection/alertstore/backends/memory"
+	"github.com/apt-detection/alertstore/registry"
+)
+
+const secret = "s3cr3t-P@ss"
+
+func TestOpenRejectsBadDSNs(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name, dsn string
+		want      []string // substrings of the error
+	}{
+		{"empty", " ", []string{"empty DSN", "ALERTSTORE_DSN"}},
+		{"no-scheme", "localhost:6379", []string{"scheme"}},
+		{"unknown-scheme", "postgres://u:" + secret + "@db/x", []string{`unknown scheme "postgres"`, "mem", "memory", "forgotten import?"}},
+		{"unknown-param", "mem://?prefx=a:", []string{`unknown parameter "prefx"`}},
+		{"unknown-params-sorted", "mem://?zz=1&aa=2", []string{`"aa", "zz"`}},
+		{"max-alerts-zero", "mem://?max_alerts=0", []string{"max_alerts=0", "out of range"}},
+		{"max-alerts-negative", "mem://?max_alerts=-5", []string{"max_alerts=-5"}},
+		{"max-alerts-absurd", "mem://?max_alerts=100000000000", []string{"max_alerts"}},
+		{"max-alerts-not-number", "mem://?max_alerts=lots", []string{`max_alerts="lots"`, "whole number"}},
+		{"max-alerts-twice", "mem://?max_alerts=1&max_alerts=2", []string{"given 2 times"}},
+		{"timeout-bare-number", "mem://?timeout=5", []string{"not a duration"}},
+		{"timeout-zero", "mem://?timeout=0s", []string{"out of range"}},
+		{"prefix-glob", "mem://?prefix=apt*", []string{"prefix", "apt*"}},
+		{"prefix-space", "mem://?prefix=a%20b", []string{"prefix"}},
+		{"prefix-newline", "mem://?prefix=a%0Ab", []string{"prefix"}},
+		{"prefix-empty", "mem://?prefix=", []string{"prefix"}},
+		{"prefix-too-long", "mem://?prefix=" + strings.Repeat("a", 129), []string{"prefix"}},
+		{"max-alert-bytes-small", "mem://?max_alert_bytes=10", []string{"max_alert_bytes"}},
+		{"mem-path", "mem://name/path", []string{"unexpected path"}},
+		{"mem-max-bytes", "mem://?max_bytes=1", []string{"max_bytes"}},
+		{"password-in-userinfo", "mem://user:" + secret + "@name?bogus=1", []string{"xxxxx"}},
+		{"password-param", "mem://?password=" + secret, []string{`unknown parameter "password"`}},
+		{"malformed-url", "mem://user:" + secret + "@host:port:bad/%zz", []string{"malformed DSN"}},
+		{"opaque", "mem:" + secret, []string{"two slashes"}},
+		{"fragment", "mem://u:" + secret + "@h#frag", []string{"fragment"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := registry.Open(ctx, c.dsn)
+			if err == nil {
+				s.Close()
+				t.Fatalf("Open(%q) succeeded", c.dsn)
+			}
+			if !errors.Is(err, backend.ErrInvalidConfig) {
+				t.Errorf("error %v does not wrap ErrInvalidConfig", err)
+			}
+			msg := err.Error()
+			for _, w := range c.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not contain %q", msg, w)
+				}
+			}
+			if strings.Contains(msg, secret) || strings.Contains(msg, "s3cr3t") {
+				t.Errorf("error leaks the password: %q", msg)
+			}
+		})
+	}
+}
+
+func TestOpenDefaults(t *testing.T) {
+	s, err := registry.Open(context.Background(), "memory://")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	want := backend.Config{Prefix: "apt_detection:", MaxAlerts: 1000, MaxAlertBytes: 256 << 10, Timeout: 5 * time.Second}
+	if s.Config() != want || s.Backend() != "mem" {
+		t.Fatalf("Config = %+v backend %q; want %+v mem", s.Config(), s.Backend(), want)
+	}
+	s2, err := registry.Open(context.Background(), "mem://x?prefix=tenant_a:{x}&max_alerts=1_000_000&max_alert_bytes=4096&timeout=750ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	want = backend.Config{Prefix: "tenant_a:{x}", MaxAlerts: 1000000, MaxAlertBytes: 4096, Timeout: 750 * time.Millisecond}
+	if s2.Config() != want {
+		t.Fatalf("Config = %+v; want %+v", s2.Config(), want)
+	}
+}
+
+func TestOpenUsesEnvDSN(t *testing.T) {
+	t.Setenv(registry.EnvDSN, "mem://?max_alerts=7")
+	s, err := registry.Open(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Config().MaxAlerts != 7 {
+		t.Fatalf("MaxAlerts = %d, want 7 from $%s", s.Config().MaxAlerts, registry.EnvDSN)
+	}
+}
+
+func TestRedactDSN(t *testing.T) {
+	for in, want := range map[string]string{
+		"redis://user:" + secret + "@h:6379/0":                    "redis://user:xxxxx@h:6379/0",
+		"redis://h/0?password=" + secret + "&db=1":                "redis://h/0?db=1&password=xxxxx",
+		"redis://h?password_file=/run/secret":                     "redis://h?password_file=%2Frun%2Fsecret",
+		"redis+sentinel://h/m?sentinel_password=" + secret:        "redis+sentinel://h/m?sentinel_password=xxxxx",
+		"chain://?tier=" + "redis%3A%2F%2Fu%3A" + secret + "%40h": "chain://?tier=redis%3A%2F%2Fu%3Axxxxx%40h",
+		"mem://":                                                  "mem://",
+		"redis://u:" + secret + "@h:bad:port/%zz":                 "redis://(unparsable, redacted)",
+	} {
+		if got := registry.RedactDSN(in); got != want {
+			t.Errorf("RedactDSN(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestRegisterPanics(t *testing.T) {
+	var r registry.Registry
+	open := func(context.Context, *registry.DSN, backend.Config) (backend.Driver, error) { return nil, nil }
+	r.Register("x", open)
+	for name, f := range map[string]func(){
+		"duplicate":  func() { r.Register("x", open) },
+		"empty":      func() { r.Register("", open) },
+		"upper":      func() { r.Register("X", open) },
+		"nil":        func() { r.Register("y", nil) },
+		"alias-miss": func() { r.RegisterAlias("z", "nope") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("did not panic")
+				}
+			}()
+			f()
+		})
+	}
+	if got := r.Schemes(); len(got) != 1 || got[0] != "x" {
+		t.Fatalf("Schemes = %v", got)
+	}
+}
+
+func FuzzParseDSN(f *testing.F) {
+	for _, s := range []string{"mem://", "redis://u:p@h:1/2?db=3", "chain://?tier=mem%3A%2F%2F", "unix:///tmp/r.sock?db=1", "redis://[::1]:6379"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := registry.ParseDSN(s)
+		if err != nil {
+			if !errors.Is(err, backend.ErrInvalidConfig) {
+				t.Fatalf("error %v does not wrap ErrInvalidConfig", err)
+			}
+			return
+		}
+		// A password that also reads as part of the visible rest of the
+		// DSN (user, host, path, query) cannot be told apart there.
+		visible := d.Scheme() + "://" + d.Username() + ":xxxxx@" + d.Host() + d.Path() + "?" + d.URL().RawQuery
+		if pw, ok := d.Password(); ok && len(pw) >= 4 && strings.Contains(d.String(), pw) && !strings.Contains(strings.ToLower(visible), strings.ToLower(pw)) {
+			t.Fatalf("String() %q leaks the password %q", d.String(), pw)
+		}
+		_ = d.Unknown()
+		_, _ = d.Common()
+	})
+}
