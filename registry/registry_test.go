@@ -108,8 +108,8 @@ func TestRedactDSN(t *testing.T) {
 		"redis://h?password_file=/run/secret":                     "redis://h?password_file=%2Frun%2Fsecret",
 		"redis+sentinel://h/m?sentinel_password=" + secret:        "redis+sentinel://h/m?sentinel_password=xxxxx",
 		"chain://?tier=" + "redis%3A%2F%2Fu%3A" + secret + "%40h": "chain://?tier=redis%3A%2F%2Fu%3Axxxxx%40h",
-		"mem://":                                                  "mem://",
-		"redis://u:" + secret + "@h:bad:port/%zz":                 "redis://(unparsable, redacted)",
+		"mem://": "mem://",
+		"redis://u:" + secret + "@h:bad:port/%zz": "redis://(unparsable, redacted)",
 	} {
 		if got := registry.RedactDSN(in); got != want {
 			t.Errorf("RedactDSN(%q) = %q, want %q", in, got, want)
