@@ -1,0 +1,12 @@
+// Package all registers every backend of this module with the default
+// registry. Programs that accept any DSN (the alertstore command) import it
+// for its side effect:
+//
+//	import _ "github.com/apt-detection/alertstore/backends/all"
+//
+// Libraries should import only the backends they need.
+package all
+
+import (
+	_ "github.com/apt-detection/alertstore/backends/memory"
+)
