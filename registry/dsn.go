@@ -332,10 +332,15 @@ func RedactDSN(s string) string {
 			u.RawQuery = encodeQuery(q)
 		}
 	}
+	return keepSlashes(s, u)
+}
+
+// keepSlashes is u.String(), with the "//" that url.URL.String drops from
+// an empty authority ("mem://" would print as "mem:") put back when the
+// original had it.
+func keepSlashes(orig string, u *url.URL) string {
 	out := u.String()
-	// url.URL.String drops the "//" of an empty authority ("mem://"
-	// would print as "mem:"); keep the form the user typed.
-	if strings.HasPrefix(strings.ToLower(s), strings.ToLower(u.Scheme)+"://") && !strings.HasPrefix(out, u.Scheme+"://") {
+	if strings.HasPrefix(strings.ToLower(orig), strings.ToLower(u.Scheme)+"://") && !strings.HasPrefix(out, u.Scheme+"://") {
 		out = u.Scheme + "://" + strings.TrimPrefix(out, u.Scheme+":")
 	}
 	return out
@@ -345,4 +350,23 @@ func RedactDSN(s string) string {
 // but stable (sorted), and the redaction marker left readable.
 func encodeQuery(q url.Values) string {
 	return q.Encode()
+}
+
+// WithParams returns dsn with the given parameters set (replacing any
+// values they had), keeping everything else as written. Tools use it to
+// point a user's DSN at a scratch namespace (prefix=...).
+func WithParams(dsn string, set map[string]string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Opaque != "" {
+		return "", fmt.Errorf("%w: DSN %s does not parse", backend.ErrInvalidConfig, RedactDSN(dsn))
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return "", fmt.Errorf("%w: DSN %s: malformed parameters", backend.ErrInvalidConfig, RedactDSN(dsn))
+	}
+	for k, v := range set {
+		q.Set(k, v)
+	}
+	u.RawQuery = q.Encode()
+	return keepSlashes(dsn, u), nil
 }

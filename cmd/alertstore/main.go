@@ -1,0 +1,152 @@
+// Command alertstore stores, lists and checks APT detection alerts in any
+// registered backend, chosen by DSN.
+//
+//	alertstore demo                         store and print sample alerts (embedded store)
+//	alertstore put --entity host1 --severity high --message "..."
+//	alertstore put '{"entity": "host1", "severity": "High", ...}'
+//	producer | alertstore put -             newline-delimited JSON from stdin
+//	alertstore list [--limit N] [--severity high,critical] [--min-severity medium]
+//	                [--entity E] [--source kafka] [--since 1h] [--until T] [--json]
+//	alertstore count | clear --yes | ping | status | backends | selftest
+//
+// The DSN comes from --dsn, else $ALERTSTORE_DSN, else the embedded default
+// store (see `alertstore help`). Exit codes, for scripts:
+//
+//	0  success
+//	1  the operation failed (or a selftest check failed)
+//	2  usage or configuration error (bad flag, bad DSN, clear without --yes)
+//	3  the backend is unavailable (down, frozen, timed out)
+//	4  invalid alert input (nothing was stored)
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/apt-detection/alertstore/backend"
+	_ "github.com/apt-detection/alertstore/backends/all"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitUnavailable = 3
+	exitInvalid     = 4
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// usageError marks errors that are the caller's to fix (exit 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *cliEnv, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"demo", "store realistic sample alerts in a scratch namespace, then count, list and print them", cmdDemo},
+		{"put", "store one alert (flags or a JSON argument) or NDJSON from stdin (put -)", cmdPut},
+		{"list", "list alerts newest first, filtered (--json for NDJSON)", cmdList},
+		{"count", "print the number of stored entries", cmdCount},
+		{"clear", "delete every alert of the namespace (needs --yes)", cmdClear},
+		{"ping", "check that the backend answers", cmdPing},
+		{"status", "backend, health, count, capabilities, and a chain's tiers and replay", cmdStatus},
+		{"backends", "list the registered DSN schemes", cmdBackends},
+		{"selftest", "run the conformance checks against the DSN in a scratch namespace", cmdSelftest},
+	}
+}
+
+// cliEnv carries the streams, so that tests run commands in-process.
+type cliEnv struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	env := &cliEnv{stdin: stdin, stdout: stdout, stderr: stderr}
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		printUsage(stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			err := c.run(ctx, env, args[1:])
+			return report(stderr, c.name, err)
+		}
+	}
+	fmt.Fprintf(stderr, "alertstore: unknown command %q; run `alertstore help` for the list\n", args[0])
+	return exitUsage
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintf(w, "usage: alertstore <command> [--dsn DSN] [flags]\n\ncommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, `
+The DSN comes from --dsn, else $%s, else the embedded default:
+  %s
+Examples: mem://, redis://localhost:6379/0, valkey://:password@host:6379,
+bolt:///var/lib/alertstore/alerts.db. See docs/dsn.md.
+
+Exit codes: 0 ok, 1 failed, 2 usage or config error, 3 backend unavailable,
+4 invalid alert input (nothing stored).
+Run "alertstore <command> -h" for a command's flags.
+`, envDSN, defaultDSNDescription())
+}
+
+// report prints err with a hint and maps it to an exit code.
+func report(w io.Writer, cmd string, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ue *usageError
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprintf(w, "alertstore %s: %v\n", cmd, err)
+		return exitUsage
+	case errors.Is(err, errHelp):
+		return exitOK
+	case errors.Is(err, backend.ErrInvalidConfig), errors.Is(err, backend.ErrInvalidQuery):
+		fmt.Fprintf(w, "alertstore %s: %v\n", cmd, err)
+		fmt.Fprintf(w, "hint: check the DSN and flags; `alertstore help` and docs/dsn.md list the forms\n")
+		return exitUsage
+	case errors.Is(err, backend.ErrInvalidAlert):
+		fmt.Fprintf(w, "alertstore %s: %v\n", cmd, err)
+		fmt.Fprintf(w, "hint: nothing was stored; fix the input (an alert is a JSON object; severity is info|low|medium|high|critical)\n")
+		return exitInvalid
+	case errors.Is(err, backend.ErrUnavailable):
+		fmt.Fprintf(w, "alertstore %s: %v\n", cmd, err)
+		fmt.Fprintf(w, "hint: is the server running and reachable? try `alertstore ping`, `redis-cli -h HOST -p PORT ping`; see docs/operations.md\n")
+		return exitUnavailable
+	case errors.Is(err, errChecksFailed):
+		fmt.Fprintf(w, "alertstore %s: %v\n", cmd, err)
+		return exitFailed
+	}
+	fmt.Fprintf(w, "alertstore %s: %v\n", cmd, err)
+	return exitFailed
+}

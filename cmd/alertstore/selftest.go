@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/conformance"
+	"github.com/apt-detection/alertstore/registry"
+)
+
+// dsnHarness opens drivers by rewriting the shared parameters of one DSN,
+// so the conformance suite can run against any backend the CLI can open.
+type dsnHarness struct{ dsn string }
+
+func (h dsnHarness) MakeDriver(ctx context.Context, cfg backend.Config) (backend.Driver, error) {
+	dsn, err := registry.WithParams(h.dsn, map[string]string{
+		"prefix":          cfg.Prefix,
+		"max_alerts":      strconv.Itoa(cfg.MaxAlerts),
+		"max_alert_bytes": strconv.Itoa(cfg.MaxAlertBytes),
+		"timeout":         cfg.Timeout.String(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	drv, _, _, err := registry.OpenDriver(ctx, dsn)
+	return drv, err
+}
+
+func (dsnHarness) Close() {}
+
+func cmdSelftest(ctx context.Context, env *cliEnv, args []string) error {
+	fs, dsnFlag := newFlags(env, "selftest", "[--dsn DSN] [--skip Name,Name]")
+	skip := fs.String("skip", "", "comma list of check names not to run")
+	verbose := fs.Bool("v", false, "print each check's rule")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	dsn, err := resolveDSN(*dsnFlag)
+	if err != nil {
+		return err
+	}
+	// Fail fast, with the open error, on a bad DSN or a dead server.
+	s, err := registry.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	err = s.Ping(ctx)
+	s.Close()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "selftest of %s in scratch namespaces under \"alertstore-selftest:\" (removed afterwards)\n", registry.RedactDSN(dsn))
+	var skips []string
+	if *skip != "" {
+		skips = strings.Split(*skip, ",")
+	}
+	start := time.Now()
+	results := conformance.Run(ctx, dsnHarness{dsn: dsn}, "alertstore-selftest:", skips...)
+	var passed, failed, skipped int
+	for _, r := range results {
+		switch {
+		case r.Err != nil:
+			failed++
+			fmt.Fprintf(env.stdout, "FAIL  %-32s %v\n", r.Name, r.Err)
+			fmt.Fprintf(env.stdout, "      rule: %s\n", r.Rule)
+		case r.Skipped != "":
+			skipped++
+			fmt.Fprintf(env.stdout, "SKIP  %-32s %s\n", r.Name, r.Skipped)
+		default:
+			passed++
+			fmt.Fprintf(env.stdout, "ok    %-32s %s\n", r.Name, r.Duration.Round(time.Millisecond))
+			if *verbose {
+				fmt.Fprintf(env.stdout, "      rule: %s\n", r.Rule)
+			}
+		}
+	}
+	fmt.Fprintf(env.stdout, "selftest: %d passed, %d failed, %d skipped in %s\n", passed, failed, skipped, time.Since(start).Round(time.Millisecond))
+	if failed > 0 {
+		return fmt.Errorf("%w: %d of %d conformance checks failed against %s", errChecksFailed, failed, len(results), registry.RedactDSN(dsn))
+	}
+	return nil
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/apt-detection/alertstore/registry"
+)
+
+func cmdStatus(ctx context.Context, env *cliEnv, args []string) error {
+	fs, dsnFlag := newFlags(env, "status", "[--dsn DSN]")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	dsn, err := resolveDSN(*dsnFlag)
+	if err != nil {
+		return err
+	}
+	s, err := registry.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	cfg := s.Config()
+	fmt.Fprintf(env.stdout, "dsn:          %s\n", registry.RedactDSN(dsn))
+	fmt.Fprintf(env.stdout, "backend:      %s\n", s.Backend())
+	fmt.Fprintf(env.stdout, "prefix:       %s\n", cfg.Prefix)
+	fmt.Fprintf(env.stdout, "max_alerts:   %d\n", cfg.MaxAlerts)
+	c := s.Capabilities()
+	fmt.Fprintf(env.stdout, "capabilities: watch=%t shared=%t persistent=%t durable=%t\n", c.Watch, c.Shared, c.Persistent, c.Durable)
+	start := time.Now()
+	if err := s.Ping(ctx); err != nil {
+		fmt.Fprintf(env.stdout, "health:       DOWN (%v)\n", err)
+		return err
+	}
+	fmt.Fprintf(env.stdout, "health:       ok (%s)\n", time.Since(start).Round(time.Microsecond))
+	n, err := s.Count(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "entries:      %d\n", n)
+	return nil
+}
