@@ -39,7 +39,7 @@ func Checks() []Check {
 		{"Clear", "Clear empties the namespace and the store keeps working", checkClear},
 		{"ConcurrentWriters", "concurrent writers' alerts are all present, none duplicated", checkConcurrentWriters},
 		{"DeadlineAndCancel", "a call whose ctx is done fails with the ctx's error (or ErrUnavailable) and stores nothing", checkDeadline},
-		{"UseAfterClose", "every call after Close fails with ErrClosed, and a second Close does not panic", checkUseAfterClose},
+		{"UseAfterClose", "every call after Close fails with ErrClosed, through the Store and on the driver, and a second Close does not panic", checkUseAfterClose},
 		{"InvalidAlertsRejected", "invalid alerts are rejected with ErrInvalidAlert and its precise kind, and a batch with one stores none", checkInvalidRejected},
 		{"ForeignEntriesSkipped", "entries that are not alerts are skipped and counted by List, never an error", checkForeignSkipped},
 		{"DuplicateIDsListedOnce", "an alert stored twice with one id is listed once per page", checkDuplicateIDs},
@@ -707,6 +707,21 @@ func checkUseAfterClose(ctx context.Context, e *Env) error {
 	_, calls["Count"] = s.Count(ctx)
 	_, calls["Watch"] = s.Watch(ctx)
 	for name, err := range calls {
+		if !errors.Is(err, backend.ErrClosed) {
+			return fmt.Errorf("%s after Close = %v, want ErrClosed", name, err)
+		}
+	}
+	// The driver itself must refuse too: wrappers such as the chain call
+	// drivers directly.
+	d := s.Driver()
+	_, scanErr := d.Scan(ctx, 0, 1)
+	_, countErr := d.Count(ctx)
+	for name, err := range map[string]error{
+		"driver Append": d.Append(ctx, [][]byte{[]byte(`{"timestamp":"2025-03-01T00:00:00"}`)}),
+		"driver Scan":   scanErr,
+		"driver Count":  countErr,
+		"driver Ping":   d.Ping(ctx),
+	} {
 		if !errors.Is(err, backend.ErrClosed) {
 			return fmt.Errorf("%s after Close = %v, want ErrClosed", name, err)
 		}
