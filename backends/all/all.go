@@ -8,5 +8,6 @@
 package all
 
 import (
+	_ "github.com/apt-detection/alertstore/backends/bolt"
 	_ "github.com/apt-detection/alertstore/backends/memory"
 )

@@ -1,0 +1,231 @@
+// Package bolt is the durable embedded backend: alerts in one file on local
+// disk (go.etcd.io/bbolt), fsync'd before Append returns. It is the default
+// store of the CLI and the durable tier of a chain (redis -> bolt), where it
+// keeps what the primary could not take until replay moves it up.
+//
+// # DSN
+//
+//	bolt:///var/lib/alertstore/alerts.db    absolute path (empty host, like file:///)
+//	bolt://./alerts.db                       relative to the working directory
+//	bolt://./data/alerts.db
+//	bolt://~/alertstore/alerts.db            relative to $HOME
+//
+// The path is the host and path of the URL together: an empty host means an
+// absolute path, "." (or "..") a relative one and "~" the home directory.
+// Any other host is refused, because "bolt://alerts.db" reads as a host
+// named alerts.db and would otherwise open a file nobody meant; write
+// bolt://./alerts.db. Missing parent directories are created (mode 0700);
+// the file is created with mode 0600, since alerts name hosts and users.
+//
+// Parameters, besides the shared ones (prefix, max_alerts, max_alert_bytes,
+// timeout; see docs/dsn.md):
+//
+//	max_bytes     bound on the total bytes of the prefix's stored alerts,
+//	              1024..1TiB, default 1GiB; the oldest go first when either
+//	              bound is reached. The file is larger than this (pages,
+//	              free list) and never shrinks: freed pages are reused.
+//	sync          always (default) or batch. Both fsync before Append
+//	              returns; they differ in when a commit starts. always
+//	              commits as soon as the writer is free, grouping the
+//	              appends that queued meanwhile (group commit with no added
+//	              delay). batch waits up to batch_window after the first
+//	              queued append for more, trading that much latency for
+//	              fewer fsyncs under many concurrent writers.
+//	batch_window  the batch wait, 100us..1s, default 2ms (sync=batch only).
+//	lock_timeout  how long Open waits for the file lock another process
+//	              holds, 0s..1m, default 1s; then Open fails with
+//	              ErrUnavailable ("file locked by another process").
+//
+// # Layout
+//
+// One bucket per prefix holds the entries, keyed by their position as a
+// big-endian uint64 (so key order is append order and a cursor is a Seek);
+// the bucket "#meta" holds, per prefix, the next position, the entry count
+// and the total bytes, so Count is O(1) and trimming knows when to stop.
+// Append, trim and the meta update are one bolt transaction: a reader never
+// sees the store over its cap, and a crash leaves either all of an Append or
+// none of it. Clear deletes the entries and keeps the position counter, so
+// positions (and cursors) never go backwards.
+//
+// # Sharing and watch
+//
+// A bolt file can be opened once per process (bolt holds an exclusive file
+// lock), so every Open of one path in a process shares a single *bolt.DB:
+// two stores on the same DSN see each other's alerts (Capabilities.Shared)
+// and watchers are told of appends made through any of them, after the
+// commit. Another process opening the file waits lock_timeout, then fails.
+//
+// The driver also has the two methods a chain needs of a lower tier
+// (Oldest and Remove, see package chain's Drainer), so replay can move its
+// entries up in order and delete them only after the higher tier confirmed.
+package bolt
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/registry"
+)
+
+// Scheme is the DSN scheme.
+const Scheme = "bolt"
+
+// Defaults of Options, also the DSN parameter defaults.
+const (
+	DefaultMaxBytes    = 1 << 30
+	DefaultBatchWindow = 2 * time.Millisecond
+	DefaultLockTimeout = time.Second
+	// DefaultWatchBuffer is how many notifications a watcher may lag
+	// before it gets ErrLagged.
+	DefaultWatchBuffer = 1024
+)
+
+func init() {
+	registry.Register(Scheme, open)
+}
+
+// SyncMode chooses when a commit starts. Every mode fsyncs before Append
+// returns; none acknowledges an alert that is not on disk.
+type SyncMode int
+
+const (
+	// SyncAlways commits as soon as the writer is free, grouping the
+	// appends that queued during the previous commit.
+	SyncAlways SyncMode = iota
+	// SyncBatch waits up to Options.BatchWindow after the first queued
+	// append before committing, to group more appends per fsync.
+	SyncBatch
+)
+
+func (m SyncMode) String() string {
+	switch m {
+	case SyncAlways:
+		return "always"
+	case SyncBatch:
+		return "batch"
+	}
+	return fmt.Sprintf("SyncMode(%d)", int(m))
+}
+
+// Options are the bolt backend's own settings. The zero value (or nil) is
+// the defaults.
+type Options struct {
+	// MaxBytes bounds the total bytes of a prefix's stored alerts.
+	// Default DefaultMaxBytes.
+	MaxBytes int64
+	// Sync is the commit policy. Default SyncAlways.
+	Sync SyncMode
+	// BatchWindow is how long SyncBatch waits for more appends. Default
+	// DefaultBatchWindow; ignored by SyncAlways.
+	BatchWindow time.Duration
+	// LockTimeout is how long Open waits for another process's file
+	// lock. Default DefaultLockTimeout; a negative value means do not
+	// wait at all. It applies to the first Open of a path in this process
+	// (later ones share the open file).
+	LockTimeout time.Duration
+	// WatchBuffer is how many notifications a watcher may lag before it
+	// gets ErrLagged. Default DefaultWatchBuffer.
+	WatchBuffer int
+}
+
+func (o *Options) withDefaults() Options {
+	var c Options
+	if o != nil {
+		c = *o
+	}
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = DefaultMaxBytes
+	}
+	if c.BatchWindow <= 0 {
+		c.BatchWindow = DefaultBatchWindow
+	}
+	if c.LockTimeout == 0 {
+		c.LockTimeout = DefaultLockTimeout
+	}
+	if c.WatchBuffer <= 0 {
+		c.WatchBuffer = DefaultWatchBuffer
+	}
+	return c
+}
+
+func open(ctx context.Context, dsn *registry.DSN, cfg backend.Config) (backend.Driver, error) {
+	path, opts, err := parseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return Open(ctx, path, cfg, opts)
+}
+
+// parseDSN reads the file path and the bolt parameters, and rejects the
+// rest. It does no I/O.
+func parseDSN(dsn *registry.DSN) (string, *Options, error) {
+	var o Options
+	maxBytes, err := dsn.Int("max_bytes", DefaultMaxBytes, 1024, 1<<40)
+	if err != nil {
+		return "", nil, err
+	}
+	o.MaxBytes = int64(maxBytes)
+	mode, err := dsn.Param("sync", "always")
+	if err != nil {
+		return "", nil, err
+	}
+	switch mode {
+	case "always":
+		o.Sync = SyncAlways
+	case "batch":
+		o.Sync = SyncBatch
+	default:
+		return "", nil, dsn.Errorf("parameter sync=%q: want always or batch", mode)
+	}
+	if o.BatchWindow, err = dsn.Duration("batch_window", DefaultBatchWindow, 100*time.Microsecond, time.Second); err != nil {
+		return "", nil, err
+	}
+	if dsn.Has("batch_window") && o.Sync != SyncBatch {
+		return "", nil, dsn.Errorf("parameter batch_window needs sync=batch")
+	}
+	if o.LockTimeout, err = dsn.Duration("lock_timeout", DefaultLockTimeout, 0, time.Minute); err != nil {
+		return "", nil, err
+	}
+	if o.LockTimeout == 0 {
+		o.LockTimeout = -1 // "0s" in a DSN means do not wait
+	}
+	if err := dsn.Unknown(); err != nil {
+		return "", nil, err
+	}
+	if dsn.Username() != "" {
+		return "", nil, dsn.Errorf("bolt:// takes no user info")
+	}
+	path, err := dsnPath(dsn.Host(), dsn.Path())
+	if err != nil {
+		return "", nil, dsn.Errorf("%v", err)
+	}
+	return path, &o, nil
+}
+
+// dsnPath turns host and path into a file path, see the package doc.
+func dsnPath(host, path string) (string, error) {
+	switch host {
+	case "", ".", "..", "~":
+	default:
+		return "", fmt.Errorf("host %q: a bolt DSN names a local file; write bolt:///abs/path.db, bolt://./rel/path.db or bolt://~/path.db", host)
+	}
+	if path == "" || path == "/" || strings.HasSuffix(path, "/") {
+		return "", fmt.Errorf("no file name (want e.g. bolt:///var/lib/alertstore/alerts.db or bolt://./alerts.db)")
+	}
+	switch host {
+	case ".", "..":
+		return filepath.Clean(host + path), nil
+	case "~":
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("bolt://~/...: no home directory: %v", err)
+		}
+		return filepath.Join(home, path), nil
+	}
+	return filepath.Clean(path), nil
+}
