@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -94,68 +93,7 @@ func DecodeAlert(data []byte, maxBytes int) (*Alert, error) {
 
 // decodeObject splits a JSON object into compact members, rejecting
 // duplicate keys and trailing data.
-func decodeObject(data []byte) ([]member, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		if err == io.EOF {
-			return nil, fmt.Errorf("%w (empty input)", ErrNotObject)
-		}
-		return nil, fmt.Errorf("%w: %v", ErrMalformedJSON, err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, fmt.Errorf("%w (got %s)", ErrNotObject, describeToken(tok))
-	}
-	var members []member
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformedJSON, err)
-		}
-		key := tok.(string) // the decoder guarantees a string key here
-		if seen[key] {
-			return nil, fmt.Errorf("%w %q", ErrDuplicateKey, key)
-		}
-		seen[key] = true
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, fmt.Errorf("%w: value of %q: %v", ErrMalformedJSON, key, err)
-		}
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, raw); err != nil {
-			return nil, fmt.Errorf("%w: value of %q: %v", ErrMalformedJSON, key, err)
-		}
-		members = append(members, member{key: key, raw: buf.Bytes()})
-	}
-	if _, err := dec.Token(); err != nil { // the closing '}'
-		return nil, fmt.Errorf("%w: %v", ErrMalformedJSON, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: data after the closing brace", ErrMalformedJSON)
-	}
-	return members, nil
-}
-
-func describeToken(tok json.Token) string {
-	switch v := tok.(type) {
-	case json.Delim:
-		if v == '[' {
-			return "an array"
-		}
-		return string(v)
-	case string:
-		return "a string"
-	case json.Number, float64:
-		return "a number"
-	case bool:
-		return "a boolean"
-	case nil:
-		return "null"
-	}
-	return fmt.Sprintf("%T", tok)
-}
+func decodeObject(data []byte) ([]member, error) { return splitObject(data) }
 
 // validate checks the typed fields and fills the caches. A field that is
 // absent is fine (the Store adds id and timestamp); a field that is present
@@ -168,11 +106,8 @@ func (a *Alert) validate() error {
 			}
 		}
 	}
-	if raw, ok := a.Get(FieldScore); ok && string(raw) != "null" {
-		var n json.Number
-		if err := json.Unmarshal(raw, &n); err != nil {
-			return &AlertError{Index: -1, Field: FieldScore, Err: fmt.Errorf("%w: want a number", ErrBadFieldType)}
-		}
+	if raw, ok := a.Get(FieldScore); ok && string(raw) != "null" && !isNumber(raw) {
+		return &AlertError{Index: -1, Field: FieldScore, Err: fmt.Errorf("%w: want a number", ErrBadFieldType)}
 	}
 	if raw, ok := a.Get(FieldSource); ok && string(raw) != "null" {
 		members, err := decodeObject(raw)
@@ -208,16 +143,7 @@ func (a *Alert) validate() error {
 	return nil
 }
 
-func rawString(raw json.RawMessage) (string, error) {
-	if len(raw) == 0 || raw[0] != '"' {
-		return "", fmt.Errorf("%w: want a string", ErrBadFieldType)
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", fmt.Errorf("%w: %v", ErrMalformedJSON, err)
-	}
-	return s, nil
-}
+func rawString(raw json.RawMessage) (string, error) { return unquote(raw) }
 
 // Validate checks an alert built with setters (or Set) as DecodeAlert would.
 func (a *Alert) Validate() error { return a.validate() }
@@ -227,12 +153,16 @@ func (a *Alert) Validate() error { return a.validate() }
 func (a *Alert) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteByte('{')
+	n := 2
+	for _, m := range a.members {
+		n += len(m.key) + len(m.raw) + 4
+	}
+	b.Grow(n)
 	for i, m := range a.members {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		k, _ := json.Marshal(m.key)
-		b.Write(k)
+		b.Write(quote(m.key))
 		b.WriteByte(':')
 		b.Write(m.raw)
 	}
