@@ -1,0 +1,179 @@
+package chain
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"github.com/apt-detection/alertstore/backend"
+)
+
+// active returns the first healthy tier, or nil when none is.
+func (c *Chain) active() *tier {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, t := range c.tiers {
+		if t.healthy {
+			return t
+		}
+	}
+	return nil
+}
+
+// candidates lists the tiers to try, in order: the healthy ones, or, when
+// none is healthy, every tier (a probe may simply not have run yet).
+func (c *Chain) candidates() []*tier {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*tier
+	for _, t := range c.tiers {
+		if t.healthy {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, c.tiers...)
+	}
+	return out
+}
+
+func (c *Chain) isHealthy(t *tier) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return t.healthy
+}
+
+// markDown records a tier's failure, and starts its prober if it was
+// healthy. The caller has checked that the failure is the tier's, not the
+// caller's ctx.
+func (c *Chain) markDown(t *tier, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t.lastErr = err.Error()
+	if !t.healthy {
+		return
+	}
+	t.healthy = false
+	now := time.Now()
+	t.downSince = now
+	if t.idx == 0 {
+		c.degradedSince = now
+	}
+	c.fallbacks.Add(1)
+	// A tier that fails again within probe_max of recovering goes on
+	// from its previous backoff: a flapping server is probed less often,
+	// not more.
+	if now.Sub(t.recoveredAt) > c.opts.ProbeMax {
+		t.backoff = 0
+	}
+	c.opts.Logf("chain: tier %s is down, writes go to the next tier: %v", t.name, err)
+	c.startProbeLocked(t)
+}
+
+func (c *Chain) startProbe(t *tier) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.startProbeLocked(t)
+}
+
+func (c *Chain) startProbeLocked(t *tier) {
+	if t.probing || c.ctx == nil || c.closed.Load() {
+		return
+	}
+	t.probing = true
+	c.wg.Add(1)
+	go c.probe(t)
+}
+
+// nextWait doubles the tier's backoff up to probe_max and returns it with
+// full jitter (uniform in [wait/2, wait]).
+func (c *Chain) nextWait(t *tier) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.backoff <= 0 {
+		t.backoff = c.opts.ProbeInterval
+	} else {
+		t.backoff = min(2*t.backoff, c.opts.ProbeMax)
+	}
+	w := t.backoff
+	return w/2 + rand.N(w/2+1)
+}
+
+// probe pings a down tier until it answers (opening it first if it never
+// was), then restores it. It ends when the chain closes.
+func (c *Chain) probe(t *tier) {
+	defer c.wg.Done()
+	defer func() {
+		c.mu.Lock()
+		t.probing = false
+		c.mu.Unlock()
+	}()
+	for {
+		timer := time.NewTimer(c.nextWait(t))
+		select {
+		case <-c.ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		t.probes.Add(1)
+		err := c.ping(t)
+		if err == nil {
+			c.restore(t)
+			return
+		}
+		if c.ctx.Err() != nil {
+			return
+		}
+		c.mu.Lock()
+		t.lastErr = err.Error()
+		c.mu.Unlock()
+	}
+}
+
+func (c *Chain) ping(t *tier) error {
+	if c.driver(t) == nil {
+		tctx, cancel := context.WithTimeout(c.ctx, c.opts.TierTimeout)
+		drv, _, _, err := c.opts.Registry.OpenDriver(tctx, t.dsn)
+		cancel()
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		t.drv = drv
+		c.mu.Unlock()
+	}
+	return c.call(c.ctx, t, func(ctx context.Context, d backend.Driver) error { return d.Ping(ctx) })
+}
+
+// restore renews the watches on t, then lets writes go to it again and
+// wakes the replay: in that order, so that no alert written to t after
+// its recovery is missed by a watcher.
+func (c *Chain) restore(t *tier) {
+	c.mu.Lock()
+	subs := make([]*subscription, 0, len(c.subs))
+	for s := range c.subs {
+		subs = append(subs, s)
+	}
+	c.mu.Unlock()
+	for _, s := range subs {
+		s.subscribe(t)
+	}
+	c.mu.Lock()
+	t.healthy = true
+	t.recoveredAt = time.Now()
+	if t.idx == 0 {
+		c.degradedSince = time.Time{}
+	}
+	c.mu.Unlock()
+	c.opts.Logf("chain: tier %s answers again", t.name)
+	c.wake()
+}
+
+// wake asks the replay loop to look for backlog now.
+func (c *Chain) wake() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,299 @@
+package chain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/apt-detection/alertstore/backend"
+)
+
+// Drainer is the optional interface of a driver that can be a lower tier
+// replayed entry by entry, which is what lets a replay be killed at any
+// point and resumed with nothing lost and nothing doubled. The bolt backend
+// implements it. The chain finds it by type assertion, as database/sql
+// finds optional driver interfaces.
+type Drainer interface {
+	// Oldest returns up to limit entries whose Pos is greater than after,
+	// oldest first.
+	Oldest(ctx context.Context, after int64, limit int) ([]backend.Entry, error)
+	// Remove deletes every entry whose Pos is at most upTo, and no other,
+	// durably before it returns when the driver is Durable.
+	Remove(ctx context.Context, upTo int64) error
+}
+
+// replayLoop moves backlog up whenever a higher tier is healthy: when
+// woken (a recovery, start-up) and every probe_interval, which also
+// refreshes the backlog figures of Status.
+func (c *Chain) replayLoop() {
+	defer c.wg.Done()
+	tick := time.NewTicker(c.opts.ProbeInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-c.kick:
+		case <-tick.C:
+		}
+		c.replayOnce(c.ctx)
+	}
+}
+
+// replayOnce drains every tier below the active one into it, nearest
+// first, until the active tier changes or fails.
+func (c *Chain) replayOnce(ctx context.Context) {
+	up := c.active()
+	if up == nil || c.replayHeld.Load() {
+		return
+	}
+	for _, lo := range c.tiers[up.idx+1:] {
+		if ctx.Err() != nil || c.active() != up {
+			return
+		}
+		if c.driver(lo) == nil || !c.isHealthy(lo) {
+			continue
+		}
+		var n int64
+		err := c.call(ctx, lo, func(ctx context.Context, d backend.Driver) (err error) {
+			n, err = d.Count(ctx)
+			return err
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				c.markDown(lo, err)
+			}
+			continue
+		}
+		lo.backlog.Store(n)
+		if n == 0 {
+			continue
+		}
+		if err := c.drain(ctx, up, lo); err != nil && ctx.Err() == nil {
+			c.opts.Logf("chain: replay from %s to %s stopped: %v", lo.name, up.name, err)
+		}
+	}
+}
+
+// session is one replay of one lower tier into a higher one: the ids the
+// higher tier already holds, and the time keys of its entries (for the
+// cap rule).
+type session struct {
+	has      map[string]bool
+	keys     []int64 // the higher tier's time keys, ascending
+	complete bool    // keys cover the whole higher tier, or at least the cap
+}
+
+// drain moves lo's entries into up; see the package doc.
+func (c *Chain) drain(ctx context.Context, up, lo *tier) error {
+	lo.drainMu.Lock()
+	defer lo.drainMu.Unlock()
+	c.replaying.Store(true)
+	defer c.replaying.Store(false)
+	start := time.Now()
+	s, err := c.newSession(ctx, up)
+	if err != nil {
+		c.markDownUnlessCtx(ctx, up, err)
+		return fmt.Errorf("reading tier %s: %w", up.name, err)
+	}
+	moved := 0
+	d := c.driver(lo)
+	if dr, ok := d.(Drainer); ok {
+		moved, err = c.drainEntries(ctx, s, up, lo, dr)
+	} else {
+		moved, err = c.drainWhole(ctx, s, up, lo)
+	}
+	if moved > 0 {
+		c.opts.Logf("chain: replayed %d alerts from %s to %s in %s", moved, lo.name, up.name, time.Since(start).Round(time.Millisecond))
+	}
+	return err
+}
+
+func (c *Chain) markDownUnlessCtx(ctx context.Context, t *tier, err error) {
+	if ctx.Err() == nil && !permanent(err) {
+		c.markDown(t, err)
+	}
+}
+
+func (c *Chain) newSession(ctx context.Context, up *tier) (*session, error) {
+	s := &session{has: map[string]bool{}}
+	depth := max(c.opts.ReplayCheck, 0)
+	var b int64
+	n := 0
+	for n < depth {
+		chunk := min(depth-n, 1000)
+		es, err := c.scanTier(ctx, up, b, chunk)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			id, k := orderKey(e.Data)
+			if id != "" {
+				s.has[id] = true
+			}
+			s.keys = append(s.keys, k)
+		}
+		n += len(es)
+		if len(es) < chunk {
+			s.complete = true
+			break
+		}
+		b = es[len(es)-1].Pos
+	}
+	if n >= c.opts.MaxAlerts {
+		s.complete = true
+	}
+	slices.Sort(s.keys)
+	return s, nil
+}
+
+// keep decides for one backlog entry: move it, skip it as already there,
+// or drop it as beyond the cap. newerBacklog is how many backlog entries
+// come after it.
+func (c *Chain) keep(s *session, data []byte, newerBacklog int64) (id string, move bool) {
+	id, k := orderKey(data)
+	if id != "" && s.has[id] {
+		c.deduplicated.Add(1)
+		return id, false
+	}
+	if s.complete {
+		newer := int64(len(s.keys) - sort.Search(len(s.keys), func(i int) bool { return s.keys[i] > k }))
+		if newer+newerBacklog >= int64(c.opts.MaxAlerts) {
+			c.droppedCap.Add(1)
+			return id, false
+		}
+	}
+	return id, true
+}
+
+// drainEntries replays a Drainer tier batch by batch: append up, then
+// remove below. A crash between the two leaves the batch in both tiers,
+// and the next session skips what the higher tier holds.
+func (c *Chain) drainEntries(ctx context.Context, s *session, up, lo *tier, dr Drainer) (int, error) {
+	moved := 0
+	for {
+		if ctx.Err() != nil || c.active() != up {
+			return moved, nil
+		}
+		var batch []backend.Entry
+		err := c.call(ctx, lo, func(ctx context.Context, _ backend.Driver) (err error) {
+			batch, err = dr.Oldest(ctx, 0, c.opts.ReplayBatch)
+			return err
+		})
+		if err != nil {
+			c.markDownUnlessCtx(ctx, lo, err)
+			return moved, fmt.Errorf("reading tier %s: %w", lo.name, err)
+		}
+		if len(batch) == 0 {
+			lo.backlog.Store(0)
+			return moved, nil
+		}
+		remaining := lo.backlog.Load()
+		var send [][]byte
+		var ids []string
+		for i, e := range batch {
+			id, move := c.keep(s, e.Data, max(remaining-int64(i)-1, 0))
+			if !move {
+				continue
+			}
+			send = append(send, e.Data)
+			if id != "" {
+				ids = append(ids, id)
+			}
+		}
+		if len(send) > 0 {
+			c.markReplayed(ids)
+			if err := c.appendTo(ctx, up, send); err != nil {
+				c.markDownUnlessCtx(ctx, up, err)
+				return moved, fmt.Errorf("appending to tier %s: %w", up.name, err)
+			}
+			for _, id := range ids {
+				s.has[id] = true
+			}
+		}
+		last := batch[len(batch)-1].Pos
+		if err := c.call(ctx, lo, func(ctx context.Context, _ backend.Driver) error { return dr.Remove(ctx, last) }); err != nil {
+			// What was appended is in the session's ids: the next step
+			// (or session) skips it and removes it then.
+			c.markDownUnlessCtx(ctx, lo, err)
+			return moved, fmt.Errorf("removing from tier %s: %w", lo.name, err)
+		}
+		moved += len(send)
+		c.replayed.Add(uint64(len(send)))
+		lo.backlog.Store(max(remaining-int64(len(batch)), 0))
+	}
+}
+
+// drainWhole replays a tier without Drainer: copy everything up, oldest
+// first, then clear it if nothing arrived meanwhile (the chain's own
+// appends to it wait on writeMu for that moment). If something did, the
+// next session copies again and skips what the higher tier holds.
+func (c *Chain) drainWhole(ctx context.Context, s *session, up, lo *tier) (int, error) {
+	var all []backend.Entry
+	var b int64
+	for {
+		es, err := c.scanTier(ctx, lo, b, 1000)
+		if err != nil {
+			c.markDownUnlessCtx(ctx, lo, err)
+			return 0, fmt.Errorf("reading tier %s: %w", lo.name, err)
+		}
+		all = append(all, es...)
+		if len(es) < 1000 {
+			break
+		}
+		b = es[len(es)-1].Pos
+	}
+	if len(all) == 0 {
+		return 0, nil
+	}
+	newest := all[0].Pos
+	slices.Reverse(all)
+	moved := 0
+	for i := 0; i < len(all); i += c.opts.ReplayBatch {
+		if ctx.Err() != nil || c.active() != up {
+			return moved, nil
+		}
+		batch := all[i:min(i+c.opts.ReplayBatch, len(all))]
+		var send [][]byte
+		var ids []string
+		for j, e := range batch {
+			id, move := c.keep(s, e.Data, int64(len(all)-i-j-1))
+			if move {
+				send = append(send, e.Data)
+				if id != "" {
+					ids = append(ids, id)
+				}
+			}
+		}
+		if len(send) == 0 {
+			continue
+		}
+		c.markReplayed(ids)
+		if err := c.appendTo(ctx, up, send); err != nil {
+			c.markDownUnlessCtx(ctx, up, err)
+			return moved, fmt.Errorf("appending to tier %s: %w", up.name, err)
+		}
+		for _, id := range ids {
+			s.has[id] = true
+		}
+		moved += len(send)
+		c.replayed.Add(uint64(len(send)))
+	}
+	lo.writeMu.Lock()
+	defer lo.writeMu.Unlock()
+	es, err := c.scanTier(ctx, lo, 0, 1)
+	if err != nil {
+		return moved, fmt.Errorf("reading tier %s: %w", lo.name, err)
+	}
+	if len(es) == 1 && es[0].Pos != newest {
+		return moved, errors.New("new entries arrived during the copy; the next replay moves them")
+	}
+	if err := c.call(ctx, lo, func(ctx context.Context, d backend.Driver) error { return d.Clear(ctx) }); err != nil {
+		return moved, fmt.Errorf("clearing tier %s: %w", lo.name, err)
+	}
+	lo.backlog.Store(0)
+	return moved, nil
+}

@@ -1,0 +1,342 @@
+package chain
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/apt-detection/alertstore/backend"
+)
+
+// watchBuffer is how many notifications a chain watcher may lag before it
+// gets ErrLagged.
+const watchBuffer = 1024
+
+// Watch subscribes to every tier that watches; see the package doc.
+func (c *Chain) Watch(ctx context.Context) (backend.Subscription, error) {
+	if err := c.check(ctx); err != nil {
+		return nil, err
+	}
+	if !c.caps.Watch {
+		return nil, backend.ErrUnsupported
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s := &subscription{
+		c: c, ctx: sctx, cancel: cancel,
+		out:   make(chan backend.Entry, watchBuffer),
+		tsubs: make([]backend.Subscription, len(c.tiers)),
+		wake:  make([]chan struct{}, len(c.tiers)),
+		seen:  newIDWindow(watchWindow(c.opts.MaxAlerts)),
+		done:  make(chan struct{}),
+	}
+	c.mu.Lock()
+	if c.closed.Load() {
+		c.mu.Unlock()
+		cancel()
+		return nil, backend.ErrClosed
+	}
+	c.subs[s] = struct{}{}
+	c.mu.Unlock()
+	for i, t := range c.tiers {
+		s.wake[i] = make(chan struct{}, 1)
+		if c.isHealthy(t) {
+			s.subscribe(t)
+		}
+	}
+	for _, t := range c.tiers {
+		s.wg.Add(1)
+		go s.pump(t)
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = s.Close()
+		case <-s.done:
+		}
+	}()
+	return s, nil
+}
+
+// subscription merges the tiers' subscriptions, de-duplicated by id.
+type subscription struct {
+	c      *Chain
+	ctx    context.Context
+	cancel context.CancelFunc
+	out    chan backend.Entry
+	wake   []chan struct{}
+	done   chan struct{}
+	once   sync.Once
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	tsubs []backend.Subscription // per tier, nil while not subscribed
+	seen  *idWindow
+	lag   bool
+}
+
+func (s *subscription) closed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// subscribe subscribes to t unless already subscribed, waiting at most
+// tier_timeout for the tier's Watch (a frozen server must not hold up a
+// recovery); a late answer is still installed.
+func (s *subscription) subscribe(t *tier) {
+	d := s.c.driver(t)
+	w, ok := d.(backend.Watcher)
+	if !ok || !t.caps.Watch || s.closed() {
+		return
+	}
+	s.mu.Lock()
+	has := s.tsubs[t.idx] != nil
+	s.mu.Unlock()
+	if has {
+		return
+	}
+	res := make(chan backend.Subscription, 1)
+	go func() {
+		ts, err := w.Watch(s.ctx)
+		if err != nil {
+			ts = nil
+		}
+		res <- ts
+	}()
+	install := func(ts backend.Subscription) {
+		if ts == nil {
+			return
+		}
+		s.mu.Lock()
+		if s.tsubs[t.idx] != nil || s.closed() {
+			s.mu.Unlock()
+			_ = ts.Close()
+			return
+		}
+		s.tsubs[t.idx] = ts
+		s.mu.Unlock()
+		select {
+		case s.wake[t.idx] <- struct{}{}:
+		default:
+		}
+	}
+	timer := time.NewTimer(s.c.opts.TierTimeout)
+	defer timer.Stop()
+	select {
+	case ts := <-res:
+		install(ts)
+	case <-timer.C:
+		go func() { install(<-res) }()
+	case <-s.done:
+		go func() {
+			if ts := <-res; ts != nil {
+				_ = ts.Close()
+			}
+		}()
+	}
+}
+
+// pump forwards one tier's notifications. When the tier's subscription
+// breaks, it is renewed: at once while the tier counts as healthy, else by
+// the tier's recovery (restore).
+func (s *subscription) pump(t *tier) {
+	defer s.wg.Done()
+	for {
+		s.mu.Lock()
+		ts := s.tsubs[t.idx]
+		s.mu.Unlock()
+		if ts == nil {
+			if s.c.isHealthy(t) {
+				s.subscribe(t)
+				s.mu.Lock()
+				ts = s.tsubs[t.idx]
+				s.mu.Unlock()
+			}
+			if ts == nil {
+				timer := time.NewTimer(s.c.opts.ProbeInterval)
+				select {
+				case <-s.wake[t.idx]:
+				case <-timer.C:
+				case <-s.done:
+					timer.Stop()
+					return
+				}
+				timer.Stop()
+				continue
+			}
+		}
+		e, err := ts.Next(s.ctx)
+		switch {
+		case err == nil:
+			s.deliver(t, e)
+		case errors.Is(err, backend.ErrLagged):
+			s.setLag()
+		case s.closed():
+			return
+		default:
+			s.mu.Lock()
+			if s.tsubs[t.idx] == ts {
+				s.tsubs[t.idx] = nil
+			}
+			s.mu.Unlock()
+			_ = ts.Close()
+		}
+	}
+}
+
+func (s *subscription) deliver(t *tier, e backend.Entry) {
+	id := entryID(e.Data)
+	if id != "" && s.c.wasReplayed(id) {
+		return // a replay's copy of an alert that is not new
+	}
+	if e.Pos > 0 && e.Pos <= posMask {
+		e.Pos = tierPos(t.idx, e.Pos)
+	}
+	s.send(id, e)
+}
+
+// send delivers e unless its id was delivered already.
+func (s *subscription) send(id string, e backend.Entry) {
+	if id != "" {
+		s.mu.Lock()
+		dup := !s.seen.add(id)
+		s.mu.Unlock()
+		if dup {
+			return
+		}
+	}
+	select {
+	case s.out <- e:
+	default:
+		s.setLag()
+	}
+}
+
+// notify delivers alerts this chain just wrote (acknowledged by a tier) to
+// its watchers at once: a tier's subscription can lose notifications in
+// flight when its connection drops, and the chain's own writes must not
+// have gaps. The tiers' notifications of the same alerts are de-duplicated
+// by id. Their position is the time key, as in merged reads.
+func (c *Chain) notify(alerts [][]byte) {
+	c.mu.Lock()
+	if len(c.subs) == 0 {
+		c.mu.Unlock()
+		return
+	}
+	subs := make([]*subscription, 0, len(c.subs))
+	for s := range c.subs {
+		subs = append(subs, s)
+	}
+	c.mu.Unlock()
+	for _, a := range alerts {
+		id, pos := orderKey(a)
+		if id == "" {
+			continue // cannot be de-duplicated: left to the tier's notification
+		}
+		for _, s := range subs {
+			s.send(id, backend.Entry{Pos: pos, Data: a})
+		}
+	}
+}
+
+// markReplayed records ids a replay is about to append to a higher tier,
+// so that watchers ignore the higher tier's announcement of them.
+func (c *Chain) markReplayed(ids []string) {
+	c.replayedMu.Lock()
+	defer c.replayedMu.Unlock()
+	for _, id := range ids {
+		c.replayedIDs.add(id)
+	}
+}
+
+func (c *Chain) wasReplayed(id string) bool {
+	c.replayedMu.Lock()
+	defer c.replayedMu.Unlock()
+	_, ok := c.replayedIDs.set[id]
+	return ok
+}
+
+func (s *subscription) setLag() {
+	s.mu.Lock()
+	s.lag = true
+	s.mu.Unlock()
+}
+
+func (s *subscription) Next(ctx context.Context) (backend.Entry, error) {
+	if s.closed() {
+		return backend.Entry{}, backend.ErrClosed
+	}
+	select {
+	case e := <-s.out:
+		return e, nil
+	default:
+	}
+	s.mu.Lock()
+	lag := s.lag
+	s.lag = false
+	s.mu.Unlock()
+	if lag {
+		return backend.Entry{}, backend.ErrLagged
+	}
+	select {
+	case e := <-s.out:
+		return e, nil
+	case <-s.done:
+		return backend.Entry{}, backend.ErrClosed
+	case <-ctx.Done():
+		return backend.Entry{}, ctx.Err()
+	}
+}
+
+func (s *subscription) Close() error {
+	s.once.Do(func() {
+		close(s.done)
+		s.cancel()
+		s.mu.Lock()
+		tsubs := append([]backend.Subscription(nil), s.tsubs...)
+		s.mu.Unlock()
+		for _, ts := range tsubs {
+			if ts != nil {
+				_ = ts.Close()
+			}
+		}
+		s.wg.Wait()
+		s.c.mu.Lock()
+		delete(s.c.subs, s)
+		s.c.mu.Unlock()
+	})
+	return nil
+}
+
+// watchWindow is how many ids de-duplication remembers: twice the cap
+// (a backlog is at most a cap), at least 4096, at most 1Mi.
+func watchWindow(maxAlerts int) int { return min(max(2*maxAlerts, 4096), 1<<20) }
+
+// idWindow remembers the last n ids delivered.
+type idWindow struct {
+	ring []string
+	next int
+	set  map[string]struct{}
+}
+
+func newIDWindow(n int) *idWindow {
+	return &idWindow{ring: make([]string, n), set: make(map[string]struct{}, n)}
+}
+
+// add records id and reports whether it was new.
+func (w *idWindow) add(id string) bool {
+	if _, ok := w.set[id]; ok {
+		return false
+	}
+	if old := w.ring[w.next]; old != "" {
+		delete(w.set, old)
+	}
+	w.ring[w.next] = id
+	w.next = (w.next + 1) % len(w.ring)
+	w.set[id] = struct{}{}
+	return true
+}
