@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// This file holds a minimal RESP2 client: one command per connection.
+// This file holds a minimal RESP2 client.
 //
 // Why not go-redis or valkey-go: those are the clients whose backends the
 // conformance suite tests. The readiness gates here must not depend on the
@@ -31,11 +31,45 @@ func (e RedisError) Error() string { return string(e) }
 // a paused server cannot hang a readiness loop forever.
 const defaultCommandTimeout = 5 * time.Second
 
-// do sends one command to addr on a fresh connection and returns its reply:
-// string for simple and bulk strings, int64 for integers, []any for arrays,
-// nil for null replies, and a RedisError as the error for error replies.
-// If password is set it authenticates first.
-func do(ctx context.Context, addr, password string, args ...string) (any, error) {
+// Conn is one connection to a server. Most callers want [Server.Do], which
+// uses a fresh connection per command; a Conn is for sequences that must
+// share one: WAIT counts replica acknowledgements of the writes made on
+// its own connection, so SET on one connection and WAIT on another
+// returns at once, whatever the replicas have.
+//
+// A Conn is not safe for concurrent use.
+type Conn struct {
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+// dial connects to addr and authenticates with password if it is set.
+func dial(ctx context.Context, addr, password string) (*Conn, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(defaultCommandTimeout)
+	}
+	d := net.Dialer{Deadline: deadline}
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c := &Conn{conn: nc, r: bufio.NewReader(nc)}
+	if password != "" {
+		if _, err := c.Do(ctx, "AUTH", password); err != nil {
+			_ = nc.Close()
+			return nil, fmt.Errorf("AUTH: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// Do sends one command and returns its reply: string for simple and bulk
+// strings, int64 for integers, []any for arrays, nil for null replies, and
+// a [RedisError] as the error for error replies. It gives up at ctx's
+// deadline, or after 5s if ctx has none; a timeout error matches
+// context.DeadlineExceeded. After a timeout the Conn is unusable.
+func (c *Conn) Do(ctx context.Context, args ...string) (any, error) {
 	if len(args) == 0 {
 		return nil, errors.New("containers: empty command")
 	}
@@ -43,26 +77,14 @@ func do(ctx context.Context, addr, password string, args ...string) (any, error)
 	if !ok {
 		deadline = time.Now().Add(defaultCommandTimeout)
 	}
-	d := net.Dialer{Deadline: deadline}
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(deadline); err != nil {
+	if err := c.conn.SetDeadline(deadline); err != nil {
 		return nil, err
 	}
 	// Unblock a read when ctx is cancelled before its deadline.
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	r := bufio.NewReader(conn)
-	if password != "" {
-		if _, err := roundTrip(conn, r, "AUTH", password); err != nil {
-			return nil, fmt.Errorf("AUTH: %w", err)
-		}
-	}
-	v, err := roundTrip(conn, r, args...)
+	v, err := roundTrip(c.conn, c.r, args...)
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
@@ -73,6 +95,22 @@ func do(ctx context.Context, addr, password string, args ...string) (any, error)
 		err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
 	}
 	return v, err
+}
+
+// Close closes the connection.
+func (c *Conn) Close() error { return c.conn.Close() }
+
+// do sends one command to addr on a fresh connection; see [Conn.Do].
+func do(ctx context.Context, addr, password string, args ...string) (any, error) {
+	if len(args) == 0 {
+		return nil, errors.New("containers: empty command")
+	}
+	c, err := dial(ctx, addr, password)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return c.Do(ctx, args...)
 }
 
 func roundTrip(w io.Writer, r *bufio.Reader, args ...string) (any, error) {

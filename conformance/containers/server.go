@@ -286,9 +286,21 @@ func (s *Server) String() string {
 // Do sends one command on a fresh connection (authenticating if the server
 // has a password) and returns the reply: string, int64, []any or nil, with
 // error replies as a [RedisError]. Without a deadline on ctx it gives up
-// after 5s, so a paused server cannot hang the caller.
+// after 5s, so a paused server cannot hang the caller. For WAIT, which
+// concerns the writes of its own connection, use [Server.Dial].
 func (s *Server) Do(ctx context.Context, args ...string) (any, error) {
 	return do(ctx, s.addr, s.cfg.password, args...)
+}
+
+// Dial opens a connection to the server, authenticated if the server has
+// a password, for command sequences that need one connection (SET then
+// WAIT). The caller closes it.
+func (s *Server) Dial(ctx context.Context) (*Conn, error) {
+	c, err := dial(ctx, s.addr, s.cfg.password)
+	if err != nil {
+		return nil, fmt.Errorf("containers: dial %s: %w", s, err)
+	}
+	return c, nil
 }
 
 // Ping sends PING and expects PONG.
