@@ -1,0 +1,251 @@
+package goredis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/apt-detection/alertstore/backends/internal/redislist"
+)
+
+// client runs the layout's operations on go-redis. Every error it returns
+// has been through translate.
+type client struct {
+	rdb    *redis.Client
+	window *redis.Script
+	repair *redis.Script
+}
+
+var _ redislist.Client = (*client)(nil)
+
+func newClient(rdb *redis.Client) *client {
+	return &client{
+		rdb:    rdb,
+		window: redis.NewScript(redislist.WindowScript),
+		repair: redis.NewScript(redislist.RepairScript),
+	}
+}
+
+func (c *client) Append(ctx context.Context, k redislist.Keys, payloads [][]byte, max int) (int64, int64, error) {
+	args := make([]any, len(payloads))
+	for i, p := range payloads {
+		args[i] = p
+	}
+	n := int64(len(payloads))
+	var push, incr *redis.IntCmd
+	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		push = p.RPush(ctx, k.List, args...)
+		incr = p.IncrBy(ctx, k.Seq, n)
+		p.LTrim(ctx, k.List, -int64(max), -1)
+		p.Publish(ctx, k.Events, n)
+		return nil
+	})
+	switch {
+	case err == nil:
+		return push.Val(), incr.Val(), nil
+	case push != nil && push.Err() != nil:
+		// RPUSH refused (WRONGTYPE: the key is not a list), or a
+		// transport failure set on the commands: nothing was stored.
+		return 0, 0, translate(push.Err())
+	case incr != nil && incr.Err() != nil && err == incr.Err():
+		// Only INCRBY failed (a counter overwritten by hand): the alerts
+		// are stored, the driver repairs the counter.
+		return push.Val(), -1, nil
+	default:
+		// The transaction failed as a whole. go-redis does not always
+		// copy such an error onto the commands (a failed AUTH on a new
+		// connection leaves them without error and without value; see
+		// go-redis issue 2871), so the returned error decides, never the
+		// commands alone.
+		return 0, 0, translate(err)
+	}
+}
+
+func (c *client) Window(ctx context.Context, k redislist.Keys, args []string) (redislist.Window, error) {
+	v, err := c.window.Run(ctx, c.rdb, []string{k.List, k.Seq}, stringArgs(args)...).Result()
+	if err != nil {
+		return redislist.Window{}, translate(err)
+	}
+	return parseWindow(v)
+}
+
+// parseWindow reads the {seq, len, start, {items}} reply.
+func parseWindow(v any) (redislist.Window, error) {
+	var w redislist.Window
+	arr, ok := v.([]any)
+	if !ok || len(arr) != 4 {
+		return w, fmt.Errorf("goredis: unexpected window reply %T", v)
+	}
+	nums := [3]*int64{&w.Seq, &w.Len, &w.Start}
+	for i, p := range nums {
+		n, ok := arr[i].(int64)
+		if !ok {
+			return w, fmt.Errorf("goredis: unexpected window reply element %d: %T", i, arr[i])
+		}
+		*p = n
+	}
+	items, ok := arr[3].([]any)
+	if !ok {
+		return w, fmt.Errorf("goredis: unexpected window items %T", arr[3])
+	}
+	w.Items = make([][]byte, len(items))
+	for i, it := range items {
+		s, ok := it.(string)
+		if !ok {
+			return w, fmt.Errorf("goredis: unexpected window item %T", it)
+		}
+		w.Items[i] = []byte(s)
+	}
+	return w, nil
+}
+
+func stringArgs(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func (c *client) Repair(ctx context.Context, k redislist.Keys, seq, pushed int64) error {
+	return translate(c.repair.Run(ctx, c.rdb, []string{k.List, k.Seq}, seq, pushed).Err())
+}
+
+func (c *client) LLen(ctx context.Context, key string) (int64, error) {
+	n, err := c.rdb.LLen(ctx, key).Result()
+	return n, translate(err)
+}
+
+func (c *client) Del(ctx context.Context, key string) error {
+	return translate(c.rdb.Del(ctx, key).Err())
+}
+
+func (c *client) Ping(ctx context.Context) error {
+	return translate(c.rdb.Ping(ctx).Err())
+}
+
+func (c *client) Close() error {
+	if err := c.rdb.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
+		return translate(err)
+	}
+	return nil
+}
+
+// Subscription health: a receive that waits this long sends a PING; a
+// second one with the PING unanswered replaces the connection (a peer that
+// vanished without a FIN sends nothing, and TCP would notice only after
+// minutes).
+const (
+	subHealthInterval = 15 * time.Second
+	subRetryPause     = 250 * time.Millisecond
+)
+
+func (c *client) Subscribe(ctx context.Context, channel string, notify func()) (func(), error) {
+	ps := c.rdb.Subscribe(ctx, channel)
+	if err := confirm(ctx, ps); err != nil {
+		_ = ps.Close()
+		return nil, err
+	}
+	loopCtx, cancel := context.WithCancel(context.Background())
+	s := &subLoop{rdb: c.rdb, channel: channel, ps: ps, notify: notify, exited: make(chan struct{})}
+	go s.run(loopCtx)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			s.mu.Lock()
+			_ = s.ps.Close() // unblocks a pending receive
+			s.mu.Unlock()
+			<-s.exited
+		})
+	}, nil
+}
+
+// confirm waits for the subscription's confirmation.
+func confirm(ctx context.Context, ps *redis.PubSub) error {
+	for {
+		msg, err := ps.Receive(ctx)
+		if err != nil {
+			return translate(err)
+		}
+		switch msg.(type) {
+		case *redis.Subscription:
+			return nil
+		case *redis.Message:
+			// Possible only after the confirmation; harmless either way.
+			return nil
+		}
+	}
+}
+
+// subLoop receives a subscription's messages until its context ends.
+type subLoop struct {
+	rdb     *redis.Client
+	channel string
+	notify  func()
+	exited  chan struct{}
+
+	mu sync.Mutex // guards ps, replaced on a dead connection
+	ps *redis.PubSub
+}
+
+func (s *subLoop) run(ctx context.Context) {
+	defer close(s.exited)
+	pinged := false
+	for {
+		s.mu.Lock()
+		ps := s.ps
+		s.mu.Unlock()
+		msg, err := ps.ReceiveTimeout(ctx, subHealthInterval)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			pinged = false
+			switch msg.(type) {
+			case *redis.Message, *redis.Subscription:
+				// A subscription message after the first follows a
+				// reconnect: messages may have been missed, so wake
+				// the watcher to read anyway.
+				s.notify()
+			}
+			continue
+		}
+		var ne interface{ Timeout() bool }
+		if errors.As(err, &ne) && ne.Timeout() {
+			if !pinged {
+				pctx, cancel := context.WithTimeout(ctx, subHealthInterval)
+				_ = ps.Ping(pctx)
+				cancel()
+				pinged = true
+				continue
+			}
+			// The PING went unanswered: start over on a new connection.
+			_ = ps.Close()
+			fresh := s.rdb.Subscribe(ctx, s.channel)
+			s.mu.Lock()
+			s.ps = fresh
+			s.mu.Unlock()
+			if ctx.Err() != nil { // stopped meanwhile: stop closed the old one
+				_ = fresh.Close()
+				return
+			}
+			pinged = false
+			s.notify()
+			continue
+		}
+		// A dropped connection: go-redis reconnects and re-subscribes on
+		// the next receive. Pause so that a server that is down does not
+		// make this a busy loop.
+		s.notify()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(subRetryPause):
+		}
+	}
+}

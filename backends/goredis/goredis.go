@@ -1,0 +1,183 @@
+// Package goredis is the Redis backend on go-redis v9: alerts in a Redis
+// (or Valkey) list, in the layout of the system we replace, shared by every
+// process that opens the same server, database and prefix.
+//
+// # DSN
+//
+//	redis://[user[:password]@]host[:port][/db][?params]
+//	rediss://...                              (TLS)
+//	unix:///path/to/redis.sock[?db=N&params]  (Unix domain socket)
+//
+// The port defaults to 6379 and the database to 0; an IPv6 host is written
+// in brackets (redis://[::1]:6379/0). Parameters, besides the shared ones
+// (prefix, max_alerts, max_alert_bytes, timeout):
+//
+//	db                        database number, instead of the /db path
+//	username, password        ACL user and password, instead of the user info
+//	password_file             file holding the password (one trailing newline dropped)
+//	dial_timeout              bound on connecting, default 5s
+//	read_timeout              bound on one socket read, default the timeout parameter
+//	write_timeout             bound on one socket write, default the timeout parameter
+//	pool_size                 most connections, default 10 per CPU
+//	tls                       true to use TLS on redis:// (rediss:// always does)
+//	tls_ca                    PEM file of the CAs to trust, default the system's
+//	tls_cert, tls_key         PEM client certificate and key (mutual TLS)
+//	tls_server_name           name to verify, default the host
+//	tls_insecure_skip_verify  skip certificate verification (testing only)
+//
+// Unknown parameters are an error, and no error or log line ever shows a
+// password. docs/dsn-redis.md has the full reference with examples.
+//
+// # Layout
+//
+// Alerts are JSON strings in the list <prefix>alerts ("apt_detection:alerts"
+// by default), oldest first, appended with RPUSH and trimmed with
+// LTRIM key -max_alerts -1 in the same MULTI/EXEC, so `redis-cli llen
+// apt_detection:alerts` and a Python `LRANGE 0 -1` + json.loads keep
+// working both ways. A counter <prefix>alerts:seq gives entries stable
+// positions for cursors, and each append is announced on the channel
+// <prefix>alerts:events for Watch. Entries pushed by other tools are read
+// (and skipped when they are not alerts); docs/operations.md has the one
+// caveat they bring to cursors and watches. Clear deletes the list and
+// keeps the counter, so that positions never go backwards.
+//
+// # Timeouts, retries and exactly-once
+//
+// Every call honours its context deadline (ContextTimeoutEnabled), so a
+// server that stops answering yields an error wrapping
+// backend.ErrUnavailable when the deadline passes, never a hang.
+//
+// go-redis retries failed commands, writes included, by default. This
+// backend turns that off (MaxRetries -1): a MULTI/EXEC whose reply was lost
+// to a timeout or a dropped connection may have been applied, and sending
+// it again would store the alerts twice. Such a write fails with
+// ErrUnavailable instead, and it is the caller's to retry: the Store gave
+// every alert its id before the write, so the retry stores the same id and
+// List returns it once. Idempotent reads (the list slice, LLEN, PING, DEL)
+// are retried once by the driver when a connection turns out dead.
+//
+// # Durability
+//
+// An acknowledged alert is in the server's memory (Capabilities().Durable
+// is false). It survives a server restart only as the server's persistence
+// allows: with appendonly yes and appendfsync always, every acknowledged
+// alert; with everysec, all but the last second's; with RDB snapshots only,
+// what the last snapshot held. See docs/operations.md.
+package goredis
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/backends/internal/redisconf"
+	"github.com/apt-detection/alertstore/backends/internal/redislist"
+	"github.com/apt-detection/alertstore/registry"
+)
+
+// The DSN schemes this backend registers.
+const (
+	// Scheme is plain TCP: redis://host:6379/0.
+	Scheme = "redis"
+	// SchemeTLS is TCP with TLS: rediss://host:6380/0.
+	SchemeTLS = "rediss"
+	// SchemeUnix is a Unix domain socket: unix:///run/redis/redis.sock?db=0.
+	SchemeUnix = "unix"
+)
+
+// ClientName is the connection name this backend sets (CLIENT SETNAME), so
+// that CLIENT LIST on the server shows which connections are alertstore's.
+const ClientName = "alertstore"
+
+func init() {
+	registry.Register(Scheme, opener(redisconf.TCP))
+	registry.Register(SchemeTLS, opener(redisconf.TLS))
+	registry.Register(SchemeUnix, opener(redisconf.Unix))
+}
+
+// opener parses the DSN before any I/O. Opening connects lazily: a server
+// that is down at start-up fails the first call with ErrUnavailable, not
+// Open, so that a producer (or a chain of backends) can start before Redis
+// and recover when it comes up. Use Ping (`alertstore ping`) to check.
+func opener(t redisconf.Transport) registry.Opener {
+	return func(ctx context.Context, dsn *registry.DSN, cfg backend.Config) (backend.Driver, error) {
+		rc, err := redisconf.Parse(dsn, t)
+		if err != nil {
+			return nil, err
+		}
+		c := newClient(redis.NewClient(clientOptions(rc, cfg)))
+		return redislist.New(c, cfg, &redislist.Options{CloseClient: true}), nil
+	}
+}
+
+// clientOptions translates our configuration into go-redis options. The
+// settings that make the guarantees above are not configurable.
+func clientOptions(rc redisconf.Config, cfg backend.Config) *redis.Options {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = backend.DefaultTimeout
+	}
+	rt, wt := rc.ReadTimeout, rc.WriteTimeout
+	if rt == 0 {
+		rt = cfg.Timeout
+	}
+	if wt == 0 {
+		wt = cfg.Timeout
+	}
+	return &redis.Options{
+		Network:      rc.Network,
+		Addr:         rc.Addr,
+		Username:     rc.Username,
+		Password:     rc.Password,
+		DB:           rc.DB,
+		ClientName:   ClientName,
+		DialTimeout:  rc.DialTimeout,
+		ReadTimeout:  rt,
+		WriteTimeout: wt,
+		PoolSize:     rc.PoolSize,
+		// Waiting for a free connection counts against the call's
+		// deadline like everything else.
+		PoolTimeout: cfg.Timeout,
+		TLSConfig:   rc.TLS,
+
+		// Never resend a command: see the package doc.
+		MaxRetries: -1,
+		// One dial attempt per call; the driver's read retry and the
+		// caller decide about more.
+		DialerRetries: 1,
+		// Socket deadlines follow the call's context.
+		ContextTimeoutEnabled: true,
+		// The hitless-upgrade handshake (CLIENT MAINT_NOTIFICATIONS) is for
+		// Redis Enterprise/Cloud; it is an extra round trip per connection
+		// everywhere else.
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+	}
+}
+
+// OpenClient returns a driver on a go-redis client the caller created and
+// keeps: Close of the driver does not close it. The client must not retry
+// writes (Options.MaxRetries -1) and must honour contexts
+// (Options.ContextTimeoutEnabled), or the guarantees of the package doc do
+// not hold; OpenClient refuses it otherwise, with an error wrapping
+// backend.ErrInvalidConfig. Wrap the driver with backend.NewStore(drv,
+// Scheme, cfg).
+func OpenClient(client *redis.Client, cfg backend.Config) (backend.Driver, error) {
+	if client == nil {
+		return nil, fmt.Errorf("%w: goredis: nil client", backend.ErrInvalidConfig)
+	}
+	opt := client.Options()
+	if opt.MaxRetries > 0 {
+		return nil, fmt.Errorf("%w: goredis: the client retries commands (MaxRetries %d), which can store a write twice; set MaxRetries: -1", backend.ErrInvalidConfig, opt.MaxRetries)
+	}
+	if !opt.ContextTimeoutEnabled {
+		return nil, fmt.Errorf("%w: goredis: the client ignores context deadlines; set ContextTimeoutEnabled: true", backend.ErrInvalidConfig)
+	}
+	if cfg.Prefix != "" {
+		if err := registry.CheckPrefix(cfg.Prefix); err != nil {
+			return nil, err
+		}
+	}
+	return redislist.New(newClient(client), cfg, nil), nil
+}

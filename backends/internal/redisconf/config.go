@@ -1,0 +1,345 @@
+// Package redisconf parses the connection parameters the Redis-protocol
+// backends share (goredis on go-redis, valkey on valkey-go), so that both
+// spell every parameter the same way and reject the same mistakes.
+//
+// It is ours on purpose: a DSN is never handed to a client library's own URL
+// parser. go-redis' ParseURL quotes the whole URL, password included, in its
+// errors; valkey-go's ignores parameters it does not know, so a typo such as
+// "dial_timout=1s" would silently fall back to a default. Here every
+// parameter is consumed through registry.DSN's getters and whatever is left
+// is rejected by name, before any network I/O.
+//
+// The result is a plain Config that each backend translates into its
+// client's options.
+package redisconf
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apt-detection/alertstore/registry"
+)
+
+// Transport is how a scheme reaches its server; each backend maps its
+// schemes to one (goredis: redis=TCP, rediss=TLS, unix=Unix).
+type Transport int
+
+// The transports.
+const (
+	// TCP is plain TCP to host:port.
+	TCP Transport = iota
+	// TLS is TCP with TLS, whatever the tls parameter says (it may only
+	// repeat tls=true).
+	TLS
+	// Unix is a Unix domain socket whose path is the DSN's path.
+	Unix
+)
+
+// Defaults and bounds of the parameters.
+const (
+	// DefaultPort is used when a tcp DSN names no port.
+	DefaultPort = 6379
+	// MaxDB is the largest database number accepted. Redis' default is
+	// 16 databases (0..15); servers configured with more exist, and the
+	// server itself rejects a number it does not have.
+	MaxDB = 10000
+	// DefaultDialTimeout bounds establishing one connection.
+	DefaultDialTimeout = 5 * time.Second
+	// MaxPoolSize is the largest pool_size accepted.
+	MaxPoolSize = 10000
+	// minTimeout and maxTimeout bound the timeout parameters.
+	minTimeout = time.Millisecond
+	maxTimeout = 10 * time.Minute
+)
+
+// Config is where and how to connect, as parsed from a DSN. The zero value
+// of an optional field means "not given"; the backends document what they
+// then use.
+type Config struct {
+	// Network is "tcp" or "unix".
+	Network string
+	// Addr is host:port for tcp (IPv6 hosts bracketed, "[::1]:6379"), the
+	// socket path for unix.
+	Addr string
+	// Host is the host name of a tcp Addr, without brackets or port: the
+	// default TLS server name.
+	Host string
+	// DB is the logical database selected after connecting.
+	DB int
+	// Username and Password authenticate (AUTH [username] password).
+	// Username empty with a password is the requirepass "default" user.
+	Username string
+	Password string
+	// DialTimeout bounds establishing a connection. Default
+	// DefaultDialTimeout.
+	DialTimeout time.Duration
+	// ReadTimeout and WriteTimeout bound one socket read or write; 0 means
+	// not given (the backends then use the store's timeout parameter).
+	// Every call is bounded by its context deadline in any case.
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	// PoolSize caps the connections of the pool; 0 means the client
+	// library's default.
+	PoolSize int
+	// TLS is the TLS configuration, or nil for plain TCP.
+	TLS *tls.Config
+}
+
+// String describes the configuration for logs and errors, the password
+// replaced by "xxxxx".
+func (c Config) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s db=%d", c.Network, c.Addr, c.DB)
+	if c.Username != "" {
+		fmt.Fprintf(&b, " username=%s", c.Username)
+	}
+	if c.Password != "" {
+		b.WriteString(" password=xxxxx")
+	}
+	if c.TLS != nil {
+		b.WriteString(" tls=true")
+		if c.TLS.ServerName != "" && c.TLS.ServerName != c.Host {
+			fmt.Fprintf(&b, " tls_server_name=%s", c.TLS.ServerName)
+		}
+		if c.TLS.InsecureSkipVerify {
+			b.WriteString(" tls_insecure_skip_verify=true")
+		}
+	}
+	return b.String()
+}
+
+// GoString keeps %#v from printing the password.
+func (c Config) GoString() string { return "redisconf.Config{" + c.String() + "}" }
+
+// Parse reads the connection parameters of dsn for transport t. The shared
+// store parameters (prefix, max_alerts, ...) must already have been
+// consumed (registry.DSN.Common); Parse consumes the rest it knows and
+// fails, naming the parameter, on anything left over, before it reads any
+// TLS file. Errors wrap backend.ErrInvalidConfig and never contain a secret.
+//
+// Accepted forms:
+//
+//	redis://[user[:password]@]host[:port][/db][?params]
+//	unix:///path/to/redis.sock[?db=N&params]
+func Parse(dsn *registry.DSN, t Transport) (Config, error) {
+	var c Config
+	u := dsn.URL()
+
+	// Where.
+	switch t {
+	case TCP, TLS:
+		c.Network = "tcp"
+		if err := parseHostPort(dsn, &c); err != nil {
+			return c, err
+		}
+	case Unix:
+		c.Network = "unix"
+		if u.Host != "" {
+			return c, dsn.Errorf("a unix socket DSN has no host: write %s:///path/to/redis.sock (three slashes)", dsn.Scheme())
+		}
+		if u.Path == "" || u.Path == "/" {
+			return c, dsn.Errorf("no socket path: write %s:///path/to/redis.sock", dsn.Scheme())
+		}
+		c.Addr = u.Path
+	default:
+		return c, dsn.Errorf("unknown transport %d", t)
+	}
+
+	// Which database: the path (tcp) or db= (both).
+	pathDB := -1
+	if t != Unix {
+		p := strings.TrimPrefix(u.Path, "/")
+		if p != "" {
+			n, err := strconv.Atoi(p)
+			if err != nil || strings.ContainsAny(p, "+-") {
+				return c, dsn.Errorf("path %q is not a database number (want /0 .. /%d)", u.Path, MaxDB)
+			}
+			if n < 0 || n > MaxDB {
+				return c, dsn.Errorf("database %d is out of range [0, %d]", n, MaxDB)
+			}
+			pathDB = n
+		}
+	}
+	if dsn.Has("db") && pathDB >= 0 {
+		return c, dsn.Errorf("database given twice, as the path /%d and as db=; give one", pathDB)
+	}
+	db, err := dsn.Int("db", max(pathDB, 0), 0, MaxDB)
+	if err != nil {
+		return c, err
+	}
+	c.DB = db
+
+	// Who. The user info and the parameters are alternatives, not layers:
+	// a value given twice is more likely a mistake than an override.
+	if u.User != nil {
+		c.Username = u.User.Username()
+	}
+	if dsn.Has("username") {
+		if c.Username != "" {
+			return c, dsn.Errorf("username given twice, in the user info and as username=; give one")
+		}
+		if c.Username, err = dsn.Param("username", ""); err != nil {
+			return c, err
+		}
+		if c.Username == "" {
+			return c, dsn.Errorf("username= is empty")
+		}
+	}
+	infoPass, hasInfoPass := dsn.Password()
+	pass, hasPass, err := dsn.Secret("password")
+	if err != nil {
+		return c, err
+	}
+	switch {
+	case hasInfoPass && hasPass:
+		return c, dsn.Errorf("password given twice, in the user info and as password= or password_file=; give one")
+	case hasInfoPass:
+		c.Password = infoPass
+	case hasPass:
+		c.Password = pass
+	}
+
+	// How long.
+	if c.DialTimeout, err = dsn.Duration("dial_timeout", DefaultDialTimeout, minTimeout, maxTimeout); err != nil {
+		return c, err
+	}
+	if c.ReadTimeout, err = dsn.Duration("read_timeout", 0, minTimeout, maxTimeout); err != nil {
+		return c, err
+	}
+	if c.WriteTimeout, err = dsn.Duration("write_timeout", 0, minTimeout, maxTimeout); err != nil {
+		return c, err
+	}
+	if c.PoolSize, err = dsn.Int("pool_size", 0, 1, MaxPoolSize); err != nil {
+		return c, err
+	}
+
+	// TLS parameters are read now and applied after the unknown check.
+	tp, err := readTLSParams(dsn, t)
+	if err != nil {
+		return c, err
+	}
+	if err := dsn.Unknown(); err != nil {
+		return c, err
+	}
+	if tp.enabled {
+		if c.TLS, err = tp.build(dsn, c.Host); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// parseHostPort fills Addr and Host of a tcp DSN.
+func parseHostPort(dsn *registry.DSN, c *Config) error {
+	u := dsn.URL()
+	host := u.Hostname()
+	if host == "" {
+		return dsn.Errorf("no host (want %s://host:port, e.g. %s://localhost:6379/0)", dsn.Scheme(), dsn.Scheme())
+	}
+	port := DefaultPort
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return dsn.Errorf("port %q is not in 1..65535", p)
+		}
+		port = n
+	} else if strings.HasSuffix(u.Host, ":") {
+		return dsn.Errorf("empty port after %q", host)
+	}
+	c.Host = host
+	c.Addr = net.JoinHostPort(host, strconv.Itoa(port))
+	return nil
+}
+
+type tlsParams struct {
+	enabled            bool
+	ca, cert, key      string
+	serverName         string
+	insecureSkipVerify bool
+}
+
+func readTLSParams(dsn *registry.DSN, t Transport) (tlsParams, error) {
+	var p tlsParams
+	var err error
+	explicit := dsn.Has("tls")
+	if p.enabled, err = dsn.Bool("tls", t == TLS); err != nil {
+		return p, err
+	}
+	if t == TLS && !p.enabled {
+		return p, dsn.Errorf("tls=false contradicts the scheme %s, which always uses TLS", dsn.Scheme())
+	}
+	if t == Unix && p.enabled && explicit {
+		return p, dsn.Errorf("TLS over a unix socket is not supported")
+	}
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"tls_ca", &p.ca}, {"tls_cert", &p.cert}, {"tls_key", &p.key}, {"tls_server_name", &p.serverName}} {
+		if *f.dst, err = dsn.Param(f.name, ""); err != nil {
+			return p, err
+		}
+	}
+	if p.insecureSkipVerify, err = dsn.Bool("tls_insecure_skip_verify", false); err != nil {
+		return p, err
+	}
+	if !p.enabled {
+		for _, name := range []string{"tls_ca", "tls_cert", "tls_key", "tls_server_name", "tls_insecure_skip_verify"} {
+			if dsn.Has(name) {
+				return p, dsn.Errorf("%s given but TLS is off (use the TLS scheme or tls=true)", name)
+			}
+		}
+	}
+	if (p.cert == "") != (p.key == "") {
+		return p, dsn.Errorf("tls_cert and tls_key go together (a client certificate needs both)")
+	}
+	return p, nil
+}
+
+// build reads the files and assembles the tls.Config. TLS 1.2 is the
+// floor: Redis 6+ and Valkey speak 1.2 and 1.3.
+func (p tlsParams) build(dsn *registry.DSN, host string) (*tls.Config, error) {
+	cfg := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		ServerName:         host,
+		InsecureSkipVerify: p.insecureSkipVerify, //nolint:gosec // opted into by the DSN, documented as for testing only
+	}
+	if p.serverName != "" {
+		cfg.ServerName = p.serverName
+	}
+	if p.ca != "" {
+		pem, err := os.ReadFile(p.ca)
+		if err != nil {
+			return nil, dsn.Errorf("reading tls_ca %q: %v", p.ca, pathErr(err))
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, dsn.Errorf("tls_ca %q holds no PEM certificate", p.ca)
+		}
+		cfg.RootCAs = pool
+	}
+	if p.cert != "" {
+		pair, err := tls.LoadX509KeyPair(p.cert, p.key)
+		if err != nil {
+			// The error names files and formats, never key material.
+			return nil, dsn.Errorf("loading tls_cert %q / tls_key %q: %v", p.cert, p.key, pathErr(err))
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
+}
+
+// pathErr drops the path an *os.PathError repeats.
+func pathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,254 @@
+package redislist
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apt-detection/alertstore/backend"
+)
+
+// Client is what a backend gives the driver: the few Redis operations of
+// the layout, run by its client library. Every method honours ctx's
+// deadline and returns errors already translated at the source: connection
+// failures, timeouts, LOADING, BUSY, pool exhaustion and the like wrap
+// backend.ErrUnavailable; a closed client wraps backend.ErrClosed; the
+// library's "nil reply" never escapes. No method may retry a write.
+type Client interface {
+	// Append runs one MULTI/EXEC of
+	//	RPUSH k.List payloads...
+	//	INCRBY k.Seq len(payloads)
+	//	LTRIM k.List -max -1
+	//	PUBLISH k.Events len(payloads)
+	// and returns RPUSH's reply (the length after the push, before the
+	// trim) and INCRBY's (the new counter), or seq -1 when INCRBY failed
+	// inside an otherwise applied transaction (a counter overwritten by
+	// hand): the driver then repairs it.
+	Append(ctx context.Context, k Keys, payloads [][]byte, max int) (pushed, seq int64, err error)
+	// Window runs WindowScript (EVALSHA, EVAL when the server lacks it)
+	// on k.List and k.Seq with args.
+	Window(ctx context.Context, k Keys, args []string) (Window, error)
+	// Repair runs RepairScript on k.List and k.Seq with the replies of an
+	// Append.
+	Repair(ctx context.Context, k Keys, seq, pushed int64) error
+	// LLen is LLEN key.
+	LLen(ctx context.Context, key string) (int64, error)
+	// Del is DEL key.
+	Del(ctx context.Context, key string) error
+	// Ping is PING.
+	Ping(ctx context.Context) error
+	// Subscribe subscribes to channel and returns once the server has
+	// confirmed it (or ctx is done). Until stop is called it calls notify
+	// for every message and after every re-subscription that follows a
+	// reconnect (messages may have been missed). notify never blocks.
+	// stop ends the subscription and returns when its goroutines have.
+	Subscribe(ctx context.Context, channel string, notify func()) (stop func(), err error)
+	// Close releases the client.
+	Close() error
+}
+
+// Options tune a Driver; the zero value is the defaults.
+type Options struct {
+	// CloseClient makes Driver.Close close the Client too. A backend
+	// that created the client sets it; one given a client by its caller
+	// leaves it to the caller.
+	CloseClient bool
+	// WatchBatch is how many entries a watcher fetches per round trip.
+	// Default 256.
+	WatchBatch int
+	// PollInterval is how often an idle watcher checks for entries
+	// without a notification: the backstop for messages lost while its
+	// subscription reconnected. Default 5s.
+	PollInterval time.Duration
+}
+
+// Driver implements backend.Driver and backend.Watcher on a Client.
+type Driver struct {
+	c       Client
+	k       Keys
+	max     int
+	timeout time.Duration
+	opts    Options
+
+	closed atomic.Bool
+	mu     sync.Mutex
+	subs   map[*subscription]struct{}
+}
+
+var (
+	_ backend.Driver  = (*Driver)(nil)
+	_ backend.Watcher = (*Driver)(nil)
+)
+
+// New returns a driver for the namespace cfg.Prefix on c. cfg's zero fields
+// take the backend defaults.
+func New(c Client, cfg backend.Config, opts *Options) *Driver {
+	if cfg.Prefix == "" {
+		cfg.Prefix = backend.DefaultPrefix
+	}
+	if cfg.MaxAlerts <= 0 {
+		cfg.MaxAlerts = backend.DefaultMaxAlerts
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = backend.DefaultTimeout
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.WatchBatch <= 0 {
+		o.WatchBatch = 256
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 5 * time.Second
+	}
+	return &Driver{c: c, k: NewKeys(cfg.Prefix), max: cfg.MaxAlerts, timeout: cfg.Timeout, opts: o, subs: map[*subscription]struct{}{}}
+}
+
+// Keys returns the driver's key names.
+func (d *Driver) Keys() Keys { return d.k }
+
+func (d *Driver) check(ctx context.Context) error {
+	if d.closed.Load() {
+		return backend.ErrClosed
+	}
+	return ctx.Err()
+}
+
+// Append implements backend.Driver. It is never retried here, and the
+// clients are configured not to retry it either: a write whose reply was
+// lost may have been applied, and sending it again would store it twice.
+// The caller learns of the ambiguity as an error wrapping ErrUnavailable;
+// the Store gave each alert its id before the write, so a caller that
+// retries stores the same id and readers list it once.
+func (d *Driver) Append(ctx context.Context, alerts [][]byte) error {
+	if err := d.check(ctx); err != nil {
+		return err
+	}
+	if len(alerts) == 0 {
+		return nil
+	}
+	pushed, seq, err := d.c.Append(ctx, d.k, alerts, d.max)
+	if err != nil {
+		return err
+	}
+	if seq < pushed {
+		// Entries pushed by another writer (or a counter overwritten by
+		// hand) left the counter behind. The append itself is done and
+		// acknowledged; if the repair fails, the next append repairs.
+		_ = d.c.Repair(ctx, d.k, seq, pushed)
+	}
+	return nil
+}
+
+// Scan implements backend.Driver.
+func (d *Driver) Scan(ctx context.Context, before int64, limit int) ([]backend.Entry, error) {
+	if err := d.check(ctx); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, fmt.Errorf("%w: scan limit %d", backend.ErrInvalidQuery, limit)
+	}
+	if before < 0 {
+		before = 0
+	}
+	var w Window
+	err := d.read(ctx, func() (err error) {
+		w, err = d.c.Window(ctx, d.k, WindowArgs(ModeBefore, before, limit))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]backend.Entry, len(w.Items))
+	for j, data := range w.Items {
+		out[len(out)-1-j] = backend.Entry{Pos: w.Pos(j), Data: data}
+	}
+	return out, nil
+}
+
+// Count implements backend.Driver: LLEN, foreign entries included.
+func (d *Driver) Count(ctx context.Context) (int64, error) {
+	if err := d.check(ctx); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := d.read(ctx, func() (err error) {
+		n, err = d.c.LLen(ctx, d.k.List)
+		return err
+	})
+	return n, err
+}
+
+// Clear implements backend.Driver: it deletes the list and keeps the
+// counter, so positions (and cursors) never go backwards.
+func (d *Driver) Clear(ctx context.Context) error {
+	if err := d.check(ctx); err != nil {
+		return err
+	}
+	// DEL is idempotent: retrying it cannot do harm.
+	return d.read(ctx, func() error { return d.c.Del(ctx, d.k.List) })
+}
+
+// Ping implements backend.Driver.
+func (d *Driver) Ping(ctx context.Context) error {
+	if err := d.check(ctx); err != nil {
+		return err
+	}
+	return d.read(ctx, func() error { return d.c.Ping(ctx) })
+}
+
+// Capabilities implements backend.Driver. Durable is false: an
+// acknowledged append is in the server's memory, and on its disk only as
+// the server's persistence settings (appendfsync) say.
+func (d *Driver) Capabilities() backend.Capabilities {
+	return backend.Capabilities{Watch: true, Shared: true, Persistent: true, RawAppend: true}
+}
+
+// Close implements backend.Driver: it ends the driver's watches and, if it
+// owns it, closes the client.
+func (d *Driver) Close() error {
+	if d.closed.Swap(true) {
+		return backend.ErrClosed
+	}
+	d.mu.Lock()
+	subs := d.subs
+	d.subs = nil
+	d.mu.Unlock()
+	for s := range subs {
+		s.Close()
+	}
+	if d.opts.CloseClient {
+		return d.c.Close()
+	}
+	return nil
+}
+
+// retryPause is the wait before the one retry of an idempotent call.
+const retryPause = 50 * time.Millisecond
+
+// read runs an idempotent call, and once more if it failed for want of the
+// server and ctx leaves time: a pooled connection the server closed while
+// it restarted fails once and is replaced. The clients retry nothing
+// themselves, so this is the only retry, and it never runs for Append.
+func (d *Driver) read(ctx context.Context, call func() error) error {
+	err := call()
+	if err == nil || !errors.Is(err, backend.ErrUnavailable) || ctx.Err() != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < 2*retryPause {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		return err
+	case <-time.After(retryPause):
+	}
+	if err2 := call(); err2 == nil || ctx.Err() == nil {
+		return err2
+	}
+	return err
+}

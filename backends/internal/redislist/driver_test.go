@@ -1,0 +1,375 @@
+package redislist
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apt-detection/alertstore/backend"
+)
+
+// fakeClient is the layout in Go, for the driver's own logic without a
+// server: the real-server tests (redistest) check the scripts themselves.
+type fakeClient struct {
+	mu     sync.Mutex
+	list   [][]byte
+	seq    int64
+	subs   map[int]func()
+	nextID int
+	down   bool
+}
+
+func newFake() *fakeClient { return &fakeClient{subs: map[int]func(){}} }
+
+func (f *fakeClient) Append(ctx context.Context, k Keys, payloads [][]byte, max int) (int64, int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return 0, 0, backend.ErrUnavailable
+	}
+	f.list = append(f.list, payloads...)
+	pushed := int64(len(f.list))
+	f.seq += int64(len(payloads))
+	if len(f.list) > max {
+		f.list = f.list[len(f.list)-max:]
+	}
+	for _, n := range f.subs {
+		n()
+	}
+	return pushed, f.seq, nil
+}
+
+// foreignPush is an RPUSH by another tool: no counter, no message.
+func (f *fakeClient) foreignPush(data string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.list = append(f.list, []byte(data))
+}
+
+// flush is FLUSHDB.
+func (f *fakeClient) flush() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.list, f.seq = nil, 0
+}
+
+func (f *fakeClient) Window(ctx context.Context, k Keys, args []string) (Window, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return Window{}, backend.ErrUnavailable
+	}
+	pos, _ := strconv.ParseInt(args[1], 10, 64)
+	limit, _ := strconv.Atoi(args[2])
+	n := int64(len(f.list))
+	seq := max(f.seq, n)
+	base := seq - n + 1
+	w := Window{Seq: seq, Len: n}
+	var start, stop int64 // stop exclusive
+	if args[0] == ModeBefore {
+		e := n
+		if pos > 0 && pos-base < e {
+			e = pos - base
+		}
+		if e <= 0 || limit <= 0 {
+			return w, nil
+		}
+		start, stop = max(e-int64(limit), 0), e
+	} else {
+		start = max(pos+1-base, 0)
+		w.Start = start
+		if start >= n || limit <= 0 {
+			return w, nil
+		}
+		stop = min(start+int64(limit), n)
+	}
+	w.Start = start
+	for _, d := range f.list[start:stop] {
+		w.Items = append(w.Items, append([]byte(nil), d...))
+	}
+	return w, nil
+}
+
+func (f *fakeClient) Repair(ctx context.Context, k Keys, seq, pushed int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.seq == seq && f.seq < pushed {
+		f.seq = pushed
+	}
+	return nil
+}
+
+func (f *fakeClient) LLen(ctx context.Context, key string) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return int64(len(f.list)), nil
+}
+
+func (f *fakeClient) Del(ctx context.Context, key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.list = nil
+	return nil
+}
+
+func (f *fakeClient) Ping(ctx context.Context) error { return nil }
+
+func (f *fakeClient) Subscribe(ctx context.Context, channel string, notify func()) (func(), error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := f.nextID
+	f.nextID++
+	f.subs[id] = notify
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		delete(f.subs, id)
+	}, nil
+}
+
+func (f *fakeClient) Close() error { return nil }
+
+func payloads(from, n int) [][]byte {
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = []byte(fmt.Sprintf(`{"n":%d}`, from+i))
+	}
+	return out
+}
+
+func scanAll(t *testing.T, d *Driver) (pos []int64, data []string) {
+	t.Helper()
+	before := int64(0)
+	for {
+		es, err := d.Scan(context.Background(), before, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			pos = append(pos, e.Pos)
+			data = append(data, string(e.Data))
+			before = e.Pos
+		}
+		if len(es) < 2 {
+			return pos, data
+		}
+	}
+}
+
+func TestPositions(t *testing.T) {
+	ctx := context.Background()
+	f := newFake()
+	d := New(f, backend.Config{MaxAlerts: 5}, nil)
+	if err := d.Append(ctx, payloads(1, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Append(ctx, payloads(4, 4)); err != nil { // 7 appended, 5 kept
+		t.Fatal(err)
+	}
+	pos, data := scanAll(t, d)
+	if fmt.Sprint(pos) != "[7 6 5 4 3]" || data[0] != `{"n":7}` || data[4] != `{"n":3}` {
+		t.Errorf("positions %v, data %v", pos, data)
+	}
+	if err := d.Clear(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Append(ctx, payloads(8, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if pos, _ := scanAll(t, d); fmt.Sprint(pos) != "[8]" {
+		t.Errorf("after Clear, positions %v, want [8]: they never go backwards", pos)
+	}
+}
+
+// TestLegacyListUpgrade: a list filled without the counter, then appended
+// to through the driver, keeps the positions readers were given.
+func TestLegacyListUpgrade(t *testing.T) {
+	ctx := context.Background()
+	f := newFake()
+	for i := 1; i <= 4; i++ {
+		f.foreignPush(fmt.Sprintf("legacy%d", i))
+	}
+	d := New(f, backend.Config{MaxAlerts: 5}, nil)
+	pos, _ := scanAll(t, d)
+	if fmt.Sprint(pos) != "[4 3 2 1]" {
+		t.Fatalf("legacy positions %v", pos)
+	}
+	if err := d.Append(ctx, payloads(1, 2)); err != nil { // 6 entries, trimmed to 5
+		t.Fatal(err)
+	}
+	if f.seq != 6 {
+		t.Errorf("counter = %d after the first append, want 6", f.seq)
+	}
+	pos, data := scanAll(t, d)
+	if fmt.Sprint(pos) != "[6 5 4 3 2]" || data[2] != "legacy4" || data[4] != "legacy2" {
+		t.Errorf("after the upgrade: positions %v, data %v; legacy entries must keep theirs", pos, data)
+	}
+}
+
+func next(t *testing.T, s backend.Subscription) (backend.Entry, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return s.Next(ctx)
+}
+
+func wantNext(t *testing.T, s backend.Subscription, pos int64, data string) {
+	t.Helper()
+	e, err := next(t, s)
+	if err != nil || e.Pos != pos || string(e.Data) != data {
+		t.Fatalf("Next = %d %s, %v; want %d %s", e.Pos, e.Data, err, pos, data)
+	}
+}
+
+func wantLagged(t *testing.T, s backend.Subscription) {
+	t.Helper()
+	if _, err := next(t, s); !errors.Is(err, backend.ErrLagged) {
+		t.Fatalf("Next = %v, want ErrLagged", err)
+	}
+}
+
+func TestWatch(t *testing.T) {
+	ctx := context.Background()
+	f := newFake()
+	d := New(f, backend.Config{MaxAlerts: 3}, &Options{WatchBatch: 2, PollInterval: 50 * time.Millisecond})
+	defer d.Close()
+	_ = d.Append(ctx, payloads(1, 2)) // before the watch: not delivered
+	s, err := d.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = d.Append(ctx, payloads(3, 3)) // fetched two at a time
+	wantNext(t, s, 3, `{"n":3}`)
+	wantNext(t, s, 4, `{"n":4}`)
+	wantNext(t, s, 5, `{"n":5}`)
+
+	t.Run("lag when trimmed unread", func(t *testing.T) {
+		_ = d.Append(ctx, payloads(6, 5)) // 6..10, only 8..10 kept
+		wantLagged(t, s)
+		wantNext(t, s, 8, `{"n":8}`)
+		wantNext(t, s, 9, `{"n":9}`)
+		wantNext(t, s, 10, `{"n":10}`)
+	})
+	t.Run("lag when cleared unread", func(t *testing.T) {
+		_ = d.Append(ctx, payloads(11, 1))
+		_ = d.Clear(ctx)
+		_ = d.Append(ctx, payloads(12, 1))
+		wantLagged(t, s)
+		wantNext(t, s, 12, `{"n":12}`)
+	})
+	t.Run("counter reset delivers what is stored", func(t *testing.T) {
+		f.flush()
+		_ = d.Append(ctx, payloads(13, 2)) // positions 1, 2
+		wantLagged(t, s)
+		wantNext(t, s, 1, `{"n":13}`)
+		wantNext(t, s, 2, `{"n":14}`)
+	})
+	t.Run("lost notification is found by polling", func(t *testing.T) {
+		f.mu.Lock()
+		f.list = append(f.list, []byte(`{"n":15}`))
+		f.seq++ // an append whose message was lost
+		f.mu.Unlock()
+		wantNext(t, s, 3, `{"n":15}`)
+	})
+	t.Run("foreign pushes are not delivered", func(t *testing.T) {
+		// With the counter ahead of the list (the usual state once
+		// the cap trims), a foreign entry takes the position of the
+		// newest one: the watcher has it as read.
+		_ = d.Append(ctx, payloads(16, 3))
+		wantNext(t, s, 4, `{"n":16}`)
+		wantNext(t, s, 5, `{"n":17}`)
+		wantNext(t, s, 6, `{"n":18}`)
+		f.foreignPush("foreign")
+		_ = d.Append(ctx, payloads(19, 1))
+		e, err := next(t, s)
+		if err != nil || string(e.Data) != `{"n":19}` {
+			t.Errorf("Next = %s, %v; want the append after the foreign push", e.Data, err)
+		}
+	})
+	t.Run("unavailable, then resumes", func(t *testing.T) {
+		f.mu.Lock()
+		f.down = true
+		f.mu.Unlock()
+		if _, err := next(t, s); !errors.Is(err, backend.ErrUnavailable) {
+			t.Errorf("Next while down = %v, want ErrUnavailable", err)
+		}
+		f.mu.Lock()
+		f.down = false
+		f.mu.Unlock()
+		_ = d.Append(ctx, payloads(20, 1))
+		if e, err := next(t, s); err != nil || string(e.Data) != `{"n":20}` {
+			t.Errorf("Next after recovery = %s, %v", e.Data, err)
+		}
+	})
+	t.Run("close ends Next", func(t *testing.T) {
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			s.Close()
+		}()
+		if _, err := next(t, s); !errors.Is(err, backend.ErrClosed) {
+			t.Errorf("Next across Close = %v, want ErrClosed", err)
+		}
+		s.Close() // returns once the subscription is released
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if len(f.subs) != 0 {
+			t.Errorf("%d subscriptions left after Close", len(f.subs))
+		}
+	})
+}
+
+func TestWatchEndsWithContextAndDriver(t *testing.T) {
+	f := newFake()
+	d := New(f, backend.Config{}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	s1, err := d.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := d.Watch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if _, err := next(t, s1); !errors.Is(err, backend.ErrClosed) && !errors.Is(err, context.Canceled) {
+		t.Errorf("Next after the watch's ctx ended = %v", err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := next(t, s2); !errors.Is(err, backend.ErrClosed) {
+		t.Errorf("Next after the driver closed = %v, want ErrClosed", err)
+	}
+	if _, err := d.Watch(context.Background()); !errors.Is(err, backend.ErrClosed) {
+		t.Errorf("Watch after Close = %v, want ErrClosed", err)
+	}
+	if err := d.Close(); !errors.Is(err, backend.ErrClosed) {
+		t.Errorf("second Close = %v, want ErrClosed", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.subs) != 0 {
+		t.Errorf("%d subscriptions left", len(f.subs))
+	}
+}
+
+func TestTransient(t *testing.T) {
+	for reply, want := range map[string]bool{
+		"LOADING Redis is loading the dataset in memory": true,
+		"BUSY Redis is busy running a script":            true,
+		"OOM command not allowed":                        true,
+		"READONLY You can't write against a replica":     true,
+		"WRONGTYPE Operation against a key":              false,
+		"NOAUTH Authentication required.":                false,
+		"ERR unknown command":                            false,
+		"LOADINGX":                                       false,
+	} {
+		if got := Transient(reply); got != want {
+			t.Errorf("Transient(%q) = %v, want %v", reply, got, want)
+		}
+	}
+}

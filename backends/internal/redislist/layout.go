@@ -1,0 +1,139 @@
+// Package redislist is the storage layout and driver logic the two
+// Redis-protocol backends share: goredis (go-redis) and valkey (valkey-go)
+// differ only in the client library, which each wraps in a small Client.
+// Keeping the layout, the position arithmetic and the watch protocol in one
+// place is what keeps the two backends reading and writing each other's
+// data, and the system we replace reading theirs.
+//
+// # Layout
+//
+// For a prefix P (default "apt_detection:"):
+//
+//	P + "alerts"         list of JSON alerts, oldest first (the old system's key)
+//	P + "alerts:seq"     integer: how many entries were ever appended through us
+//	P + "alerts:events"  pub/sub channel: a message per append (the batch size)
+//
+// An append is one MULTI/EXEC: RPUSH the alerts, INCRBY the counter by the
+// batch size, LTRIM the list to its newest max_alerts entries and PUBLISH
+// the batch size. Other clients see all of it or none of it; the list is
+// never over its cap. `redis-cli llen P+alerts` and a Python LRANGE 0 -1 with
+// json.loads keep working, both ways.
+//
+// # Positions
+//
+// The entry at list index i (0 = oldest) of a list of length n has position
+//
+//	Pos = seq - n + 1 + i
+//
+// so the newest entry has Pos = seq, an entry keeps its Pos while it is
+// stored (trimming removes the oldest, which shifts i and n together), and
+// Pos grows with every append. Clear deletes the list but keeps the counter,
+// so positions never go backwards and an old cursor cannot alias a new entry.
+//
+// Entries RPUSHed by a legacy writer do not increment the counter. While
+// the counter is below the list length (a list the old system filled,
+// opened by us for the first time) reads take it to be the length, and the
+// next append through us raises it for good, so that the entries it found
+// keep the positions readers gave them. The caveat: a foreign push made
+// while the counter is ahead of the list (the usual state once the cap
+// trims) shifts the positions of every older entry down by one, so paging
+// by cursor across it may repeat or skip that many entries; and a watcher
+// is not told of foreign pushes (they publish nothing) and usually skips
+// them, since the foreign entry takes the position it has already
+// delivered.
+package redislist
+
+import "strconv"
+
+// Keys are the key and channel names of one namespace.
+type Keys struct {
+	List   string // the alert list, prefix + "alerts"
+	Seq    string // the append counter, prefix + "alerts:seq"
+	Events string // the pub/sub channel, prefix + "alerts:events"
+}
+
+// NewKeys names the keys of prefix.
+func NewKeys(prefix string) Keys {
+	return Keys{List: prefix + "alerts", Seq: prefix + "alerts:seq", Events: prefix + "alerts:events"}
+}
+
+// Window is the reply of WindowScript: the counter and length read in the
+// same atomic step as a slice of the list.
+type Window struct {
+	// Seq is the effective counter: max(stored counter, Len).
+	Seq int64
+	// Len is the list length.
+	Len int64
+	// Start is the list index of Items[0].
+	Start int64
+	// Items is the slice, oldest first.
+	Items [][]byte
+}
+
+// base is the Pos of list index 0.
+func (w *Window) base() int64 { return w.Seq - w.Len + 1 }
+
+// Pos is the position of Items[j].
+func (w *Window) Pos(j int) int64 { return w.base() + w.Start + int64(j) }
+
+// Window modes, the first argument of WindowScript.
+const (
+	// ModeBefore selects up to limit of the newest entries whose Pos is
+	// below the given position (0: from the newest).
+	ModeBefore = "before"
+	// ModeAfter selects up to limit of the oldest entries whose Pos is
+	// above the given position.
+	ModeAfter = "after"
+)
+
+// WindowArgs are the arguments of WindowScript.
+func WindowArgs(mode string, pos int64, limit int) []string {
+	return []string{mode, strconv.FormatInt(pos, 10), strconv.Itoa(limit)}
+}
+
+// WindowScript reads the counter, the length and the needed LRANGE slice in
+// one atomic step, so that the positions it implies are exact, and fetches
+// only that slice (the newest 10 of a 100000-entry list cost 10 entries).
+// KEYS: list, seq. ARGV: mode, position, limit. Reply: {seq, len, start,
+// {items}}. Positions stay far below 2^53, where Lua's numbers are exact.
+const WindowScript = `
+local n = redis.call('LLEN', KEYS[1])
+local seq = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+if seq < n then seq = n end
+local base = seq - n + 1
+local pos = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+local start, stop
+if ARGV[1] == 'before' then
+  local e = n
+  if pos > 0 and pos - base < e then e = pos - base end
+  if e <= 0 or limit <= 0 then return {seq, n, 0, {}} end
+  start = e - limit
+  if start < 0 then start = 0 end
+  stop = e - 1
+else
+  start = pos + 1 - base
+  if start < 0 then start = 0 end
+  if start >= n or limit <= 0 then return {seq, n, start, {}} end
+  stop = start + limit - 1
+end
+return {seq, n, start, redis.call('LRANGE', KEYS[1], start, stop)}
+`
+
+// RepairScript raises the counter after an append found it behind the
+// list: the entries pushed by another writer (or a counter overwritten by
+// hand) are then counted as if appended through us, so that the positions
+// readers have been giving them (see WindowScript) do not change. It sets
+// the counter to the append's RPUSH reply only if nobody appended since
+// (the counter still holds that append's INCRBY reply): a later append
+// repairs with its own, newer values instead. KEYS: list, seq. ARGV: the
+// INCRBY reply (-1 if INCRBY failed), the RPUSH reply. Reply: the counter.
+const RepairScript = `
+local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
+local target = tonumber(ARGV[2])
+if seq == nil or (seq == tonumber(ARGV[1]) and seq < target) then
+  redis.call('SET', KEYS[2], target)
+  return target
+end
+return seq
+`

@@ -1,0 +1,31 @@
+package redislist
+
+import "strings"
+
+// transientReplies are the error-reply codes that mean "the server cannot
+// do this now" rather than "this is wrong": the backends report them as
+// ErrUnavailable, so that callers (and a chain of backends) treat them like
+// a server that is down.
+var transientReplies = []string{
+	"LOADING",     // loading the dataset after a restart
+	"BUSY",        // a script or module command is running
+	"MASTERDOWN",  // replica lost its master
+	"READONLY",    // a replica, e.g. after a failover
+	"TRYAGAIN",    // cluster resharding
+	"CLUSTERDOWN", // cluster not serving
+	"NOREPLICAS",  // min-replicas-to-write not met
+	"OOM",         // maxmemory reached with noeviction
+	"MISCONF",     // writes refused after a failed RDB save
+}
+
+// Transient reports whether an error reply ("LOADING Redis is loading the
+// dataset in memory") is one of the "not now" kinds.
+func Transient(reply string) bool {
+	code, _, _ := strings.Cut(reply, " ")
+	for _, t := range transientReplies {
+		if code == t {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,302 @@
+package valkey
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/valkey-io/valkey-go"
+
+	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/backends/internal/redislist"
+)
+
+// source hands out the valkey-go client: created lazily by this backend
+// (lazy), or given by the caller (fixed).
+type source interface {
+	get(ctx context.Context) (valkey.Client, error)
+	close()
+}
+
+// fixed is a caller's client, which the caller closes.
+type fixed struct{ c valkey.Client }
+
+func (f fixed) get(context.Context) (valkey.Client, error) { return f.c, nil }
+func (f fixed) close()                                     {}
+
+// lazy creates the client on first use. valkey.NewClient connects before
+// it returns and takes no context, so it runs in a goroutine the caller
+// waits for only until its ctx is done; a client that arrives after its
+// caller gave up is kept for the next call (or closed, if the driver was
+// closed meanwhile). A failed attempt is not cached: the next call tries
+// again.
+type lazy struct {
+	opt valkey.ClientOption
+
+	mu      sync.Mutex
+	c       valkey.Client
+	err     error         // of the last finished attempt
+	dialing chan struct{} // closed when the running attempt ends; nil if none
+	closed  bool
+}
+
+func newLazy(opt valkey.ClientOption) *lazy { return &lazy{opt: opt} }
+
+func (l *lazy) get(ctx context.Context) (valkey.Client, error) {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil, backend.ErrClosed
+	}
+	if l.c != nil {
+		c := l.c
+		l.mu.Unlock()
+		return c, nil
+	}
+	if l.dialing == nil {
+		done := make(chan struct{})
+		l.dialing = done
+		go func() {
+			c, err := valkey.NewClient(l.opt)
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if l.closed && c != nil {
+				c.Close()
+				c = nil
+			}
+			l.c, l.err, l.dialing = c, err, nil
+			close(done)
+		}()
+	}
+	done := l.dialing
+	l.mu.Unlock()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, translate(ctx.Err())
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.c != nil {
+		return l.c, nil
+	}
+	if l.closed {
+		return nil, backend.ErrClosed
+	}
+	return nil, translate(l.err)
+}
+
+func (l *lazy) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	if l.c != nil {
+		l.c.Close()
+		l.c = nil
+	}
+}
+
+// client runs the layout's operations on valkey-go. Every error it returns
+// has been through translate.
+type client struct {
+	src    source
+	window *valkey.Lua
+	repair *valkey.Lua
+}
+
+var _ redislist.Client = (*client)(nil)
+
+func newClient(src source) *client {
+	return &client{
+		src:    src,
+		window: valkey.NewLuaScript(redislist.WindowScript),
+		repair: valkey.NewLuaScript(redislist.RepairScript),
+	}
+}
+
+func (c *client) Append(ctx context.Context, k redislist.Keys, payloads [][]byte, max int) (int64, int64, error) {
+	cl, err := c.src.get(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	elems := make([]string, len(payloads))
+	for i, p := range payloads {
+		elems[i] = valkey.BinaryString(p)
+	}
+	n := int64(len(payloads))
+	b := cl.B()
+	resps := cl.DoMulti(ctx,
+		b.Multi().Build(),
+		b.Rpush().Key(k.List).Element(elems...).Build(),
+		b.Incrby().Key(k.Seq).Increment(n).Build(),
+		b.Ltrim().Key(k.List).Start(-int64(max)).Stop(-1).Build(),
+		b.Publish().Channel(k.Events).Message(strconv.FormatInt(n, 10)).Build(),
+		b.Exec().Build(),
+	)
+	// A transport failure or a command refused while queueing shows in
+	// EXEC's reply: nothing was applied. For a refusal EXEC says only
+	// EXECABORT; the queued command's own reply (NOPERM, OOM, ...) says
+	// why, so that is the error.
+	last := len(resps) - 1
+	replies, err := resps[last].ToArray()
+	if err != nil {
+		for _, r := range resps[1:last] {
+			if qerr := r.Error(); qerr != nil {
+				return 0, 0, translate(qerr)
+			}
+		}
+		return 0, 0, translate(err)
+	}
+	if len(replies) != 4 {
+		return 0, 0, fmt.Errorf("valkey: unexpected EXEC reply of %d elements", len(replies))
+	}
+	pushed, err := replies[0].ToInt64()
+	if err != nil {
+		// RPUSH refused (WRONGTYPE: the key is not a list).
+		return 0, 0, translate(err)
+	}
+	seq, err := replies[1].ToInt64()
+	if err != nil {
+		return pushed, -1, nil
+	}
+	return pushed, seq, nil
+}
+
+func (c *client) Window(ctx context.Context, k redislist.Keys, args []string) (redislist.Window, error) {
+	var w redislist.Window
+	cl, err := c.src.get(ctx)
+	if err != nil {
+		return w, err
+	}
+	arr, err := c.window.Exec(ctx, cl, []string{k.List, k.Seq}, args).ToArray()
+	if err != nil {
+		return w, translate(err)
+	}
+	if len(arr) != 4 {
+		return w, fmt.Errorf("valkey: unexpected window reply of %d elements", len(arr))
+	}
+	for i, p := range [3]*int64{&w.Seq, &w.Len, &w.Start} {
+		if *p, err = arr[i].ToInt64(); err != nil {
+			return w, fmt.Errorf("valkey: unexpected window reply element %d: %v", i, err)
+		}
+	}
+	items, err := arr[3].ToArray()
+	if err != nil {
+		return w, fmt.Errorf("valkey: unexpected window items: %v", err)
+	}
+	w.Items = make([][]byte, len(items))
+	for i := range items {
+		if w.Items[i], err = items[i].AsBytes(); err != nil {
+			return w, fmt.Errorf("valkey: unexpected window item: %v", err)
+		}
+	}
+	return w, nil
+}
+
+func (c *client) Repair(ctx context.Context, k redislist.Keys, seq, pushed int64) error {
+	cl, err := c.src.get(ctx)
+	if err != nil {
+		return err
+	}
+	args := []string{strconv.FormatInt(seq, 10), strconv.FormatInt(pushed, 10)}
+	return translate(c.repair.Exec(ctx, cl, []string{k.List, k.Seq}, args).Error())
+}
+
+func (c *client) LLen(ctx context.Context, key string) (int64, error) {
+	cl, err := c.src.get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n, err := cl.Do(ctx, cl.B().Llen().Key(key).Build()).AsInt64()
+	return n, translate(err)
+}
+
+func (c *client) Del(ctx context.Context, key string) error {
+	cl, err := c.src.get(ctx)
+	if err != nil {
+		return err
+	}
+	return translate(cl.Do(ctx, cl.B().Del().Key(key).Build()).Error())
+}
+
+func (c *client) Ping(ctx context.Context) error {
+	cl, err := c.src.get(ctx)
+	if err != nil {
+		return err
+	}
+	return translate(cl.Do(ctx, cl.B().Ping().Build()).Error())
+}
+
+func (c *client) Close() error {
+	c.src.close()
+	return nil
+}
+
+// subRetryPause spaces re-subscription attempts while the server is down.
+const subRetryPause = 250 * time.Millisecond
+
+// Subscribe runs Receive on a dedicated connection, so that each watch's
+// subscription is its own: returning that connection to the pool
+// unsubscribes it, and no other watch's messages are affected.
+func (c *client) Subscribe(ctx context.Context, channel string, notify func()) (func(), error) {
+	cl, err := c.src.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	loopCtx, cancel := context.WithCancel(context.Background())
+	confirmed := make(chan struct{})
+	var confirmOnce sync.Once
+	failed := make(chan error, 1)
+	// The hook runs on valkey-go's pipeline goroutine: it must not block.
+	hookCtx := valkey.WithOnSubscriptionHook(loopCtx, func(s valkey.PubSubSubscription) {
+		if s.Kind == "subscribe" {
+			confirmOnce.Do(func() { close(confirmed) })
+			notify() // after a reconnect, messages may have been missed
+		}
+	})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		for {
+			err := cl.Dedicated(func(dc valkey.DedicatedClient) error {
+				return dc.Receive(hookCtx, dc.B().Subscribe().Channel(channel).Build(), func(valkey.PubSubMessage) { notify() })
+			})
+			if loopCtx.Err() != nil {
+				return
+			}
+			if err == nil { // the server unsubscribed us
+				err = errors.New("valkey: subscription ended by the server")
+			}
+			select {
+			case failed <- err:
+			default:
+			}
+			notify()
+			select {
+			case <-loopCtx.Done():
+				return
+			case <-time.After(subRetryPause):
+			}
+		}
+	}()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			<-exited
+		})
+	}
+	select {
+	case <-confirmed:
+		return stop, nil
+	case err := <-failed:
+		go stop()
+		return nil, translate(err)
+	case <-ctx.Done():
+		go stop()
+		return nil, translate(ctx.Err())
+	}
+}
