@@ -79,6 +79,19 @@ type Capabilities struct {
 	// RawAppend: entries appended by other tools (not through a Store)
 	// can exist, so readers must expect foreign data. Informational.
 	RawAppend bool
+	// Drop: the driver implements Dropper.
+	Drop bool
+}
+
+// Dropper is the optional interface behind Capabilities.Drop, for drivers
+// that keep bookkeeping beside the entries (a position counter). Clear
+// keeps that bookkeeping so that positions, and so cursors, never go
+// backwards while a namespace is in use; Drop removes the namespace
+// entirely, for tools that clean up scratch namespaces (the conformance
+// suite, `alertstore selftest`). Positions restart after a Drop: never
+// drop a namespace that readers are paging through.
+type Dropper interface {
+	Drop(ctx context.Context) error
 }
 
 // Watcher is the optional interface behind Capabilities.Watch.

@@ -49,6 +49,7 @@ func Checks() []Check {
 		{"Watch", "with the watch capability, every alert stored after Watch is delivered in order, from this and other stores on the namespace; without it, Watch fails with ErrUnsupported", checkWatch},
 		{"SharedNamespace", "with the shared capability, two stores on one namespace see each other's writes; without it they do not", checkShared},
 		{"NamespacesIsolated", "two prefixes never see each other's alerts", checkIsolated},
+		{"Drop", "with the drop capability, Drop removes the namespace and a store opened on it afterwards starts empty and works; without it, the driver does not implement Dropper", checkDrop},
 		{"PersistentReopen", "with the persistent capability, alerts survive Close and reopen; without it, a reopened store is empty", checkPersistent},
 	}
 }
@@ -1099,4 +1100,39 @@ func checkPersistent(ctx context.Context, e *Env) error {
 		return skipf("backend does not declare persistent")
 	}
 	return equalStrings(entities(got), []string{"keep002", "keep001", "keep000"})
+}
+
+func checkDrop(ctx context.Context, e *Env) error {
+	s, err := openDefault(ctx, e)
+	if err != nil {
+		return err
+	}
+	dr, implements := s.Driver().(backend.Dropper)
+	if !s.Capabilities().Drop {
+		if implements {
+			return fmt.Errorf("the driver implements Dropper but does not declare the drop capability")
+		}
+		return skipf("backend does not declare drop (checked: no Dropper)")
+	}
+	if !implements {
+		return fmt.Errorf("the drop capability is declared but the driver does not implement Dropper")
+	}
+	if err := s.StoreBatch(ctx, seq("d", 3)); err != nil {
+		return err
+	}
+	if err := dr.Drop(ctx); err != nil {
+		return fmt.Errorf("Drop: %w", err)
+	}
+	if n, err := s.Count(ctx); err != nil || n != 0 {
+		return fmt.Errorf("Count after Drop = %d, %v; want 0", n, err)
+	}
+	in := seq("after-drop", 2)
+	if err := s.StoreBatch(ctx, in); err != nil {
+		return fmt.Errorf("Store after Drop: %w", err)
+	}
+	got, _, err := listAll(ctx, s, backend.Query{})
+	if err != nil {
+		return err
+	}
+	return equalStrings(entities(got), reversed(in))
 }

@@ -69,7 +69,11 @@ func (e *Env) cleanup(ctx context.Context) {
 	// against production servers, in a scratch namespace).
 	for _, cfg := range append([]backend.Config{e.cfg}, e.extra...) {
 		if d, err := e.h.MakeDriver(ctx, cfg); err == nil {
-			_ = d.Clear(ctx)
+			if dr, ok := d.(backend.Dropper); ok && d.Capabilities().Drop {
+				_ = dr.Drop(ctx)
+			} else {
+				_ = d.Clear(ctx)
+			}
 			_ = d.Close()
 		}
 	}

@@ -193,6 +193,21 @@ func (d *Driver) Clear(ctx context.Context) error {
 	return d.read(ctx, func() error { return d.c.Del(ctx, d.k.List) })
 }
 
+// Drop implements backend.Dropper: it deletes the list and the position
+// counter, leaving no key of the namespace behind (the conformance suite
+// and `alertstore selftest` drop their scratch namespaces this way).
+func (d *Driver) Drop(ctx context.Context) error {
+	if err := d.check(ctx); err != nil {
+		return err
+	}
+	for _, key := range []string{d.k.List, d.k.Seq} {
+		if err := d.read(ctx, func() error { return d.c.Del(ctx, key) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Ping implements backend.Driver.
 func (d *Driver) Ping(ctx context.Context) error {
 	if err := d.check(ctx); err != nil {
@@ -205,7 +220,7 @@ func (d *Driver) Ping(ctx context.Context) error {
 // acknowledged append is in the server's memory, and on its disk only as
 // the server's persistence settings (appendfsync) say.
 func (d *Driver) Capabilities() backend.Capabilities {
-	return backend.Capabilities{Watch: true, Shared: true, Persistent: true, RawAppend: true}
+	return backend.Capabilities{Watch: true, Shared: true, Persistent: true, RawAppend: true, Drop: true}
 }
 
 // Close implements backend.Driver: it ends the driver's watches and, if it

@@ -44,6 +44,7 @@ func RunServerTests(t *testing.T, scheme string, srv *containers.Server) {
 		{"WatchLagsWhenTrimmed", testWatchLag},
 		{"WatchLeaksNoGoroutines", testWatchNoLeak},
 		{"WrongTypeIsNotUnavailable", testWrongType},
+		{"DropLeavesNoKeys", testDropLeavesNoKeys},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, e) })
@@ -619,5 +620,27 @@ func testWrongType(t *testing.T, e env) {
 	}
 	if _, err := s.List(ctx, backend.Query{}); err == nil || errors.Is(err, backend.ErrUnavailable) {
 		t.Errorf("List on a string key: %v, want a WRONGTYPE error that is not ErrUnavailable", err)
+	}
+}
+
+// testDropLeavesNoKeys checks what the conformance suite cannot see: after
+// Drop, no key of the namespace is left on the server (Clear keeps the
+// counter; a selftest against production must not leave it behind).
+func testDropLeavesNoKeys(t *testing.T, e env) {
+	cfg := backend.Config{Prefix: Prefix(t)}
+	s := e.open(t, cfg)
+	store(t, s, 3, "drop")
+	if err := s.Clear(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if keys := e.do(t, "KEYS", cfg.Prefix+"*"); fmt.Sprint(keys) != "["+cfg.Prefix+"alerts:seq]" {
+		t.Errorf("after Clear, keys %v, want only the counter %salerts:seq", keys, cfg.Prefix)
+	}
+	store(t, s, 1, "again")
+	if err := s.Driver().(backend.Dropper).Drop(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if keys := e.do(t, "KEYS", cfg.Prefix+"*"); fmt.Sprint(keys) != "[]" {
+		t.Errorf("after Drop, keys %v are left under prefix %s", keys, cfg.Prefix)
 	}
 }
