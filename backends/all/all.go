@@ -9,6 +9,7 @@ package all
 
 import (
 	_ "github.com/apt-detection/alertstore/backends/bolt"
+	_ "github.com/apt-detection/alertstore/backends/chain"
 	_ "github.com/apt-detection/alertstore/backends/goredis"
 	_ "github.com/apt-detection/alertstore/backends/memory"
 	_ "github.com/apt-detection/alertstore/backends/valkey"

@@ -28,8 +28,11 @@
 //	tier_timeout    deadline of each call to one tier, default 2s; a tier
 //	                that does not answer within it (stopped, or frozen
 //	                like a paused container) is marked down and the next
-//	                tier is tried. Also each tier's own timeout, unless
-//	                its DSN sets one. Must be below timeout.
+//	                tier is tried. The last tier a call can try gets the
+//	                rest of the call's deadline instead: with nowhere to
+//	                fall back to, a slow fsync beats a failure. Also each
+//	                tier's own timeout, unless its DSN sets one. Must be
+//	                below timeout.
 //	probe_interval  first wait before probing a down tier, default 1s.
 //	probe_max       cap of the probe backoff, default 30s.
 //	replay_batch    entries moved up per step of a replay, 1..10000,
@@ -45,9 +48,11 @@
 // # Writes and health
 //
 // Append goes to the first healthy tier, with its own deadline
-// (tier_timeout, or less if the caller's ctx ends sooner). A tier that
-// fails is marked down and Append tries the next one in the same call; a
-// caller's ctx that ends is not a tier failure and stops the call. When
+// (tier_timeout, or less if the caller's ctx ends sooner; the last tier
+// gets whatever the caller's ctx leaves). A tier that fails is marked down
+// and Append tries the next one in the same call; a caller's ctx that ends
+// stops the call, and is the tier's failure only if the tier had had its
+// tier_timeout. When
 // every tier fails, the error aggregates each tier's failure
 // (go-multierror) and wraps backend.ErrUnavailable. An error that retrying
 // elsewhere cannot fix (an invalid alert) is returned at once.
@@ -510,11 +515,25 @@ func (c *Chain) driver(t *tier) backend.Driver {
 
 // call runs fn on t's driver with the tier deadline.
 func (c *Chain) call(ctx context.Context, t *tier, fn func(ctx context.Context, d backend.Driver) error) error {
+	return c.callWithin(ctx, t, c.opts.TierTimeout, fn)
+}
+
+// callLast runs fn on the last tier a call can try: with the caller's
+// whole remaining deadline, since cutting it short would only turn a slow
+// success (an fsync on a busy disk) into a failure with nowhere to go.
+func (c *Chain) callLast(ctx context.Context, t *tier, fn func(ctx context.Context, d backend.Driver) error) error {
+	return c.callWithin(ctx, t, 0, fn)
+}
+
+func (c *Chain) callWithin(ctx context.Context, t *tier, within time.Duration, fn func(ctx context.Context, d backend.Driver) error) error {
 	d := c.driver(t)
 	if d == nil {
 		return fmt.Errorf("%w: not opened yet", backend.ErrUnavailable)
 	}
-	tctx, cancel := context.WithTimeout(ctx, c.opts.TierTimeout)
+	tctx, cancel := ctx, context.CancelFunc(func() {})
+	if within > 0 {
+		tctx, cancel = context.WithTimeout(ctx, within)
+	}
 	defer cancel()
 	err := fn(tctx, d)
 	if err != nil && tctx.Err() != nil && ctx.Err() == nil && !errors.Is(err, backend.ErrUnavailable) {

@@ -81,13 +81,20 @@ func TestCrashChild(t *testing.T) {
 	}
 }
 
-// runChild starts the test binary in role and calls line for each line it
-// prints; the first time line returns true it SIGKILLs the child, and goes
-// on reading (and calling line on) what the child printed before dying.
+// runChild re-executes the test binary as the crash child in role.
 func runChild(t *testing.T, role, dir string, line func(string) (kill bool)) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), envChild+"="+role, envDir+"="+dir)
+	reexec(t, "TestCrashChild", []string{envChild + "=" + role, envDir + "=" + dir}, line)
+}
+
+// reexec runs the test binary's test named test as a child with env added,
+// and calls line for each line it prints; the first time line returns true
+// it SIGKILLs the child, and goes on reading (and calling line on) what
+// the child printed before dying.
+func reexec(t *testing.T, test string, env []string, line func(string) (kill bool)) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -96,13 +103,13 @@ func runChild(t *testing.T, role, dir string, line func(string) (kill bool)) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	guard := time.AfterFunc(60*time.Second, func() { _ = cmd.Process.Kill() })
+	guard := time.AfterFunc(120*time.Second, func() { _ = cmd.Process.Kill() })
 	defer guard.Stop()
 	killed := false
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		if strings.HasPrefix(sc.Text(), "ERR") {
-			t.Errorf("%s child: %s", role, sc.Text())
+			t.Errorf("child %s: %s", test, sc.Text())
 		}
 		if kill := line(sc.Text()); kill && !killed {
 			_ = cmd.Process.Signal(syscall.SIGKILL)
@@ -111,7 +118,7 @@ func runChild(t *testing.T, role, dir string, line func(string) (kill bool)) {
 	}
 	_ = cmd.Wait()
 	if !killed {
-		t.Fatalf("%s child ended before it was killed", role)
+		t.Fatalf("child %s ended before it was killed", test)
 	}
 }
 

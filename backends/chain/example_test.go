@@ -66,7 +66,10 @@ func ExampleNew() {
 	}
 	s := backend.NewStore(drv, chain.Scheme, cfg)
 	defer s.Close()
-	fmt.Printf("%+v\n", s.Capabilities())
+	caps := s.Capabilities()
+	// The memory tier is private and volatile, so the chain is neither
+	// shared, persistent nor durable, whatever the bolt tier is.
+	fmt.Println("watch:", caps.Watch, "shared:", caps.Shared, "persistent:", caps.Persistent, "durable:", caps.Durable)
 	// Output:
-	// {Watch:true Shared:false Persistent:false Durable:false RawAppend:false}
+	// watch: true shared: false persistent: false durable: false
 }

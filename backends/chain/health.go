@@ -158,6 +158,10 @@ func (c *Chain) restore(t *tier) {
 	c.mu.Unlock()
 	for _, s := range subs {
 		s.subscribe(t)
+		select { // a kept subscription: ask it again now
+		case s.wake[t.idx] <- struct{}{}:
+		default:
+		}
 	}
 	c.mu.Lock()
 	t.healthy = true

@@ -206,7 +206,7 @@ func (c *Chain) drainEntries(ctx context.Context, s *session, up, lo *tier, dr D
 		}
 		if len(send) > 0 {
 			c.markReplayed(ids)
-			if err := c.appendTo(ctx, up, send); err != nil {
+			if err := c.appendTo(ctx, up, send, false); err != nil {
 				c.markDownUnlessCtx(ctx, up, err)
 				return moved, fmt.Errorf("appending to tier %s: %w", up.name, err)
 			}
@@ -272,7 +272,7 @@ func (c *Chain) drainWhole(ctx context.Context, s *session, up, lo *tier) (int, 
 			continue
 		}
 		c.markReplayed(ids)
-		if err := c.appendTo(ctx, up, send); err != nil {
+		if err := c.appendTo(ctx, up, send, false); err != nil {
 			c.markDownUnlessCtx(ctx, up, err)
 			return moved, fmt.Errorf("appending to tier %s: %w", up.name, err)
 		}

@@ -140,9 +140,10 @@ func (s *subscription) subscribe(t *tier) {
 	}
 }
 
-// pump forwards one tier's notifications. When the tier's subscription
-// breaks, it is renewed: at once while the tier counts as healthy, else by
-// the tier's recovery (restore).
+// pump forwards one tier's notifications. While the tier is down, its
+// subscription is kept through ErrUnavailable; one that fails while the
+// tier counts as healthy is replaced: at once, or by the tier's recovery
+// (restore) if the tier is down by then.
 func (s *subscription) pump(t *tier) {
 	defer s.wg.Done()
 	for {
@@ -177,7 +178,20 @@ func (s *subscription) pump(t *tier) {
 			s.setLag()
 		case s.closed():
 			return
+		case errors.Is(err, backend.ErrUnavailable) && !s.c.isHealthy(t):
+			// The tier is down: a subscription that resumes where it
+			// was (redislist's does) is kept, and asked again once
+			// the tier is back or after probe_interval.
+			timer := time.NewTimer(s.c.opts.ProbeInterval)
+			select {
+			case <-s.wake[t.idx]:
+			case <-timer.C:
+			case <-s.done:
+			}
+			timer.Stop()
 		default:
+			// Broken while its tier counts as healthy (or for good):
+			// replace it.
 			s.mu.Lock()
 			if s.tsubs[t.idx] == ts {
 				s.tsubs[t.idx] = nil

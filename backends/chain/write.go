@@ -3,6 +3,7 @@ package chain
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/apt-detection/alertstore/backend"
 )
@@ -17,9 +18,11 @@ func (c *Chain) Append(ctx context.Context, alerts [][]byte) error {
 	}
 	var errs []error
 	tried := make([]bool, len(c.tiers))
-	for _, t := range c.candidates() {
+	cands := c.candidates()
+	for i, t := range cands {
 		tried[t.idx] = true
-		err := c.appendTo(ctx, t, alerts)
+		start := time.Now()
+		err := c.appendTo(ctx, t, alerts, i == len(cands)-1)
 		if err == nil {
 			if t.idx > 0 {
 				t.backlog.Add(int64(len(alerts)))
@@ -28,9 +31,16 @@ func (c *Chain) Append(ctx context.Context, alerts [][]byte) error {
 			return nil
 		}
 		if cerr := ctx.Err(); cerr != nil {
-			// The caller's deadline, not the tier's failure: stop, and
-			// do not blame the tier.
-			return fmt.Errorf("chain: append to tier %s: %w", t.name, cerr)
+			// The caller's deadline: stop. The tier is to blame only if
+			// it had its tier_timeout (the last tier is not cut off at
+			// tier_timeout, but it is down all the same).
+			if time.Since(start) >= c.opts.TierTimeout {
+				c.markDown(t, fmt.Errorf("%w: no answer within tier_timeout %s", backend.ErrUnavailable, c.opts.TierTimeout))
+			}
+			if len(errs) == 0 {
+				return fmt.Errorf("chain: append to tier %s: %w", t.name, cerr)
+			}
+			return aggregate("append", append(errs, fmt.Errorf("tier %s: %w: %w", t.name, backend.ErrUnavailable, cerr)))
 		}
 		if permanent(err) {
 			return err
@@ -50,8 +60,14 @@ func (c *Chain) Append(ctx context.Context, alerts [][]byte) error {
 	return aggregate("append", errs)
 }
 
-func (c *Chain) appendTo(ctx context.Context, t *tier, alerts [][]byte) error {
+// appendTo appends to t, under tier_timeout unless t is the last tier the
+// call can try.
+func (c *Chain) appendTo(ctx context.Context, t *tier, alerts [][]byte, last bool) error {
 	t.writeMu.RLock()
 	defer t.writeMu.RUnlock()
-	return c.call(ctx, t, func(ctx context.Context, d backend.Driver) error { return d.Append(ctx, alerts) })
+	fn := func(ctx context.Context, d backend.Driver) error { return d.Append(ctx, alerts) }
+	if last {
+		return c.callLast(ctx, t, fn)
+	}
+	return c.call(ctx, t, fn)
 }
