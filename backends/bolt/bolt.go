@@ -45,7 +45,8 @@
 // Append, trim and the meta update are one bolt transaction: a reader never
 // sees the store over its cap, and a crash leaves either all of an Append or
 // none of it. Clear deletes the entries and keeps the position counter, so
-// positions (and cursors) never go backwards.
+// positions (and cursors) never go backwards; Drop (backend.Dropper)
+// deletes the counters too, for scratch namespaces.
 //
 // # Sharing and watch
 //

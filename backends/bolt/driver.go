@@ -236,6 +236,25 @@ func (d *driver) Clear(ctx context.Context) error {
 	})
 }
 
+// Drop deletes the prefix's entries and its counters: the namespace is
+// gone from the file, and positions restart at 1 (see backend.Dropper).
+func (d *driver) Drop(ctx context.Context) error {
+	return d.update(ctx, func(tx *bbolt.Tx) error {
+		if tx.Bucket(d.ns.bucket) != nil {
+			if err := tx.DeleteBucket(d.ns.bucket); err != nil {
+				return err
+			}
+		}
+		m := tx.Bucket(metaBucket)
+		for _, k := range []string{metaNext, metaCount, metaBytes} {
+			if err := m.Delete([]byte(d.ns.prefix + k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // Ping checks that the file is open and readable.
 func (d *driver) Ping(ctx context.Context) error {
 	return d.view(ctx, func(tx *bbolt.Tx) error {
@@ -247,9 +266,10 @@ func (d *driver) Ping(ctx context.Context) error {
 }
 
 // Capabilities: on disk and fsync'd (Persistent, Durable), shared by the
-// drivers of one path in this process, watched within this process.
+// drivers of one path in this process, watched within this process, and
+// droppable (a prefix keeps counters beside its entries).
 func (d *driver) Capabilities() backend.Capabilities {
-	return backend.Capabilities{Watch: true, Shared: true, Persistent: true, Durable: true}
+	return backend.Capabilities{Watch: true, Shared: true, Persistent: true, Durable: true, Drop: true}
 }
 
 // Close ends this driver's watches and releases the file; the last driver

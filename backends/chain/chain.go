@@ -128,8 +128,8 @@
 //
 // # Capabilities
 //
-// Computed from the tiers, never hidden: Watch, Shared and Persistent only
-// if every tier has them (an alert can be in any tier); Durable only if
+// Computed from the tiers, never hidden: Watch, Shared, Persistent and Drop
+// only if every tier has them (an alert can be in any tier); Durable only if
 // every tier that can take a write is durable, so redis -> bolt -> memory is
 // not Durable: an alert acknowledged by the memory tier dies with the
 // process. A tier that could not be opened at start counts as having
@@ -240,8 +240,11 @@ func (o *Options) withDefaults() Options {
 	return c
 }
 
-// Chain is the chain's driver. New returns it as a backend.Driver; its
-// Status method (or StatusOf on a Store) reports the chain's state.
+// Chain is the chain's driver. New returns it as a backend.Driver (wrapped,
+// when every tier can drop, in a type that also implements
+// backend.Dropper, so that the interface and the declared capability
+// agree); StatusOf on a Store, or the Status method the returned driver
+// has either way, reports the chain's state.
 type Chain struct {
 	opts  Options
 	tiers []*tier
@@ -302,7 +305,47 @@ func New(ctx context.Context, tiers []Tier, opts *Options) (backend.Driver, erro
 	if err != nil {
 		return nil, err
 	}
+	if c.caps.Drop {
+		// Only a chain whose every tier can drop implements Dropper:
+		// declared capabilities and implemented interfaces agree.
+		return &droppingChain{c}, nil
+	}
 	return c, nil
+}
+
+// droppingChain is a Chain that implements backend.Dropper.
+type droppingChain struct{ *Chain }
+
+// Drop drops the namespace in every tier; a tier it cannot reach makes it
+// fail, as Clear does.
+func (c *droppingChain) Drop(ctx context.Context) error {
+	if err := c.check(ctx); err != nil {
+		return err
+	}
+	var errs []error
+	for _, t := range c.tiers {
+		t.writeMu.Lock()
+		err := c.call(ctx, t, func(ctx context.Context, d backend.Driver) error {
+			dr, ok := d.(backend.Dropper)
+			if !ok {
+				return fmt.Errorf("%w: tier does not implement Dropper", backend.ErrUnsupported)
+			}
+			return dr.Drop(ctx)
+		})
+		t.writeMu.Unlock()
+		if err == nil {
+			t.backlog.Store(0)
+			continue
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("chain: drop tier %s: %w", t.name, ctx.Err())
+		}
+		errs = append(errs, tierError(t, err))
+	}
+	if len(errs) > 0 {
+		return aggregate("drop", errs)
+	}
+	return nil
 }
 
 func newChain(ctx context.Context, tiers []Tier, opts *Options) (*Chain, error) {
@@ -427,9 +470,11 @@ func newChain(ctx context.Context, tiers []Tier, opts *Options) (*Chain, error) 
 
 // computeCaps is the chain's capability rule (see the package doc).
 func computeCaps(tiers []*tier) backend.Capabilities {
-	caps := backend.Capabilities{Watch: true, Shared: true, Persistent: true, Durable: true}
+	caps := backend.Capabilities{Watch: true, Shared: true, Persistent: true, Durable: true, Drop: true}
 	for _, t := range tiers {
 		tc := t.caps // zero for a tier not opened: it declares nothing
+		_, dropper := t.drv.(backend.Dropper)
+		caps.Drop = caps.Drop && tc.Drop && dropper
 		caps.Watch = caps.Watch && tc.Watch
 		caps.Shared = caps.Shared && tc.Shared
 		caps.Persistent = caps.Persistent && tc.Persistent

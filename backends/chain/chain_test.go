@@ -52,6 +52,14 @@ func harnesses(t *testing.T) map[string]harness {
 			b, err := boltTier(path)(context.Background(), cfg)
 			return []chain.Tier{{Name: "primary", Driver: memory.Open("", cfg, nil)}, b}, err
 		}},
+		"healthy/bolt-bolt": {func(cfg backend.Config) ([]chain.Tier, error) {
+			a, err := boltTier(path+".primary")(context.Background(), cfg)
+			if err != nil {
+				return nil, err
+			}
+			b, err := boltTier(path)(context.Background(), cfg)
+			return []chain.Tier{a, b}, err
+		}},
 		"degraded/down-memory": {func(cfg backend.Config) ([]chain.Tier, error) {
 			p := newFlaky(memory.Open(t.Name()+"-primary", cfg, nil), redisLike, down)
 			return []chain.Tier{{Name: "primary", Driver: p}, {Name: "fallback", Driver: memory.Open(lowerName, cfg, nil)}}, nil

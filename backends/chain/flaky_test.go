@@ -111,6 +111,16 @@ func (f *flaky) Capabilities() backend.Capabilities { return f.caps }
 
 func (f *flaky) Close() error { return f.inner.Close() }
 
+// droppable is a flaky driver that also implements backend.Dropper.
+type droppable struct{ *flaky }
+
+func (d droppable) Drop(ctx context.Context) error {
+	if err := d.gate(ctx); err != nil {
+		return err
+	}
+	return d.inner.(backend.Dropper).Drop(ctx)
+}
+
 func (f *flaky) Watch(ctx context.Context) (backend.Subscription, error) {
 	if err := f.gate(ctx); err != nil {
 		return nil, err

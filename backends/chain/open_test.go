@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/backends/bolt"
 	"github.com/apt-detection/alertstore/backends/chain"
 	"github.com/apt-detection/alertstore/backends/memory"
 	"github.com/apt-detection/alertstore/registry"
@@ -51,12 +52,21 @@ func TestCapabilitiesFromTiers(t *testing.T) {
 		{"redis-bolt", []backend.Capabilities{redisLike, all}, redisLike},
 		{"bolt-bolt", []backend.Capabilities{all, all}, all},
 		{"redis-bolt-memory", []backend.Capabilities{redisLike, all, {Watch: true}}, backend.Capabilities{Watch: true}},
+		{"droppable", []backend.Capabilities{{Persistent: true, Drop: true}, {Persistent: true, Drop: true}}, backend.Capabilities{Persistent: true, Drop: true}},
 		{"no-watch-tier", []backend.Capabilities{{Shared: true, Persistent: true, Durable: true, RawAppend: true}, all}, backend.Capabilities{Shared: true, Persistent: true, Durable: true, RawAppend: true}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var tiers []chain.Tier
-			for _, caps := range c.tiers {
-				tiers = append(tiers, chain.Tier{Driver: newFlaky(memory.Open("", backend.Config{}, nil), caps, up)})
+			for i, caps := range c.tiers {
+				var d backend.Driver = newFlaky(memory.Open("", backend.Config{}, nil), caps, up)
+				if caps.Drop {
+					b, err := bolt.Open(context.Background(), filepath.Join(t.TempDir(), fmt.Sprint(i)), backend.Config{}, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					d = droppable{newFlaky(b, caps, up)}
+				}
+				tiers = append(tiers, chain.Tier{Driver: d})
 			}
 			d, err := chain.New(context.Background(), tiers, nil)
 			if err != nil {
@@ -68,6 +78,9 @@ func TestCapabilitiesFromTiers(t *testing.T) {
 			}
 			if _, err := backend.NewStore(d, "chain", backend.Config{}).Watch(context.Background()); c.want.Watch == (errors.Is(err, backend.ErrUnsupported)) {
 				t.Fatalf("Watch = %v with watch capability %v", err, c.want.Watch)
+			}
+			if _, ok := d.(backend.Dropper); ok != c.want.Drop {
+				t.Fatalf("implements Dropper: %v, declares drop: %v", ok, c.want.Drop)
 			}
 		})
 	}

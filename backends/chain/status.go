@@ -105,7 +105,7 @@ func StatusOf(s *backend.Store) (Status, bool) {
 	if s == nil {
 		return Status{}, false
 	}
-	c, ok := s.Driver().(*Chain)
+	c, ok := s.Driver().(interface{ Status() Status })
 	if !ok {
 		return Status{}, false
 	}
