@@ -54,8 +54,8 @@ func TestFrozenPrimaryFallsBackWithinTierTimeout(t *testing.T) {
 		t.Fatalf("store with a frozen primary took %s, want about tier_timeout (300ms)", took)
 	}
 	start = time.Now()
-	r.storeN("after", 20) // the primary is known down: no more waiting
-	if took := time.Since(start); took > time.Second {
+	r.storeN("after", 20) // the primary is known down: no more waiting (20 x 300ms = 6s if it were tried)
+	if took := time.Since(start); took > 3*time.Second { // 20 x 300ms if it were
 		t.Fatalf("20 stores after the fallback took %s: the frozen tier is still being tried", took)
 	}
 	if n, _ := r.lower.Count(context.Background()); n != 21 {
@@ -159,7 +159,7 @@ func TestProbesBackOffAndStopOnClose(t *testing.T) {
 	pings := p.pings.Load()
 	// Waits: 20, 40, 80, then 160 capped, each jittered to [w/2, w]: at
 	// most about 4 + 2000/80 = 29 pings, at least 2000/160 = 12.
-	if pings < 8 || pings > 30 {
+	if pings < 4 || pings > 30 { // the lower bound leaves room for a starved CI machine
 		t.Fatalf("%d probes in 2s with backoff 20ms..160ms", pings)
 	}
 	if st := d.(*chain.Chain).Status(); st.Tiers[0].Probes != uint64(pings-1) {
