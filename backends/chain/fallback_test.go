@@ -54,8 +54,10 @@ func TestFrozenPrimaryFallsBackWithinTierTimeout(t *testing.T) {
 		t.Fatalf("store with a frozen primary took %s, want about tier_timeout (300ms)", took)
 	}
 	start = time.Now()
-	r.storeN("after", 20)                                // the primary is known down: no more waiting (20 x 300ms = 6s if it were tried)
-	if took := time.Since(start); took > 3*time.Second { // 20 x 300ms if it were
+	// The primary is known down: no more waiting (trying it would cost
+	// 20 x 300ms = 6s).
+	r.storeN("after", 20)
+	if took := time.Since(start); took > 3*time.Second {
 		t.Fatalf("20 stores after the fallback took %s: the frozen tier is still being tried", took)
 	}
 	if n, _ := r.lower.Count(context.Background()); n != 21 {
