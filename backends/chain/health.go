@@ -48,9 +48,9 @@ func (c *Chain) isHealthy(t *tier) bool {
 // caller's ctx.
 func (c *Chain) markDown(t *tier, err error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	t.lastErr = err.Error()
 	if !t.healthy {
+		c.mu.Unlock()
 		return
 	}
 	t.healthy = false
@@ -66,8 +66,10 @@ func (c *Chain) markDown(t *tier, err error) {
 	if now.Sub(t.recoveredAt) > c.opts.ProbeMax {
 		t.backoff = 0
 	}
-	c.opts.Logf("chain: tier %s is down, writes go to the next tier: %v", t.name, err)
 	c.startProbeLocked(t)
+	c.mu.Unlock()
+	// Outside the lock: Logf may well call Status.
+	c.opts.Logf("chain: tier %s is down, writes go to the next tier: %v", t.name, err)
 }
 
 func (c *Chain) startProbe(t *tier) {
@@ -141,6 +143,8 @@ func (c *Chain) ping(t *tier) error {
 		}
 		c.mu.Lock()
 		t.drv = drv
+		// For Status only: the chain's capabilities were fixed at New.
+		t.caps = drv.Capabilities()
 		c.mu.Unlock()
 	}
 	return c.call(c.ctx, t, func(ctx context.Context, d backend.Driver) error { return d.Ping(ctx) })

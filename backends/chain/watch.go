@@ -90,7 +90,7 @@ func (s *subscription) closed() bool {
 func (s *subscription) subscribe(t *tier) {
 	d := s.c.driver(t)
 	w, ok := d.(backend.Watcher)
-	if !ok || !t.caps.Watch || s.closed() {
+	if !ok || !s.c.caps.Watch || s.closed() {
 		return
 	}
 	s.mu.Lock()
