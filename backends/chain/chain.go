@@ -51,8 +51,8 @@
 // (tier_timeout, or less if the caller's ctx ends sooner; the last tier
 // gets whatever the caller's ctx leaves). A tier that fails is marked down
 // and Append tries the next one in the same call; a caller's ctx that ends
-// stops the call, and is the tier's failure only if the tier had had its
-// tier_timeout. When
+// stops the call, and counts as the tier's failure only if the tier was
+// given its full tier_timeout. When
 // every tier fails, the error aggregates each tier's failure
 // (go-multierror) and wraps backend.ErrUnavailable. An error that retrying
 // elsewhere cannot fix (an invalid alert) is returned at once.
@@ -140,6 +140,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -498,6 +499,24 @@ func drainLock(key string) *sync.Mutex {
 		drainLocks.m[key] = l
 	}
 	return l
+}
+
+// String names the tiers, each DSN redacted:
+// "chain(redis=redis://:xxxxx@cache:6379/0?..., bolt=bolt:///var/...)".
+func (c *Chain) String() string {
+	var b strings.Builder
+	b.WriteString("chain(")
+	for i, t := range c.tiers {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(t.name)
+		if t.dsn != "" {
+			b.WriteString("=" + registry.RedactDSN(t.dsn))
+		}
+	}
+	b.WriteString(")")
+	return b.String()
 }
 
 // Capabilities is computed once from the tiers; see the package doc.

@@ -113,6 +113,14 @@ func TestRedactNestedDSN(t *testing.T) {
 	}
 }
 
+func TestStringRedacts(t *testing.T) {
+	c := &Chain{tiers: []*tier{{name: "redis", dsn: "redis://:s3cret@cache:6379/0?password=p4ss"}, {name: "bolt", dsn: "bolt:///a.db"}}}
+	got := c.String()
+	if strings.Contains(got, "s3cret") || strings.Contains(got, "p4ss") || !strings.Contains(got, "redis=redis://") || !strings.Contains(got, "bolt=bolt:///a.db") {
+		t.Fatalf("String() = %s", got)
+	}
+}
+
 func TestFormatDSN(t *testing.T) {
 	got := FormatDSN("redis://h:6379/0?prefix=a:&max_alerts=5", "bolt:///x.db")
 	want := "chain://?tier=redis%3A%2F%2Fh%3A6379%2F0%3Fprefix%3Da%3A%26max_alerts%3D5&tier=bolt%3A%2F%2F%2Fx.db"
