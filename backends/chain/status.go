@@ -55,7 +55,10 @@ type TierStatus struct {
 	// Capabilities are the tier's own (zero if never opened).
 	Capabilities backend.Capabilities
 	// Lossy is true when an alert this tier acknowledged dies with this
-	// process (the tier is not Durable): a memory tier.
+	// process: a tier neither Durable nor Persistent (a memory tier). A
+	// Redis tier is not lossy in this sense: its alerts outlive us, with
+	// the server's own persistence (docs/guarantees.md). False for a tier
+	// not opened yet, whose capabilities are unknown.
 	Lossy bool
 }
 
@@ -79,7 +82,7 @@ func (c *Chain) Status() Status {
 			LastError:    t.lastErr,
 			Probes:       t.probes.Load(),
 			Capabilities: t.caps,
-			Lossy:        !t.caps.Durable,
+			Lossy:        t.drv != nil && !t.caps.Durable && !t.caps.Persistent,
 		}
 		if t.dsn != "" {
 			ts.DSN = registry.RedactDSN(t.dsn)

@@ -43,6 +43,7 @@ func TestCommands(t *testing.T) {
 		{"count-after-clear", "", []string{"count", dsn}, 0, "0\n", ""},
 		{"ping", "", []string{"ping", dsn}, 0, "ok: mem", ""},
 		{"status", "", []string{"status", dsn}, 0, "entries:", ""},
+		{"status-chain", "", []string{"status", "--dsn", "chain://?tier=mem%3A%2F%2Fclitier1&tier=mem%3A%2F%2Fclitier2"}, 0, "tier 2:       mem", ""},
 		{"backends", "", []string{"backends"}, 0, "mem\nmemory\n", ""},
 		{"bad-dsn", "", []string{"count", "--dsn", "nosuch://x"}, 2, "", "forgotten import?"},
 		{"secret-not-echoed", "", []string{"count", "--dsn", "mem://u:hunter2@x?bogus=1"}, 2, "", "xxxxx"},

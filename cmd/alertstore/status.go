@@ -30,9 +30,11 @@ func cmdStatus(ctx context.Context, env *cliEnv, args []string) error {
 	c := s.Capabilities()
 	fmt.Fprintf(env.stdout, "capabilities: watch=%t shared=%t persistent=%t durable=%t\n", c.Watch, c.Shared, c.Persistent, c.Durable)
 	start := time.Now()
-	if err := s.Ping(ctx); err != nil {
-		fmt.Fprintf(env.stdout, "health:       DOWN (%v)\n", err)
-		return err
+	pingErr := s.Ping(ctx)
+	printChainStatus(env, s)
+	if pingErr != nil {
+		fmt.Fprintf(env.stdout, "health:       DOWN (%v)\n", pingErr)
+		return pingErr
 	}
 	fmt.Fprintf(env.stdout, "health:       ok (%s)\n", time.Since(start).Round(time.Microsecond))
 	n, err := s.Count(ctx)
