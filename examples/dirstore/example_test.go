@@ -52,11 +52,12 @@ func Example() {
 	for _, f := range files {
 		fmt.Println(f.Name())
 	}
-	fmt.Printf("%+v\n", s.Capabilities())
+	c := s.Capabilities()
+	fmt.Printf("watch=%t shared=%t persistent=%t durable=%t\n", c.Watch, c.Shared, c.Persistent, c.Durable)
 	// Output:
 	// example-1 host1 High 2025-03-01T12:34:56 SMB fan-out
 	// .lock
 	// 00000000000000000001.json
 	// seq
-	// {Watch:false Shared:true Persistent:true Durable:true RawAppend:false}
+	// watch=false shared=true persistent=true durable=true
 }
