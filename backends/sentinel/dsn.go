@@ -1,0 +1,316 @@
+package sentinel
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/backends/internal/redisconf"
+	"github.com/apt-detection/alertstore/registry"
+)
+
+// Defaults and bounds of the Sentinel parameters.
+const (
+	// DefaultSentinelPort is the port of a sentinel address that names
+	// none (Sentinel's own default).
+	DefaultSentinelPort = 26379
+	// DefaultReplicaTimeout is how long an append waits for min_replicas
+	// acknowledgements when replica_timeout is not given (capped at half the
+	// timeout parameter).
+	DefaultReplicaTimeout = time.Second
+	// DefaultCheckInterval is how often the master is re-resolved from the
+	// sentinels and confirmed with ROLE when nothing went wrong.
+	DefaultCheckInterval = 5 * time.Second
+	// MaxMinReplicas bounds min_replicas: a bigger number is a typo, not a
+	// replication setup.
+	MaxMinReplicas = 100
+
+	minCheckInterval = 100 * time.Millisecond
+	maxDuration      = 10 * time.Minute
+)
+
+// Parameters this package reads itself; everything else but the shared
+// parameters goes to redisconf, the parser of the goredis and valkey
+// backends.
+const (
+	paramAddr             = "addr"
+	paramSentinelUsername = "sentinel_username"
+	paramSentinelPassword = "sentinel_password" // and sentinel_password_file
+	paramMinReplicas      = "min_replicas"
+	paramReplicaTimeout   = "replica_timeout"
+	paramCheckInterval    = "check_interval"
+)
+
+var ownParams = []string{
+	paramAddr, paramSentinelUsername, paramSentinelPassword, paramSentinelPassword + "_file",
+	paramMinReplicas, paramReplicaTimeout, paramCheckInterval,
+}
+
+// config is a parsed Sentinel DSN.
+type config struct {
+	// MasterName is the name the sentinels monitor the master under.
+	MasterName string
+	// Sentinels are the sentinel addresses, host:port (IPv6 bracketed):
+	// the DSN's host first, then the addr= parameters in order.
+	Sentinels []string
+	// SentinelUsername and SentinelPassword authenticate to the sentinels
+	// (AUTH on every sentinel connection); empty: no AUTH.
+	SentinelUsername string
+	SentinelPassword string
+	// Data is how to reach the data nodes (master and replicas): the user
+	// info's credentials, db, timeouts, pool and TLS, as the goredis and
+	// valkey backends parse them. Its Addr and Host are the first
+	// sentinel's and unused: the sentinels say where the master is.
+	Data redisconf.Config
+	// MinReplicas > 0 makes every append wait (WAIT) until that many
+	// replicas have it, and fail otherwise.
+	MinReplicas int
+	// ReplicaTimeout is WAIT's timeout.
+	ReplicaTimeout time.Duration
+	// CheckInterval is the period of the master check.
+	CheckInterval time.Duration
+	// Timeout is the store's timeout parameter: it bounds each sentinel
+	// and ROLE probe as it bounds every call.
+	Timeout time.Duration
+}
+
+// String describes the configuration without secrets.
+func (c config) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "master %s via sentinels %s", c.MasterName, strings.Join(c.Sentinels, ","))
+	if c.SentinelUsername != "" {
+		fmt.Fprintf(&b, " sentinel_username=%s", c.SentinelUsername)
+	}
+	if c.SentinelPassword != "" {
+		b.WriteString(" sentinel_password=xxxxx")
+	}
+	if c.MinReplicas > 0 {
+		fmt.Fprintf(&b, " min_replicas=%d replica_timeout=%s", c.MinReplicas, c.ReplicaTimeout)
+	}
+	fmt.Fprintf(&b, " check_interval=%s; data nodes: db=%d", c.CheckInterval, c.Data.DB)
+	if c.Data.Username != "" {
+		fmt.Fprintf(&b, " username=%s", c.Data.Username)
+	}
+	if c.Data.Password != "" {
+		b.WriteString(" password=xxxxx")
+	}
+	if c.Data.TLS != nil {
+		b.WriteString(" tls=true")
+	}
+	return b.String()
+}
+
+// GoString keeps %#v from printing the passwords.
+func (c config) GoString() string { return "sentinel.config{" + c.String() + "}" }
+
+// parseDSN reads a Sentinel DSN whose shared parameters (prefix,
+// max_alerts, ...) the registry has already consumed into common. It
+// consumes every other parameter of dsn and fails, naming it, on one it
+// does not know, before any I/O. Errors wrap backend.ErrInvalidConfig and
+// never contain a secret.
+//
+//	redis+sentinel://[user[:password]@]host[:port]/master-name[/db][?params]
+func parseDSN(dsn *registry.DSN, common backend.Config) (config, error) {
+	c := config{Timeout: common.Timeout}
+	if c.Timeout <= 0 {
+		c.Timeout = backend.DefaultTimeout
+	}
+	u := dsn.URL()
+
+	// Where: the sentinels.
+	if u.Host == "" {
+		return c, dsn.Errorf("no sentinel address: write %s://sentinel1:%d/<master-name>", dsn.Scheme(), DefaultSentinelPort)
+	}
+	first, err := hostPort(u.Host)
+	if err != nil {
+		return c, dsn.Errorf("sentinel address %q: %v", u.Host, err)
+	}
+	c.Sentinels = []string{first}
+	for _, a := range dsn.Params(paramAddr) {
+		hp, err := hostPort(a)
+		if err != nil {
+			return c, dsn.Errorf("addr=%q: %v", a, err)
+		}
+		for _, have := range c.Sentinels {
+			if have == hp {
+				return c, dsn.Errorf("sentinel %s given twice", hp)
+			}
+		}
+		c.Sentinels = append(c.Sentinels, hp)
+	}
+
+	// Which master, which database.
+	name, db, err := masterPath(u)
+	if err != nil {
+		return c, dsn.Errorf("%v", err)
+	}
+	c.MasterName = name
+
+	// The sentinels' own credentials.
+	if c.SentinelUsername, err = dsn.Param(paramSentinelUsername, ""); err != nil {
+		return c, err
+	}
+	pass, hasPass, err := dsn.Secret(paramSentinelPassword)
+	if err != nil {
+		return c, err
+	}
+	c.SentinelPassword = pass
+	switch {
+	case dsn.Has(paramSentinelUsername) && c.SentinelUsername == "":
+		return c, dsn.Errorf("sentinel_username= is empty")
+	case c.SentinelUsername != "" && !hasPass:
+		return c, dsn.Errorf("sentinel_username without sentinel_password or sentinel_password_file (AUTH needs a password)")
+	}
+
+	// Durability and the check.
+	if c.MinReplicas, err = dsn.Int(paramMinReplicas, 0, 0, MaxMinReplicas); err != nil {
+		return c, err
+	}
+	if dsn.Has(paramReplicaTimeout) && c.MinReplicas == 0 {
+		return c, dsn.Errorf("replica_timeout without min_replicas (it is how long an append waits for them)")
+	}
+	defWait := min(DefaultReplicaTimeout, c.Timeout/2)
+	if c.ReplicaTimeout, err = dsn.Duration(paramReplicaTimeout, defWait, time.Millisecond, maxDuration); err != nil {
+		return c, err
+	}
+	if c.MinReplicas > 0 && c.ReplicaTimeout >= c.Timeout {
+		return c, dsn.Errorf("replica_timeout=%s must be below timeout=%s, which bounds the whole append", c.ReplicaTimeout, c.Timeout)
+	}
+	if c.MinReplicas == 0 {
+		c.ReplicaTimeout = 0
+	}
+	if c.CheckInterval, err = dsn.Duration(paramCheckInterval, DefaultCheckInterval, minCheckInterval, maxDuration); err != nil {
+		return c, err
+	}
+
+	// How to reach the data nodes: the goredis/valkey parser, on a DSN that
+	// holds what is left of ours with the database as its path.
+	c.Data, err = parseData(dsn, db)
+	if err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// parseData runs redisconf.Parse on a DSN made of dsn's scheme, user info
+// and first sentinel, path "/db" and every parameter but ours. The shared
+// parameters are consumed on it by Common, exactly as the registry did on
+// dsn, so what redisconf rejects as unknown is unknown to all three. On
+// success every parameter of dsn has been read by someone, and is marked
+// consumed on dsn too.
+func parseData(dsn *registry.DSN, db string) (redisconf.Config, error) {
+	u := dsn.URL()
+	q := u.Query()
+	for _, p := range ownParams {
+		q.Del(p)
+	}
+	inner := &url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host, RawQuery: q.Encode()}
+	if db != "" {
+		inner.Path = "/" + db
+	}
+	d, err := registry.ParseDSN(inner.String())
+	if err != nil {
+		return redisconf.Config{}, err
+	}
+	if _, err := d.Common(); err != nil {
+		return redisconf.Config{}, err
+	}
+	rc, err := redisconf.Parse(d, redisconf.TCP)
+	if err != nil {
+		return rc, err
+	}
+	for name := range u.Query() {
+		dsn.Params(name)
+	}
+	// The TLS server name defaults to each node's own host, not the first
+	// sentinel's: crypto/tls fills in the dialled host when it is empty.
+	if rc.TLS != nil && !dsn.Has("tls_server_name") {
+		rc.TLS.ServerName = ""
+	}
+	return rc, nil
+}
+
+// masterPath splits "/master-name[/db]". The name is percent-decoded, so
+// a name with a '/' can be written %2F.
+func masterPath(u *url.URL) (name, db string, err error) {
+	p := strings.TrimPrefix(u.EscapedPath(), "/")
+	parts := strings.Split(p, "/")
+	if p == "" || parts[0] == "" {
+		return "", "", fmt.Errorf("no master name: write %s://%s/<master-name>[/db], with the name the sentinels monitor", u.Scheme, u.Host)
+	}
+	if len(parts) > 2 {
+		return "", "", fmt.Errorf("path %q: want /<master-name> or /<master-name>/<db>", u.Path)
+	}
+	if name, err = url.PathUnescape(parts[0]); err != nil {
+		return "", "", fmt.Errorf("master name %q: %v", parts[0], err)
+	}
+	for _, r := range name {
+		if r <= ' ' || r == 0x7f || r == '"' {
+			return "", "", fmt.Errorf("master name %q: no spaces, quotes or control characters (Sentinel cannot monitor such a name)", name)
+		}
+	}
+	if len(parts) == 2 && parts[1] != "" {
+		db = parts[1]
+		if _, err := strconv.ParseUint(db, 10, 31); err != nil {
+			return "", "", fmt.Errorf("%q after the master name is not a database number (want /%s/0 .. /%s/%d)", db, parts[0], parts[0], redisconf.MaxDB)
+		}
+	}
+	return name, db, nil
+}
+
+// hostPort checks a sentinel address, host[:port] or [ipv6][:port], and
+// returns it as host:port with the default port filled in.
+func hostPort(s string) (string, error) {
+	var host, port string
+	switch {
+	case s == "":
+		return "", fmt.Errorf("empty address")
+	case strings.HasPrefix(s, "["):
+		end := strings.Index(s, "]")
+		if end < 0 {
+			return "", fmt.Errorf("missing ']' after the IPv6 address")
+		}
+		host = s[1:end]
+		rest := s[end+1:]
+		switch {
+		case rest == "":
+		case strings.HasPrefix(rest, ":"):
+			port = rest[1:]
+			if port == "" {
+				return "", fmt.Errorf("empty port")
+			}
+		default:
+			return "", fmt.Errorf("unexpected %q after the IPv6 address", rest)
+		}
+		if net.ParseIP(host) == nil && !strings.Contains(host, "%") {
+			return "", fmt.Errorf("%q is not an IPv6 address", host)
+		}
+	case strings.Count(s, ":") > 1:
+		return "", fmt.Errorf("an IPv6 address goes in brackets: [%s]:%d", s, DefaultSentinelPort)
+	default:
+		var found bool
+		host, port, found = strings.Cut(s, ":")
+		if found && port == "" {
+			return "", fmt.Errorf("empty port")
+		}
+	}
+	if host == "" {
+		return "", fmt.Errorf("no host")
+	}
+	if strings.ContainsAny(host, " \t\r\n/@?#,") {
+		return "", fmt.Errorf("%q is not a host name", host)
+	}
+	p := DefaultSentinelPort
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("port %q is not in 1..65535", port)
+		}
+		p = n
+	}
+	return net.JoinHostPort(host, strconv.Itoa(p)), nil
+}

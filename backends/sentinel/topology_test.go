@@ -1,0 +1,339 @@
+package sentinel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/conformance"
+	"github.com/apt-detection/alertstore/conformance/containers"
+	"github.com/apt-detection/alertstore/registry"
+)
+
+// The credentials of the test topologies: the data nodes (master and
+// replicas) require dataPassword; every sentinel has the ACL user
+// sentinelUser, whose password differs, so that a credential sent to the
+// wrong kind of node fails.
+const (
+	dataPassword     = "data-P@ss:w/rd"
+	sentinelUser     = "alertstore-sentinel"
+	sentinelPassword = "sentinel-S3cret"
+)
+
+// sentinelACL is the least the sentinel user needs, for both client
+// libraries and the master check (docs/dsn-sentinel.md lists it).
+var sentinelACL = []string{
+	"on", ">" + sentinelPassword, "allchannels",
+	"+ping", "+hello", "+auth", "+client|setname", "+client|setinfo",
+	"+sentinel|get-master-addr-by-name", "+sentinel|sentinels", "+sentinel|replicas",
+	"+subscribe", "+unsubscribe", "+psubscribe", "+punsubscribe",
+}
+
+// target is one scheme on one server of the matrix.
+type target struct {
+	scheme string
+	server string
+}
+
+// targets are the scheme/server pairs the tests run: each scheme on the
+// server its library is usually paired with, and go-redis on Redis 7 too.
+var targets = []target{
+	{SchemeRedis, containers.NameRedis8},
+	{SchemeValkey, containers.NameValkey},
+	{SchemeRedis, containers.NameRedis7},
+}
+
+func (tg target) String() string { return tg.scheme + "/" + tg.server }
+
+// selected returns the targets whose server ALERTSTORE_SERVERS selects
+// (all three by default). faultTargets are the first two: the fault tests
+// cost minutes, and the two libraries are what they test.
+func selected(t *testing.T, all []target) []target {
+	var out []target
+	for _, tg := range all {
+		for _, spec := range containers.Matrix() {
+			if spec.Name == tg.server {
+				out = append(out, tg)
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Skip("no server of the sentinel targets is selected by " + containers.EnvServers)
+	}
+	return out
+}
+
+var faultTargets = targets[:2]
+
+// topology is a Sentinel topology shared by a test binary, one per
+// server: starting one costs seconds to tens of seconds on a busy
+// machine. Only the fault tests break it; they run after the others (top-
+// level tests run one after another) and leave it ready (WaitReady).
+type topology struct {
+	*containers.Topology
+}
+
+type sharedTopology struct {
+	once sync.Once
+	tp   *topology
+	err  error
+}
+
+var (
+	topoMu sync.Mutex
+	topos  = map[string]*sharedTopology{}
+)
+
+// startTimeout bounds starting a topology, gate included, on a busy
+// two-core machine.
+const startTimeout = 4 * time.Minute
+
+// sharedTopo returns the topology of server, starting it on first use.
+// Like containers.StartServer it skips without Docker or the image, or
+// fails under ALERTSTORE_REQUIRE_DOCKER=1.
+func sharedTopo(t testing.TB, server string) *topology {
+	t.Helper()
+	spec, ok := containers.Lookup(server)
+	if !ok {
+		t.Fatalf("no matrix entry %s", server)
+	}
+	topoMu.Lock()
+	s, ok := topos[server]
+	if !ok {
+		s = &sharedTopology{}
+		topos[server] = s
+	}
+	topoMu.Unlock()
+	s.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+		defer cancel()
+		begin := time.Now()
+		tp, err := containers.StartTopology(ctx, spec, containers.WithServerOptions(containers.WithPassword(dataPassword)))
+		if err != nil {
+			s.err = err
+			return
+		}
+		s.tp = &topology{Topology: tp}
+		if err := s.tp.addSentinelUser(ctx); err != nil {
+			s.err = err
+			return
+		}
+		fmt.Fprintf(os.Stderr, "sentinel tests: topology %s ready in %s\n", server, time.Since(begin).Round(100*time.Millisecond))
+	})
+	if s.err != nil {
+		if errors.Is(s.err, containers.ErrDockerUnavailable) || errors.Is(s.err, containers.ErrImageNotFound) {
+			if containers.RequireDocker() {
+				t.Fatalf("%v (%s is set, so this fails instead of skipping)", s.err, containers.EnvRequireDocker)
+			}
+			t.Skipf("%v (set %s=1 to fail instead of skipping)", s.err, containers.EnvRequireDocker)
+		}
+		t.Fatal(s.err)
+	}
+	return s.tp
+}
+
+// addSentinelUser creates the sentinel ACL user on every sentinel that
+// answers (again after a sentinel restart: a killed sentinel may not have
+// written it to its config file).
+func (tp *topology) addSentinelUser(ctx context.Context) error {
+	for _, s := range tp.Sentinels() {
+		args := append([]string{"ACL", "SETUSER", sentinelUser, "reset"}, sentinelACL...)
+		_, err := s.Do(ctx, args...)
+		if err != nil && strings.Contains(err.Error(), "client|setinfo") {
+			// Before 7.2 there is no CLIENT SETINFO (and the clients
+			// ignore its failure).
+			args = slices.DeleteFunc(args, func(a string) bool { return a == "+client|setinfo" })
+			_, err = s.Do(ctx, args...)
+		}
+		if err != nil {
+			return fmt.Errorf("sentinel %s: ACL SETUSER: %w", s.Addr(), err)
+		}
+	}
+	return nil
+}
+
+// TestMain removes the shared topologies after the last test.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	topoMu.Lock()
+	for name, s := range topos {
+		if s.tp != nil {
+			if err := s.tp.Terminate(ctx); err != nil {
+				fmt.Fprintf(os.Stderr, "sentinel tests: terminate topology %s: %v\n", name, err)
+				if code == 0 {
+					code = 1
+				}
+			}
+		}
+	}
+	topoMu.Unlock()
+	os.Exit(code)
+}
+
+// dsn is the DSN of scheme on tp: data password in the user info, the
+// first sentinel as host and the others as addr=, the sentinel user, cfg's
+// shared parameters, and extra ("k=v&k2=v2").
+func (tp *topology) dsn(scheme string, cfg backend.Config, extra string) string {
+	addrs := tp.SentinelAddrs()
+	q := url.Values{}
+	for _, a := range addrs[1:] {
+		q.Add("addr", a)
+	}
+	q.Set("sentinel_username", sentinelUser)
+	q.Set("sentinel_password", sentinelPassword)
+	if cfg.Prefix != "" {
+		q.Set("prefix", cfg.Prefix)
+	}
+	if cfg.MaxAlerts > 0 {
+		q.Set("max_alerts", strconv.Itoa(cfg.MaxAlerts))
+	}
+	if cfg.MaxAlertBytes > 0 {
+		q.Set("max_alert_bytes", strconv.Itoa(cfg.MaxAlertBytes))
+	}
+	if cfg.Timeout > 0 {
+		q.Set("timeout", cfg.Timeout.String())
+	}
+	u := url.URL{
+		Scheme:   scheme,
+		User:     url.UserPassword("", dataPassword),
+		Host:     addrs[0],
+		Path:     "/" + tp.MasterName() + "/0",
+		RawQuery: q.Encode(),
+	}
+	s := u.String()
+	if extra != "" {
+		s += "&" + extra
+	}
+	return s
+}
+
+// harness opens drivers of scheme on tp for the conformance suite.
+type harness struct {
+	scheme string
+	tp     *topology
+}
+
+func (h *harness) MakeDriver(ctx context.Context, cfg backend.Config) (backend.Driver, error) {
+	drv, _, _, err := registry.OpenDriver(ctx, h.tp.dsn(h.scheme, cfg, ""))
+	return drv, err
+}
+
+func (h *harness) Close() {}
+
+var _ conformance.Harness = (*harness)(nil)
+
+var prefixSeq atomic.Int64
+
+// prefix returns a fresh key prefix named after the test.
+func prefix(t testing.TB) string {
+	name := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.':
+			return r
+		}
+		return '_'
+	}, t.Name())
+	if len(name) > 60 {
+		name = name[len(name)-60:]
+	}
+	return fmt.Sprintf("t%d-%d:%s:", time.Now().UnixNano()%1e9, prefixSeq.Add(1), name)
+}
+
+// openStore opens a store by DSN and closes it when t ends.
+func openStore(t testing.TB, dsn string) *backend.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := registry.Open(ctx, dsn)
+	if err != nil {
+		t.Fatalf("open %s: %v", registry.RedactDSN(dsn), err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// sentinelDriver returns the driver of a store opened by this package.
+func sentinelDriver(t testing.TB, s *backend.Store) *driver {
+	t.Helper()
+	d, ok := s.Driver().(*driver)
+	if !ok {
+		t.Fatalf("store driver is %T", s.Driver())
+	}
+	return d
+}
+
+func newAlert(t testing.TB, entity string) *backend.Alert {
+	t.Helper()
+	a := backend.NewAlert()
+	if err := a.SetEntity(entity); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func testCtx(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// listIDs reads the alert list of prefix straight from the master with
+// LRANGE (not through the code under test) and counts each id.
+func (tp *topology) listIDs(ctx context.Context, prefix string) (map[string]int, error) {
+	addr, err := tp.CurrentMaster(ctx)
+	if err != nil {
+		return nil, err
+	}
+	node := tp.Node(addr)
+	if node == nil {
+		return nil, fmt.Errorf("master %s is no node of the topology", addr)
+	}
+	v, err := node.Do(ctx, "LRANGE", prefix+"alerts", "0", "-1")
+	if err != nil {
+		return nil, err
+	}
+	items, _ := v.([]any)
+	ids := map[string]int{}
+	for _, it := range items {
+		s, _ := it.(string)
+		a, err := backend.ParseAlert([]byte(s))
+		if err != nil {
+			return nil, fmt.Errorf("stored entry %.60q: %v", s, err)
+		}
+		ids[a.ID()]++
+	}
+	return ids, nil
+}
+
+// sentinelsWithClient returns the sentinels on which a connection named
+// ClientName is subscribed: the ones the client libraries listen to for
+// +switch-master.
+func (tp *topology) sentinelsWithClient(ctx context.Context) []*containers.Server {
+	var out []*containers.Server
+	for _, s := range tp.Sentinels() {
+		v, err := s.Do(ctx, "CLIENT", "LIST")
+		if err != nil {
+			continue
+		}
+		list, _ := v.(string)
+		for _, line := range strings.Split(list, "\n") {
+			if strings.Contains(line, " name="+ClientName+" ") && !strings.Contains(line, " sub=0 ") && strings.Contains(line, " sub=") {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return slices.Clip(out)
+}
