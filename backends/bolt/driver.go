@@ -10,6 +10,7 @@ import (
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/backends/internal/notify"
 	"github.com/apt-detection/alertstore/registry"
 )
 
@@ -43,7 +44,7 @@ func Open(ctx context.Context, path string, cfg backend.Config, opts *Options) (
 			maxBytes:  o.MaxBytes,
 		},
 		opts:   o,
-		mySubs: map[*subscription]struct{}{},
+		mySubs: map[*notify.Queue]struct{}{},
 	}
 	if o.Sync == SyncBatch {
 		d.window = o.BatchWindow
@@ -59,7 +60,7 @@ type driver struct {
 
 	mu     sync.Mutex
 	closed bool
-	mySubs map[*subscription]struct{}
+	mySubs map[*notify.Queue]struct{}
 }
 
 // Path is the absolute path of the file: for the CLI, which prints where

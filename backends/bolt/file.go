@@ -14,6 +14,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/backends/internal/notify"
 )
 
 // metaBucket holds the per-prefix counters. '#' is outside the prefix
@@ -45,7 +46,7 @@ type file struct {
 	done chan struct{}
 
 	subsMu sync.Mutex
-	subs   map[string]map[*subscription]struct{} // by prefix
+	subs   map[string]map[*notify.Queue]struct{} // by prefix
 }
 
 var files = struct {
@@ -107,7 +108,7 @@ func acquire(ctx context.Context, path string, lockTimeout time.Duration) (*file
 		reqs: make(chan *appendReq),
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
-		subs: map[string]map[*subscription]struct{}{},
+		subs: map[string]map[*notify.Queue]struct{}{},
 	}
 	go f.writer()
 	files.m[abs] = f
@@ -338,9 +339,10 @@ func writeMeta(m *bbolt.Bucket, prefix string, next, count, total uint64) {
 func (f *file) notify(prefix string, entries []backend.Entry) {
 	f.subsMu.Lock()
 	defer f.subsMu.Unlock()
-	for s := range f.subs[prefix] {
+	// In the writer goroutine, in commit order; Deliver never blocks it.
+	for q := range f.subs[prefix] {
 		for _, e := range entries {
-			s.deliver(e)
+			q.Deliver(e)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/backends/internal/notify"
 )
 
 // watchBuffer is how many notifications a chain watcher may lag before it
@@ -24,12 +25,11 @@ func (c *Chain) Watch(ctx context.Context) (backend.Subscription, error) {
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s := &subscription{
 		c: c, ctx: sctx, cancel: cancel,
-		out:   make(chan backend.Entry, watchBuffer),
 		tsubs: make([]backend.Subscription, len(c.tiers)),
 		wake:  make([]chan struct{}, len(c.tiers)),
 		seen:  newIDWindow(watchWindow(c.opts.MaxAlerts)),
-		done:  make(chan struct{}),
 	}
+	s.Queue = notify.NewQueue(watchBuffer, s.shutdown)
 	c.mu.Lock()
 	if c.closed.Load() {
 		c.mu.Unlock()
@@ -48,40 +48,23 @@ func (c *Chain) Watch(ctx context.Context) (backend.Subscription, error) {
 		s.wg.Add(1)
 		go s.pump(t)
 	}
-	go func() {
-		select {
-		case <-ctx.Done():
-			_ = s.Close()
-		case <-s.done:
-		}
-	}()
+	s.CloseWhenDone(ctx)
 	return s, nil
 }
 
-// subscription merges the tiers' subscriptions, de-duplicated by id.
+// subscription merges the tiers' subscriptions, de-duplicated by id, into
+// its queue (whose Next and Close it offers).
 type subscription struct {
+	*notify.Queue
 	c      *Chain
 	ctx    context.Context
 	cancel context.CancelFunc
-	out    chan backend.Entry
 	wake   []chan struct{}
-	done   chan struct{}
-	once   sync.Once
 	wg     sync.WaitGroup
 
 	mu    sync.Mutex
 	tsubs []backend.Subscription // per tier, nil while not subscribed
 	seen  *idWindow
-	lag   bool
-}
-
-func (s *subscription) closed() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
 }
 
 // subscribe subscribes to t unless already subscribed, waiting at most
@@ -90,7 +73,7 @@ func (s *subscription) closed() bool {
 func (s *subscription) subscribe(t *tier) {
 	d := s.c.driver(t)
 	w, ok := d.(backend.Watcher)
-	if !ok || !s.c.caps.Watch || s.closed() {
+	if !ok || !s.c.caps.Watch || s.Closed() {
 		return
 	}
 	s.mu.Lock()
@@ -112,7 +95,7 @@ func (s *subscription) subscribe(t *tier) {
 			return
 		}
 		s.mu.Lock()
-		if s.tsubs[t.idx] != nil || s.closed() {
+		if s.tsubs[t.idx] != nil || s.Closed() {
 			s.mu.Unlock()
 			_ = ts.Close()
 			return
@@ -131,7 +114,7 @@ func (s *subscription) subscribe(t *tier) {
 		install(ts)
 	case <-timer.C:
 		go func() { install(<-res) }()
-	case <-s.done:
+	case <-s.Done():
 		go func() {
 			if ts := <-res; ts != nil {
 				_ = ts.Close()
@@ -162,7 +145,7 @@ func (s *subscription) pump(t *tier) {
 				select {
 				case <-s.wake[t.idx]:
 				case <-timer.C:
-				case <-s.done:
+				case <-s.Done():
 					timer.Stop()
 					return
 				}
@@ -175,8 +158,8 @@ func (s *subscription) pump(t *tier) {
 		case err == nil:
 			s.deliver(t, e)
 		case errors.Is(err, backend.ErrLagged):
-			s.setLag()
-		case s.closed():
+			s.MarkLagged()
+		case s.Closed():
 			return
 		case errors.Is(err, backend.ErrUnavailable) && !s.c.isHealthy(t):
 			// The tier is down: a subscription that resumes where it
@@ -186,7 +169,7 @@ func (s *subscription) pump(t *tier) {
 			select {
 			case <-s.wake[t.idx]:
 			case <-timer.C:
-			case <-s.done:
+			case <-s.Done():
 			}
 			timer.Stop()
 		default:
@@ -223,11 +206,7 @@ func (s *subscription) send(id string, e backend.Entry) {
 			return
 		}
 	}
-	select {
-	case s.out <- e:
-	default:
-		s.setLag()
-	}
+	s.Deliver(e)
 }
 
 // notify delivers alerts this chain just wrote (acknowledged by a tier) to
@@ -274,56 +253,22 @@ func (c *Chain) wasReplayed(id string) bool {
 	return ok
 }
 
-func (s *subscription) setLag() {
+// shutdown runs once, when the queue closes: it ends the pumps and the
+// tiers' subscriptions and forgets the subscription.
+func (s *subscription) shutdown() {
+	s.cancel()
 	s.mu.Lock()
-	s.lag = true
+	tsubs := append([]backend.Subscription(nil), s.tsubs...)
 	s.mu.Unlock()
-}
-
-func (s *subscription) Next(ctx context.Context) (backend.Entry, error) {
-	if s.closed() {
-		return backend.Entry{}, backend.ErrClosed
-	}
-	select {
-	case e := <-s.out:
-		return e, nil
-	default:
-	}
-	s.mu.Lock()
-	lag := s.lag
-	s.lag = false
-	s.mu.Unlock()
-	if lag {
-		return backend.Entry{}, backend.ErrLagged
-	}
-	select {
-	case e := <-s.out:
-		return e, nil
-	case <-s.done:
-		return backend.Entry{}, backend.ErrClosed
-	case <-ctx.Done():
-		return backend.Entry{}, ctx.Err()
-	}
-}
-
-func (s *subscription) Close() error {
-	s.once.Do(func() {
-		close(s.done)
-		s.cancel()
-		s.mu.Lock()
-		tsubs := append([]backend.Subscription(nil), s.tsubs...)
-		s.mu.Unlock()
-		for _, ts := range tsubs {
-			if ts != nil {
-				_ = ts.Close()
-			}
+	for _, ts := range tsubs {
+		if ts != nil {
+			_ = ts.Close()
 		}
-		s.wg.Wait()
-		s.c.mu.Lock()
-		delete(s.c.subs, s)
-		s.c.mu.Unlock()
-	})
-	return nil
+	}
+	s.wg.Wait()
+	s.c.mu.Lock()
+	delete(s.c.subs, s)
+	s.c.mu.Unlock()
 }
 
 // watchWindow is how many ids de-duplication remembers: twice the cap

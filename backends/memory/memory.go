@@ -28,6 +28,7 @@ import (
 	"sync"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/backends/internal/notify"
 	"github.com/apt-detection/alertstore/registry"
 )
 
@@ -120,11 +121,11 @@ type ring struct {
 	maxAlerts int
 	maxBytes  int
 	watchBuf  int
-	subs      map[*subscription]struct{}
+	subs      map[*notify.Queue]struct{}
 }
 
 func newRing(maxAlerts, maxBytes, watchBuf int) *ring {
-	return &ring{nextPos: 1, maxAlerts: maxAlerts, maxBytes: maxBytes, watchBuf: watchBuf, subs: map[*subscription]struct{}{}}
+	return &ring{nextPos: 1, maxAlerts: maxAlerts, maxBytes: maxBytes, watchBuf: watchBuf, subs: map[*notify.Queue]struct{}{}}
 }
 
 func (r *ring) at(i int) *backend.Entry { return &r.buf[(r.head+i)%len(r.buf)] }
@@ -168,8 +169,10 @@ func (r *ring) append(data [][]byte, maxAlerts, maxBytes int) {
 		*r.at(r.n) = e
 		r.n++
 		r.bytes += len(d)
-		for s := range r.subs {
-			s.deliver(e)
+		// Under the ring's lock, so watchers see appends in order;
+		// Deliver never blocks.
+		for q := range r.subs {
+			q.Deliver(e)
 		}
 	}
 }
@@ -181,7 +184,7 @@ type driver struct {
 	maxBytes  int
 	mu        sync.Mutex
 	closed    bool
-	mySubs    map[*subscription]struct{}
+	mySubs    map[*notify.Queue]struct{}
 }
 
 func (d *driver) check(ctx context.Context) error {
@@ -285,81 +288,28 @@ func (d *driver) Watch(ctx context.Context) (backend.Subscription, error) {
 	if err := d.check(ctx); err != nil {
 		return nil, err
 	}
-	s := &subscription{d: d, ch: make(chan backend.Entry, d.r.watchBuf), done: make(chan struct{})}
-	d.r.mu.Lock()
-	d.r.subs[s] = struct{}{}
-	d.r.mu.Unlock()
-	d.mu.Lock()
-	if d.mySubs == nil {
-		d.mySubs = map[*subscription]struct{}{}
-	}
-	d.mySubs[s] = struct{}{}
-	d.mu.Unlock()
-	go func() {
-		select {
-		case <-ctx.Done():
-			s.Close()
-		case <-s.done:
-		}
-	}()
-	return s, nil
-}
-
-type subscription struct {
-	d     *driver
-	ch    chan backend.Entry
-	done  chan struct{}
-	once  sync.Once
-	lagMu sync.Mutex
-	lag   bool // a notification was dropped since the last Next
-}
-
-// deliver runs under the ring's mutex and never blocks a writer: a full
-// buffer marks the subscriber as lagged instead.
-func (s *subscription) deliver(e backend.Entry) {
-	select {
-	case s.ch <- e:
-	default:
-		s.lagMu.Lock()
-		s.lag = true
-		s.lagMu.Unlock()
-	}
-}
-
-func (s *subscription) Next(ctx context.Context) (backend.Entry, error) {
-	// Entries buffered before a drop come first; then the consumer is told
-	// it lagged; then newer entries follow.
-	select {
-	case e := <-s.ch:
-		return e, nil
-	default:
-	}
-	s.lagMu.Lock()
-	lag := s.lag
-	s.lag = false
-	s.lagMu.Unlock()
-	if lag {
-		return backend.Entry{}, backend.ErrLagged
-	}
-	select {
-	case e := <-s.ch:
-		return e, nil
-	case <-s.done:
-		return backend.Entry{}, backend.ErrClosed
-	case <-ctx.Done():
-		return backend.Entry{}, ctx.Err()
-	}
-}
-
-func (s *subscription) Close() error {
-	s.once.Do(func() {
-		close(s.done)
-		s.d.r.mu.Lock()
-		delete(s.d.r.subs, s)
-		s.d.r.mu.Unlock()
-		s.d.mu.Lock()
-		delete(s.d.mySubs, s)
-		s.d.mu.Unlock()
+	var q *notify.Queue
+	q = notify.NewQueue(d.r.watchBuf, func() {
+		d.r.mu.Lock()
+		delete(d.r.subs, q)
+		d.r.mu.Unlock()
+		d.mu.Lock()
+		delete(d.mySubs, q)
+		d.mu.Unlock()
 	})
-	return nil
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil, backend.ErrClosed
+	}
+	if d.mySubs == nil {
+		d.mySubs = map[*notify.Queue]struct{}{}
+	}
+	d.mySubs[q] = struct{}{}
+	d.mu.Unlock()
+	d.r.mu.Lock()
+	d.r.subs[q] = struct{}{}
+	d.r.mu.Unlock()
+	q.CloseWhenDone(ctx)
+	return q, nil
 }
