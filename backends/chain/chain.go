@@ -43,7 +43,7 @@
 //
 // Nested DSNs keep their secrets: the chain's String and every error show
 // each tier DSN redacted (registry.RedactDSN recurses into them).
-// docs/dsn-chain.md is the full reference.
+// docs/dsn.md is the full reference.
 //
 // # Writes and health
 //

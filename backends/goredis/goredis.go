@@ -26,7 +26,7 @@
 //	tls_insecure_skip_verify  skip certificate verification (testing only)
 //
 // Unknown parameters are an error, and no error or log line ever shows a
-// password. docs/dsn-redis.md has the full reference with examples.
+// password. docs/dsn.md has the full reference with examples.
 //
 // # Layout
 //

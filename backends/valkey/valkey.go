@@ -35,7 +35,7 @@
 // scheme here: use the goredis backend's unix://.
 //
 // Unknown parameters are an error, and no error or log line ever shows a
-// password. docs/dsn-redis.md has the full reference with examples.
+// password. docs/dsn.md has the full reference with examples.
 //
 // # Layout
 //

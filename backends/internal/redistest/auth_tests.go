@@ -36,7 +36,7 @@ func testPasswordForms(t *testing.T, e env) {
 	}
 }
 
-// testACLUser creates the least-privileged ACL user docs/dsn-redis.md
+// testACLUser creates the least-privileged ACL user docs/dsn.md
 // describes, restricted to the test's prefix, and runs every operation as it.
 func testACLUser(t *testing.T, e env) {
 	cfg := backend.Config{Prefix: Prefix(t)}

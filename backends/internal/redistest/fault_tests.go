@@ -21,7 +21,7 @@ const serverPassword = "fault-P@ss:w/rd"
 // ErrUnavailable within the deadline and the store recovers, and a write
 // whose reply is lost is not resent by the client. The server requires a
 // password, so the same run checks authentication: the DSN forms, an ACL
-// user with the rights docs/dsn-redis.md lists, and wrong or missing
+// user with the rights docs/dsn.md lists, and wrong or missing
 // credentials.
 func RunFaultTests(t *testing.T, scheme string, spec containers.ServerSpec) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
