@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -221,7 +222,7 @@ func parseData(dsn *registry.DSN, db string) (redisconf.Config, error) {
 	}
 	rc, err := redisconf.Parse(d, redisconf.TCP)
 	if err != nil {
-		return rc, err
+		return rc, renameDSN(err, d, dsn)
 	}
 	for name := range u.Query() {
 		dsn.Params(name)
@@ -232,6 +233,17 @@ func parseData(dsn *registry.DSN, db string) (redisconf.Config, error) {
 		rc.TLS.ServerName = ""
 	}
 	return rc, nil
+}
+
+// renameDSN makes an error about the inner DSN of parseData name the
+// user's DSN instead, which is the one they wrote.
+func renameDSN(err error, inner, outer *registry.DSN) error {
+	msg := err.Error()
+	marker := "DSN " + inner.String() + ": "
+	if i := strings.Index(msg, marker); i >= 0 {
+		return outer.Errorf("%s", msg[i+len(marker):])
+	}
+	return err
 }
 
 // masterPath splits "/master-name[/db]". The name is percent-decoded, so
@@ -262,6 +274,10 @@ func masterPath(u *url.URL) (name, db string, err error) {
 	return name, db, nil
 }
 
+// hostName is what a sentinel host outside brackets may be: a DNS name or
+// an IPv4 address.
+var hostName = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9._-]*[A-Za-z0-9_])?$`)
+
 // hostPort checks a sentinel address, host[:port] or [ipv6][:port], and
 // returns it as host:port with the default port filled in.
 func hostPort(s string) (string, error) {
@@ -286,7 +302,8 @@ func hostPort(s string) (string, error) {
 		default:
 			return "", fmt.Errorf("unexpected %q after the IPv6 address", rest)
 		}
-		if net.ParseIP(host) == nil && !strings.Contains(host, "%") {
+		ip, zone, hasZone := strings.Cut(host, "%")
+		if net.ParseIP(ip) == nil || strings.Contains(ip, ".") && !strings.Contains(ip, ":") || hasZone && zone == "" {
 			return "", fmt.Errorf("%q is not an IPv6 address", host)
 		}
 	case strings.Count(s, ":") > 1:
@@ -301,8 +318,8 @@ func hostPort(s string) (string, error) {
 	if host == "" {
 		return "", fmt.Errorf("no host")
 	}
-	if strings.ContainsAny(host, " \t\r\n/@?#,") {
-		return "", fmt.Errorf("%q is not a host name", host)
+	if !strings.HasPrefix(s, "[") && !hostName.MatchString(host) {
+		return "", fmt.Errorf("%q is not a host name or IPv4 address", host)
 	}
 	p := DefaultSentinelPort
 	if port != "" {

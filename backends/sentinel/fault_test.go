@@ -28,8 +28,12 @@ import (
 // resume", "within a few seconds"), which are generous.
 //
 // Two streams run side by side in every run, on stores of their own: one
-// with min_replicas=1 (nothing it had acknowledged may be lost) and one
-// without (its loss is measured and reported, not hidden).
+// with min_replicas=1 (nothing it had acknowledged may be lost after a
+// crash or a freeze) and one without (its loss is measured and reported,
+// not hidden); the graceful failovers add min_replicas=2, every replica,
+// which is what keeps acknowledged writes there. docs/guarantees.md has
+// the figures. ALERTSTORE_SENTINEL_DEBUG=1 logs the sentinels' logs when a
+// failover happened that the test did not cause.
 
 // Stream settings: a short timeout so that a write to a dead or frozen
 // master fails fast and the store's monitor checks every second.
@@ -402,11 +406,12 @@ func testKillMaster(t *testing.T, f *faultEnv) {
 		// sentinels moved the master, it would come back as an empty
 		// master and its replicas would resync from it, losing
 		// everything (Redis' documentation warns of exactly this).
-		waitMasterMoved(t, f, victim.Addr())
+		moved := waitMasterMoved(t, f, victim.Addr())
 		if err := victim.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
 		f.ready(t)
+		f.noteExtraFailover(t, moved)
 		for _, s := range streams {
 			fs.add(t, run, s.label, s.count(t, f.tp, t0))
 		}
@@ -416,14 +421,14 @@ func testKillMaster(t *testing.T, f *faultEnv) {
 }
 
 // waitMasterMoved waits until the sentinels agree on a master other than
-// old.
-func waitMasterMoved(t *testing.T, f *faultEnv, old string) {
+// old, and returns it.
+func waitMasterMoved(t *testing.T, f *faultEnv, old string) string {
 	t.Helper()
 	ctx := testCtx(t, time.Minute)
 	for {
 		addr, err := f.tp.CurrentMaster(ctx)
 		if err == nil && addr != old {
-			return
+			return addr
 		}
 		if ctx.Err() != nil {
 			t.Fatalf("the sentinels still name %s master (or disagree): %v", old, err)
@@ -432,8 +437,27 @@ func waitMasterMoved(t *testing.T, f *faultEnv, old string) {
 	}
 }
 
-// testPauseMaster: freeze the master for 5s, then let it run again: it
-// comes back believing it is master until the sentinels demote it. With
+// noteExtraFailover logs when the master after recovery is not the one
+// the fault's failover chose: the sentinels failed over a second time
+// (down-after-milliseconds passed without an answer from a master that was
+// only slow, e.g. while two cores start containers). Its losses are in the
+// figures of the run; this says where they come from.
+func (f *faultEnv) noteExtraFailover(t *testing.T, expected string) {
+	t.Helper()
+	if got := f.tp.Master().Addr(); got != expected {
+		t.Logf("NOTE: a second, unplanned failover moved the master from %s to %s during recovery", expected, got)
+		if os.Getenv("ALERTSTORE_SENTINEL_DEBUG") != "" {
+			for _, s := range f.tp.Sentinels() {
+				logs, _ := s.Logs(context.Background())
+				t.Logf("sentinel %s:\n%s", s.Addr(), logs)
+			}
+		}
+	}
+}
+
+// testPauseMaster: freeze the master for 5s, then let it run again: the
+// sentinels failed over meanwhile (about 3.5s with downAfter 2s), so it
+// comes back believing it is master until they demote it. With
 // min_replicas=1 nothing acknowledged is lost: the writes it may still
 // take find no replica to WAIT for.
 func testPauseMaster(t *testing.T, f *faultEnv) {
@@ -448,6 +472,13 @@ func testPauseMaster(t *testing.T, f *faultEnv) {
 		}
 		t0 := time.Now()
 		time.Sleep(5 * time.Second)
+		// The test is about a master that comes back after the failover:
+		// on a machine so slow that the failover is not done after 5s, the
+		// pause lasts until it is (the longer pause is logged).
+		moved := waitMasterMoved(t, f, victim.Addr())
+		if d := time.Since(t0); d > 5500*time.Millisecond {
+			t.Logf("the failover took %s: the master was paused that long", d.Round(time.Millisecond))
+		}
 		if err := victim.Unpause(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -456,6 +487,7 @@ func testPauseMaster(t *testing.T, f *faultEnv) {
 		}
 		time.Sleep(settle)
 		f.ready(t)
+		f.noteExtraFailover(t, moved)
 		for _, s := range streams {
 			fs.add(t, run, s.label, s.count(t, f.tp, t0))
 		}
@@ -481,11 +513,8 @@ func testGracefulFailovers(t *testing.T, f *faultEnv) {
 		warmUp(t, streams...)
 		var switches []time.Time
 		for i := 1; i <= 3; i++ {
-			ctx := testCtx(t, 2*time.Minute)
 			old := f.tp.Master().Addr()
-			if err := f.tp.Failover(ctx); err != nil {
-				t.Fatalf("failover %d: %v", i, err)
-			}
+			f.failover(t)
 			switched := time.Now()
 			switches = append(switches, switched)
 			if f.tp.Master().Addr() == old {
@@ -531,9 +560,7 @@ func testListenedSentinelKilled(t *testing.T, f *faultEnv) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		if err := f.tp.Failover(ctx); err != nil {
-			t.Fatal(err)
-		}
+		f.failover(t)
 		switched := time.Now()
 		s.waitAckAfter(t, switched, resumeBound, "the failover without the listened sentinel")
 		time.Sleep(settle)
@@ -546,6 +573,33 @@ func testListenedSentinelKilled(t *testing.T, f *faultEnv) {
 		}
 	}
 	fs.summary(t)
+}
+
+// failover runs SENTINEL FAILOVER and waits for the new master. A sentinel
+// that accepted the request can still abort it (no replica it deems good
+// enough yet, e.g. shortly after the previous failover): the request is
+// then made again, up to three times, with the sentinels' reasons logged.
+func (f *faultEnv) failover(t *testing.T) {
+	t.Helper()
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err = f.tp.Failover(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		t.Logf("failover attempt %d: %v", attempt, err)
+		for _, s := range f.tp.Sentinels() {
+			logs, _ := s.Logs(context.Background())
+			for _, line := range strings.Split(logs, "\n") {
+				if strings.Contains(line, "failover-abort") || strings.Contains(line, "failover-end-for-timeout") {
+					t.Logf("sentinel %s: %s", s.Addr(), strings.TrimSpace(line))
+				}
+			}
+		}
+	}
+	t.Fatalf("no failover after three requests: %v", err)
 }
 
 // restartSentinels starts the sentinels that do not answer and gives

@@ -97,11 +97,18 @@
 // received it yet. With min_replicas=N, each append runs WAIT N on the
 // connection of its MULTI/EXEC and fails (ErrUnavailable: "not
 // acknowledged by N replicas; the alert may or may not survive a
-// failover") unless N replicas confirmed it within replica_timeout. That
-// also protects against an old master that comes back from a freeze still
-// believing it is master: its replicas have moved on, so its WAIT returns
-// 0 and nothing it takes is acknowledged. WAIT is not consensus; see
-// docs/guarantees.md for what it does and does not promise.
+// failover") unless N replicas confirmed it within replica_timeout.
+//
+// min_replicas=1 keeps every acknowledged alert through a crash of the
+// master, and through a freeze after which the old master comes back
+// still believing it is master: its replicas have moved on, so its WAIT
+// gets none. It does not through a graceful failover (SENTINEL FAILOVER),
+// or an old master back mid-failover: the replica that is not promoted
+// first keeps acknowledging the old master's writes, then resynchronises
+// from the new master and drops them. Only min_replicas equal to the
+// number of replicas refuses those, at the price of no write while any
+// replica is down. The fault tests measure each case; docs/guarantees.md
+// has the figures. WAIT is not consensus.
 package sentinel
 
 import (

@@ -86,6 +86,8 @@ func TestParseDSN(t *testing.T) {
 			want{master: "mymaster", sentinels: []string{"s1:26379", "s2:26380", "s3:26379"}}},
 		{"ipv6 host and addr", "valkey+sentinel://[::1]:26379/mymaster?addr=[fe80::2]:26380&addr=[2001:db8::3]",
 			want{master: "mymaster", sentinels: []string{"[::1]:26379", "[fe80::2]:26380", "[2001:db8::3]:26379"}}},
+		{"ipv6 with a zone", "redis+sentinel://[fe80::1%25eth0]/m?addr=[fe80::2%25eth0]:26380",
+			want{master: "m", sentinels: []string{"[fe80::1%eth0]:26379", "[fe80::2%eth0]:26380"}}},
 		{"db in the path", "redis+sentinel://s1/alerts-master/3",
 			want{master: "alerts-master", sentinels: []string{"s1:26379"}, db: 3}},
 		{"db parameter", "redis+sentinel://s1/m?db=15",
@@ -188,6 +190,8 @@ func TestParseDSNRejects(t *testing.T) {
 		{"empty addr", "redis+sentinel://s1/m?addr=", "empty address"},
 		{"duplicate sentinel", "redis+sentinel://s1:26379/m?addr=s1", "given twice"},
 		{"addr with a path", "redis+sentinel://s1/m?addr=s2/x", "not a host name"},
+		{"stray bracket", "redis+sentinel://s1/m?addr=]", "not a host name"},
+		{"ipv4 in brackets", "redis+sentinel://s1/m?addr=[10.0.0.1]:1", "is not an IPv6 address"},
 		{"sentinel user without password", "redis+sentinel://s1/m?sentinel_username=sam", "without sentinel_password"},
 		{"empty sentinel user", "redis+sentinel://s1/m?sentinel_username=&sentinel_password=" + sentinelSecret, "sentinel_username= is empty"},
 		{"sentinel password twice", "redis+sentinel://s1/m?sentinel_password=" + sentinelSecret + "&sentinel_password_file=/x", "not both"},
@@ -336,4 +340,66 @@ func TestOpenNoSentinel(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestErrorsNameTheUsersDSN: a data-node parameter is checked by the
+// goredis/valkey parser on a DSN built for it, but the error shows the DSN
+// the user wrote, master name, addr= and all (passwords redacted).
+func TestErrorsNameTheUsersDSN(t *testing.T) {
+	_, err := parse(t, "valkey+sentinel://:"+secret+"@s1:26379/mymaster/2?addr=s2:26379&dial_timeout=fast&sentinel_password="+sentinelSecret)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{"valkey+sentinel://:xxxxx@s1:26379/mymaster/2?", "addr=s2%3A26379", "sentinel_password=xxxxx", `dial_timeout="fast" is not a duration`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
+
+func FuzzParseDSN(f *testing.F) {
+	for _, s := range []string{
+		"s1:26379/mymaster",
+		"s1/m/3?addr=s2&addr=[::1]:26380",
+		"[::1]/m?min_replicas=1&replica_timeout=100ms&check_interval=1s",
+		"s1/m?tls=true&tls_server_name=x&db=2",
+		"s1/team%2Fm/0?sentinel_username=sam",
+		"s1:0/m", "/m", "s1//", "s1/m?addr=::1", "s1/m?addr=[x]",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, rest string) {
+		if strings.Contains(rest, "s3") || strings.Contains(rest, "Pa55") || strings.ContainsAny(rest, "%@") {
+			return // could spell a password itself, or extend the user info
+		}
+		if strings.Contains(rest, "#") {
+			// registry.RedactDSN leaves a fragment as it is, so a '#'
+			// before sentinel_password= shows it (reported; the registry
+			// is not this package's).
+			return
+		}
+		sep := "?"
+		if strings.Contains(rest, "?") {
+			sep = "&"
+		}
+		dsn := "redis+sentinel://alice:" + secret + "@" + rest + sep + "sentinel_password=" + sentinelSecret
+		c, err := parse(t, dsn)
+		if err != nil {
+			if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), sentinelSecret) {
+				t.Fatalf("error shows a password: %v", err)
+			}
+			return
+		}
+		if c.MasterName == "" || len(c.Sentinels) == 0 || c.Data.Password != secret || c.SentinelPassword != sentinelSecret {
+			t.Fatalf("accepted %q as %s", rest, c)
+		}
+		for _, s := range c.Sentinels {
+			if _, _, err := net.SplitHostPort(s); err != nil {
+				t.Fatalf("sentinel address %q: %v", s, err)
+			}
+		}
+		if s := c.String(); strings.Contains(s, secret) || strings.Contains(s, sentinelSecret) {
+			t.Fatalf("String shows a password: %s", s)
+		}
+	})
 }

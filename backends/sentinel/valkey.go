@@ -289,7 +289,9 @@ func (s *swapClient) ensure(master string) {
 	}
 	old := s.cur.Swap(&clientBox{fresh})
 	s.swaps.Add(1)
-	old.c.Close()
+	// Not waited for: closing a client whose node is frozen can take as
+	// long as the freeze, and the monitor (and Close) must not.
+	go old.c.Close()
 }
 
 // Close closes the current client; the swap is unusable afterwards.
