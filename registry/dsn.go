@@ -309,6 +309,11 @@ func RedactDSN(s string) string {
 		// "scheme:something" — we cannot tell a password from a host.
 		return u.Scheme + ":(redacted)"
 	}
+	if u.Fragment != "" || u.RawFragment != "" {
+		// An unescaped '#' in a password, or before a parameter: what
+		// follows it could be anything, secrets included.
+		u.Fragment, u.RawFragment = "(redacted)", ""
+	}
 	if u.User != nil {
 		if _, has := u.User.Password(); has {
 			u.User = url.UserPassword(u.User.Username(), redacted)

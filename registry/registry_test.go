@@ -164,3 +164,12 @@ func FuzzParseDSN(f *testing.F) {
 		_, _ = d.Common()
 	})
 }
+
+func TestRedactDSNFragment(t *testing.T) {
+	// An unescaped '#' puts the rest of the DSN, secrets included, in the
+	// fragment: it must not be printed.
+	got := registry.RedactDSN("redis+sentinel://h/m#x?sentinel_password=" + secret)
+	if strings.Contains(got, secret) || !strings.Contains(got, "redacted") {
+		t.Fatalf("RedactDSN = %q", got)
+	}
+}

@@ -35,7 +35,7 @@
 //	check_interval          how often the master is re-resolved and checked, default 5s
 //
 // and those of the goredis and valkey backends that concern the data
-// nodes, with the same spelling and meaning (docs/dsn-redis.md): db,
+// nodes, with the same spelling and meaning (docs/dsn.md): db,
 // username, password, password_file, dial_timeout, read_timeout,
 // write_timeout, pool_size, tls, tls_ca, tls_cert, tls_key,
 // tls_server_name, tls_insecure_skip_verify. tls applies to sentinels and

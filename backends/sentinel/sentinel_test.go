@@ -51,8 +51,8 @@ func TestCredentialsGoWhereDocumented(t *testing.T) {
 			good := tp.dsn(tg.scheme, cfg, "")
 			sentinels := tp.SentinelAddrs()
 			rest := "/" + tp.MasterName() + "/0?addr=" + sentinels[1] + "&addr=" + sentinels[2] + "&prefix=" + url.QueryEscape(cfg.Prefix)
-			// The data-node ACL user docs/dsn-sentinel.md documents: that of
-			// docs/dsn-redis.md plus ROLE. ACL commands are not replicated:
+			// The data-node ACL user docs/dsn.md documents: that of
+			// docs/dsn.md plus ROLE. ACL commands are not replicated:
 			// every data node gets it.
 			aclUser := strings.NewReplacer(":", "-", "_", "-").Replace(strings.TrimSuffix(cfg.Prefix, ":"))
 			for _, n := range tp.Nodes() {

@@ -31,7 +31,7 @@ const (
 )
 
 // sentinelACL is the least the sentinel user needs, for both client
-// libraries and the master check (docs/dsn-sentinel.md lists it).
+// libraries and the master check (docs/dsn.md lists it).
 var sentinelACL = []string{
 	"on", ">" + sentinelPassword, "allchannels",
 	"+ping", "+hello", "+auth", "+client|setname", "+client|setinfo",
