@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net"
 	"sync"
 	"syscall"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/backends/goredis"
+	"github.com/apt-detection/alertstore/backends/internal/goredisconv"
 	"github.com/apt-detection/alertstore/backends/internal/redislist"
 )
 
@@ -164,32 +164,8 @@ func (g *goredisClient) close() error {
 	return nil
 }
 
-// translateGoredis maps a go-redis error to the backend's sentinels at the
-// source, as the goredis backend does: transport failures, deadlines and
-// "not now" replies (READONLY, MASTERDOWN, NOREPLICAS, LOADING, ...) wrap
-// ErrUnavailable; other replies (WRONGTYPE, NOPERM, ...) do not.
-func translateGoredis(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, redis.ErrClosed):
-		return fmt.Errorf("%w: %v", backend.ErrClosed, err)
-	case errors.Is(err, context.Canceled):
-		return err
-	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("%w: no answer within the deadline: %w", backend.ErrUnavailable, err)
-	case errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, redis.ErrPoolExhausted):
-		return fmt.Errorf("%w: no free connection in the pool (raise pool_size?): %v", backend.ErrUnavailable, err)
-	}
-	var rerr redis.Error
-	if errors.As(err, &rerr) {
-		if redislist.Transient(rerr.Error()) {
-			return fmt.Errorf("%w: server replied %v", backend.ErrUnavailable, rerr)
-		}
-		return fmt.Errorf("server replied: %w", err)
-	}
-	return fmt.Errorf("%w: %v", backend.ErrUnavailable, err)
-}
+// translateGoredis maps the client's errors as its backend does.
+var translateGoredis = goredisconv.Error
 
 // connTracker dials go-redis' connections, to sentinels and data nodes
 // alike (go-redis has one Dialer for both), and remembers each with the

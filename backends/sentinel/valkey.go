@@ -2,7 +2,6 @@ package sentinel
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/backends/internal/redislist"
+	"github.com/apt-detection/alertstore/backends/internal/valkeyconv"
 	valkeybackend "github.com/apt-detection/alertstore/backends/valkey"
 )
 
@@ -208,25 +208,8 @@ func (v *valkeyClient) close() error {
 	return nil
 }
 
-// translateValkey maps a valkey-go error to the backend's sentinels at the
-// source, as the valkey backend does.
-func translateValkey(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, backend.ErrClosed), errors.Is(err, context.Canceled):
-		return err
-	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("%w: no answer within the deadline: %w", backend.ErrUnavailable, err)
-	}
-	if verr, ok := valkey.IsValkeyErr(err); ok {
-		if redislist.Transient(verr.Error()) {
-			return fmt.Errorf("%w: server replied %v", backend.ErrUnavailable, verr)
-		}
-		return fmt.Errorf("server replied: %w", err)
-	}
-	return fmt.Errorf("%w: %v", backend.ErrUnavailable, err)
-}
+// translateValkey maps the client's errors as its backend does.
+var translateValkey = valkeyconv.Error
 
 // swapClient is a valkey.Client that forwards every call to the current
 // valkey-go sentinel client, and can replace it (ensure). Calls that
