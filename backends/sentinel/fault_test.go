@@ -233,6 +233,13 @@ type figure struct {
 	lost      int // acknowledged, not in the master's list after recovery
 	dup       int // extra copies in the list (an ambiguous write retried)
 	failures  int // failed Store calls (each retried)
+	// cascaded: the sentinels failed over a second time, unplanned, during
+	// the recovery. min_replicas=N covers one failover: a second one can
+	// promote a replica that never had writes the first new master
+	// acknowledged with another replica (WAIT is not consensus;
+	// docs/guarantees.md). Such a run's loss is reported, not held
+	// against the guarantee.
+	cascaded bool
 }
 
 // count stops s and compares what it had acknowledged with the master's
@@ -411,9 +418,11 @@ func testKillMaster(t *testing.T, f *faultEnv) {
 			t.Fatal(err)
 		}
 		f.ready(t)
-		f.noteExtraFailover(t, moved)
+		cascaded := f.noteExtraFailover(t, moved)
 		for _, s := range streams {
-			fs.add(t, run, s.label, s.count(t, f.tp, t0))
+			fg := s.count(t, f.tp, t0)
+			fg.cascaded = cascaded
+			fs.add(t, run, s.label, fg)
 		}
 	}
 	fs.summary(t)
@@ -442,9 +451,10 @@ func waitMasterMoved(t *testing.T, f *faultEnv, old string) string {
 // (down-after-milliseconds passed without an answer from a master that was
 // only slow, e.g. while two cores start containers). Its losses are in the
 // figures of the run; this says where they come from.
-func (f *faultEnv) noteExtraFailover(t *testing.T, expected string) {
+func (f *faultEnv) noteExtraFailover(t *testing.T, expected string) bool {
 	t.Helper()
-	if got := f.tp.Master().Addr(); got != expected {
+	got := f.tp.Master().Addr()
+	if got != expected {
 		t.Logf("NOTE: a second, unplanned failover moved the master from %s to %s during recovery", expected, got)
 		if os.Getenv("ALERTSTORE_SENTINEL_DEBUG") != "" {
 			for _, s := range f.tp.Sentinels() {
@@ -453,6 +463,7 @@ func (f *faultEnv) noteExtraFailover(t *testing.T, expected string) {
 			}
 		}
 	}
+	return got != expected
 }
 
 // testPauseMaster: freeze the master for 5s, then let it run again: the
@@ -487,9 +498,11 @@ func testPauseMaster(t *testing.T, f *faultEnv) {
 		}
 		time.Sleep(settle)
 		f.ready(t)
-		f.noteExtraFailover(t, moved)
+		cascaded := f.noteExtraFailover(t, moved)
 		for _, s := range streams {
-			fs.add(t, run, s.label, s.count(t, f.tp, t0))
+			fg := s.count(t, f.tp, t0)
+			fg.cascaded = cascaded
+			fs.add(t, run, s.label, fg)
 		}
 	}
 	fs.summary(t)
@@ -720,9 +733,19 @@ func cpuTime() time.Duration {
 // alert in any run.
 func checkNoLoss(t *testing.T, fs *figures, label string) {
 	t.Helper()
+	clean := 0
 	for i, r := range fs.byLabel[label] {
-		if r.lost > 0 {
+		switch {
+		case r.cascaded:
+			t.Logf("run %d, %s: %d acknowledged alerts lost across a second, unplanned failover: outside the one-failover guarantee, reported only", i+1, label, r.lost)
+		case r.lost > 0:
+			clean++
 			t.Errorf("run %d, %s: %d acknowledged alerts lost", i+1, label, r.lost)
+		default:
+			clean++
 		}
+	}
+	if clean == 0 && len(fs.byLabel[label]) > 0 {
+		t.Errorf("%s: every run had a second, unplanned failover, so none checked the guarantee", label)
 	}
 }
