@@ -112,6 +112,7 @@ The DSN comes from --dsn, else $%s, else the embedded default:
   %s
 Examples: mem://, redis://localhost:6379/0, valkey://:password@host:6379,
 bolt:///var/lib/alertstore/alerts.db. See docs/dsn.md.
+A password in --dsn shows in ps: prefer $%[1]s, or password_file=.
 
 Exit codes: 0 ok, 1 failed, 2 usage or config error, 3 backend unavailable,
 4 invalid alert input (nothing stored).
