@@ -10,11 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/backends/internal/redistest"
 	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/conformance/containers"
 	"github.com/apt-detection/alertstore/registry"
@@ -247,35 +247,12 @@ func (h *harness) Close() {}
 
 var _ conformance.Harness = (*harness)(nil)
 
-var prefixSeq atomic.Int64
-
-// prefix returns a fresh key prefix named after the test.
-func prefix(t testing.TB) string {
-	name := strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.':
-			return r
-		}
-		return '_'
-	}, t.Name())
-	if len(name) > 60 {
-		name = name[len(name)-60:]
-	}
-	return fmt.Sprintf("t%d-%d:%s:", time.Now().UnixNano()%1e9, prefixSeq.Add(1), name)
-}
-
-// openStore opens a store by DSN and closes it when t ends.
-func openStore(t testing.TB, dsn string) *backend.Store {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	s, err := registry.Open(ctx, dsn)
-	if err != nil {
-		t.Fatalf("open %s: %v", registry.RedactDSN(dsn), err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
+// prefix and openStore are redistest's: the same fresh prefixes and
+// self-closing stores the other Redis backends' tests use.
+var (
+	prefix    = redistest.Prefix
+	openStore = redistest.Open
+)
 
 // sentinelDriver returns the driver of a store opened by this package.
 func sentinelDriver(t testing.TB, s *backend.Store) *driver {
