@@ -26,9 +26,12 @@
 // pass by skipping everything.
 //
 // testcontainers' reaper (Ryuk) is an image too, so it cannot be pulled
-// either: run the tests with TESTCONTAINERS_RYUK_DISABLED=true. Cleanup is
-// then done by t.Cleanup (see [StartServer]); containers of a killed test
-// binary carry the label [LabelKey] and can be removed with
+// either. When its image is not present locally and
+// TESTCONTAINERS_RYUK_DISABLED is not set, the helpers turn the reaper off
+// for the test process, so nobody has to know about it; a present reaper
+// image is used. Cleanup is done by t.Cleanup in any case (see
+// [StartServer]); containers of a killed test binary carry the label
+// [LabelKey] and can be removed with
 //
 //	docker rm -f $(docker ps -aq --filter label=alertstore.conformance)
 package containers

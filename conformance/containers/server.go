@@ -117,9 +117,11 @@ func start(ctx context.Context, spec ServerSpec, cfg serverConfig, sentinel bool
 	if err := checkReaper(ctx, cli); err != nil {
 		return nil, err
 	}
-	if err := checkImage(ctx, cli, spec); err != nil {
+	img, err := checkImage(ctx, cli, spec)
+	if err != nil {
 		return nil, err
 	}
+	spec.Image = img
 	for attempt := 1; ; attempt++ {
 		port, err := freePort()
 		if err != nil {
