@@ -6,6 +6,10 @@
 // backend's conformance tests can be run against any address — a server
 // started here, a CI service, a developer's local redis-server — and a
 // third-party backend need not import testcontainers to use the suite.
+// It is also a Go module of its own
+// (github.com/apt-detection/alertstore/conformance/containers), so that a
+// program importing the library never inherits testcontainers, moby and
+// their dependencies in its module graph; only tests require it.
 //
 // Why host networking: every container uses the host's network namespace and
 // listens on a free 127.0.0.1 port chosen here. A stopped and restarted

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,16 +52,24 @@ func docker(ctx context.Context) (*testcontainers.DockerClient, error) {
 	reaperOnce.Do(func() { settleReaper(ctx) })
 	cli, err := newDockerClient(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("containers: %w: %v", ErrDockerUnavailable, err)
+		return nil, noEngine(err)
 	}
 	// NewDockerClientWithOpts falls back to a client from the environment
 	// without checking it, so ask the engine ourselves.
 	if _, err := cli.Ping(ctx, client.PingOptions{}); err != nil {
 		_ = cli.Close()
-		return nil, fmt.Errorf("containers: %w: %v", ErrDockerUnavailable, err)
+		return nil, noEngine(err)
 	}
 	dockerClient = cli
 	return cli, nil
+}
+
+// noEngine is the error for an engine that did not answer: one line (the
+// skip message of every container test) saying what to do, with the first
+// line of the cause.
+func noEngine(err error) error {
+	cause, _, _ := strings.Cut(err.Error(), "\n")
+	return fmt.Errorf("containers: %w (%s); start a Docker engine, or point DOCKER_HOST at one, to run this test", ErrDockerUnavailable, cause)
 }
 
 // newDockerClient wraps testcontainers' constructor, which panics instead of

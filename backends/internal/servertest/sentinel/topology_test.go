@@ -1,20 +1,19 @@
-package sentinel
+package sentinel_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
-	"github.com/apt-detection/alertstore/backends/internal/redistest"
+	"github.com/apt-detection/alertstore/backends/internal/servertest/redistest"
+	"github.com/apt-detection/alertstore/backends/sentinel"
 	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/conformance/containers"
 	"github.com/apt-detection/alertstore/registry"
@@ -48,9 +47,9 @@ type target struct {
 // targets are the scheme/server pairs the tests run: each scheme on the
 // server its library is usually paired with, and go-redis on Redis 7 too.
 var targets = []target{
-	{SchemeRedis, containers.NameRedis8},
-	{SchemeValkey, containers.NameValkey},
-	{SchemeRedis, containers.NameRedis7},
+	{sentinel.SchemeRedis, containers.NameRedis8},
+	{sentinel.SchemeValkey, containers.NameValkey},
+	{sentinel.SchemeRedis, containers.NameRedis7},
 }
 
 func (tg target) String() string { return tg.scheme + "@" + tg.server }
@@ -83,21 +82,6 @@ type topology struct {
 	*containers.Topology
 }
 
-type sharedTopology struct {
-	once sync.Once
-	tp   *topology
-	err  error
-}
-
-var (
-	topoMu sync.Mutex
-	topos  = map[string]*sharedTopology{}
-)
-
-// startTimeout bounds starting a topology, gate included, on a busy
-// two-core machine.
-const startTimeout = 4 * time.Minute
-
 // downAfter is the sentinels' down-after-milliseconds. At 1s (the
 // helper's default) a master that answers one PING a second late is taken
 // for dead: on two cores busy with a resync, container starts and the
@@ -109,50 +93,31 @@ const startTimeout = 4 * time.Minute
 // back after it, as the test means; at 3s it came back mid-failover.
 const downAfter = 2 * time.Second
 
-// sharedTopo returns the topology of server, starting it on first use.
-// Like containers.StartServer it skips without Docker or the image, or
-// fails under ALERTSTORE_REQUIRE_DOCKER=1.
+// sharedTopo returns the topology of server, shared by the test binary
+// and started on first use (containers.Shared): it skips without Docker or
+// the image, or fails under ALERTSTORE_REQUIRE_DOCKER=1.
 func sharedTopo(t testing.TB, server string) *topology {
 	t.Helper()
 	spec, ok := containers.Lookup(server)
 	if !ok {
 		t.Fatalf("no matrix entry %s", server)
 	}
-	topoMu.Lock()
-	s, ok := topos[server]
-	if !ok {
-		s = &sharedTopology{}
-		topos[server] = s
-	}
-	topoMu.Unlock()
-	s.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-		defer cancel()
+	return containers.Shared(t, "sentinel-topology\x00"+server, func(ctx context.Context) (*topology, error) {
 		begin := time.Now()
 		tp, err := containers.StartTopology(ctx, spec,
 			containers.WithServerOptions(containers.WithPassword(dataPassword)),
 			containers.WithDownAfter(downAfter))
 		if err != nil {
-			s.err = err
-			return
+			return nil, err
 		}
-		s.tp = &topology{Topology: tp}
-		if err := s.tp.addSentinelUser(ctx); err != nil {
-			s.err = err
-			return
+		top := &topology{Topology: tp}
+		if err := top.addSentinelUser(ctx); err != nil {
+			_ = tp.Terminate(context.WithoutCancel(ctx))
+			return nil, err
 		}
 		fmt.Fprintf(os.Stderr, "sentinel tests: topology %s ready in %s\n", server, time.Since(begin).Round(100*time.Millisecond))
+		return top, nil
 	})
-	if s.err != nil {
-		if errors.Is(s.err, containers.ErrDockerUnavailable) || errors.Is(s.err, containers.ErrImageNotFound) {
-			if containers.RequireDocker() {
-				t.Fatalf("%v (%s is set, so this fails instead of skipping)", s.err, containers.EnvRequireDocker)
-			}
-			t.Skipf("%v (set %s=1 to fail instead of skipping)", s.err, containers.EnvRequireDocker)
-		}
-		t.Fatal(s.err)
-	}
-	return s.tp
 }
 
 // addSentinelUser creates the sentinel ACL user on every sentinel that
@@ -176,24 +141,7 @@ func (tp *topology) addSentinelUser(ctx context.Context) error {
 }
 
 // TestMain removes the shared topologies after the last test.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	topoMu.Lock()
-	for name, s := range topos {
-		if s.tp != nil {
-			if err := s.tp.Terminate(ctx); err != nil {
-				fmt.Fprintf(os.Stderr, "sentinel tests: terminate topology %s: %v\n", name, err)
-				if code == 0 {
-					code = 1
-				}
-			}
-		}
-	}
-	topoMu.Unlock()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { containers.Main(m) }
 
 // dsn is the DSN of scheme on tp: data password in the user info, the
 // first sentinel as host and the others as addr=, the sentinel user, cfg's
@@ -254,16 +202,6 @@ var (
 	openStore = redistest.Open
 )
 
-// sentinelDriver returns the driver of a store opened by this package.
-func sentinelDriver(t testing.TB, s *backend.Store) *driver {
-	t.Helper()
-	d, ok := s.Driver().(*driver)
-	if !ok {
-		t.Fatalf("store driver is %T", s.Driver())
-	}
-	return d
-}
-
 func newAlert(t testing.TB, entity string) *backend.Alert {
 	t.Helper()
 	a := backend.NewAlert()
@@ -308,7 +246,7 @@ func (tp *topology) listIDs(ctx context.Context, prefix string) (map[string]int,
 }
 
 // sentinelsWithClient returns the sentinels on which a connection named
-// ClientName is subscribed: the ones the client libraries listen to for
+// sentinel.ClientName is subscribed: the ones the client libraries listen to for
 // +switch-master.
 func (tp *topology) sentinelsWithClient(ctx context.Context) []*containers.Server {
 	var out []*containers.Server
@@ -319,7 +257,7 @@ func (tp *topology) sentinelsWithClient(ctx context.Context) []*containers.Serve
 		}
 		list, _ := v.(string)
 		for _, line := range strings.Split(list, "\n") {
-			if strings.Contains(line, " name="+ClientName+" ") && !strings.Contains(line, " sub=0 ") && strings.Contains(line, " sub=") {
+			if strings.Contains(line, " name="+sentinel.ClientName+" ") && !strings.Contains(line, " sub=0 ") && strings.Contains(line, " sub=") {
 				out = append(out, s)
 				break
 			}
