@@ -45,8 +45,11 @@ func Checks() []Check {
 		{"Watch", "with the watch capability, every alert stored after Watch is delivered in order, from this and other stores on the namespace; without it, Watch fails with ErrUnsupported", checkWatch},
 		{"SharedNamespace", "with the shared capability, two stores on one namespace see each other's writes; without it they do not", checkShared},
 		{"NamespacesIsolated", "two prefixes never see each other's alerts", checkIsolated},
-		{"Drop", "with the drop capability, Drop removes the namespace and a store opened on it afterwards starts empty and works; without it, the driver does not implement Dropper", checkDrop},
+		{"Drop", "with the drop capability, Store.Drop removes the namespace and the store keeps working on it, starting empty; without it, the driver does not implement Dropper and Store.Drop fails with ErrUnsupported", checkDrop},
 		{"PersistentReopen", "with the persistent capability, alerts survive Close and reopen; without it, a reopened store is empty", checkPersistent},
+		{"CapabilitiesMatchInterfaces", "every capability that names an interface (watch, drop, drain) is declared exactly when the driver implements it, durable implies persistent, capabilities never change, and As refuses what it does not support", checkCapabilitiesMatch},
+		{"Drain", "with the drain capability, Oldest returns entries oldest first after a position and Remove deletes exactly those up to a position, again without error, with later positions greater; without it, the driver does not implement Drainer", checkDrain},
+		{"Durable", "with the durable capability, the backend is also persistent and an acknowledged alert is found by another open while the writer is still open (no Close ran); a process crash itself is checked by RunCrashTest", checkDurable},
 	}
 }
 

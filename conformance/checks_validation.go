@@ -104,13 +104,13 @@ func checkForeignSkipped(ctx context.Context, e *Env) error {
 	if err := s.Store(ctx, good[0]); err != nil {
 		return err
 	}
-	if err := s.Driver().Append(ctx, junk[:5]); err != nil {
+	if err := e.driver(s).Append(ctx, junk[:5]); err != nil {
 		return fmt.Errorf("driver Append of foreign entries: %w", err)
 	}
 	if err := s.Store(ctx, good[1]); err != nil {
 		return err
 	}
-	if err := s.Driver().Append(ctx, junk[5:]); err != nil {
+	if err := e.driver(s).Append(ctx, junk[5:]); err != nil {
 		return fmt.Errorf("driver Append of foreign entries: %w", err)
 	}
 	if err := s.Store(ctx, good[2]); err != nil {
@@ -137,7 +137,7 @@ func checkForeignSkipped(ctx context.Context, e *Env) error {
 	if err := capped.Store(ctx, mk("c0", "High", "test", "")); err != nil {
 		return err
 	}
-	if err := capped.Driver().Append(ctx, junk[:3]); err != nil {
+	if err := e.driver(capped).Append(ctx, junk[:3]); err != nil {
 		return err
 	}
 	if err := capped.StoreBatch(ctx, seq("c", 2)); err != nil {
@@ -248,7 +248,7 @@ func checkUseAfterClose(ctx context.Context, e *Env) error {
 	}
 	// The driver itself must refuse too: wrappers such as the chain call
 	// drivers directly.
-	d := s.Driver()
+	d := e.driver(s)
 	_, scanErr := d.Scan(ctx, 0, 1)
 	_, countErr := d.Count(ctx)
 	for name, err := range map[string]error{

@@ -254,16 +254,6 @@ var (
 	openStore = redistest.Open
 )
 
-// sentinelDriver returns the driver of a store opened by this package.
-func sentinelDriver(t testing.TB, s *backend.Store) *driver {
-	t.Helper()
-	d, ok := s.Driver().(*driver)
-	if !ok {
-		t.Fatalf("store driver is %T", s.Driver())
-	}
-	return d
-}
-
 func newAlert(t testing.TB, entity string) *backend.Alert {
 	t.Helper()
 	a := backend.NewAlert()
