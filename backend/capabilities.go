@@ -26,7 +26,7 @@ type Capabilities struct {
 	Persistent bool
 	// Durable: an acknowledged Append survives the crash of this process
 	// (entries are on disk or on another machine before Append returns).
-	// Durable implies Persistent. Checked by conformance.RunCrashTest.
+	// Durable implies Persistent. Checked by the Durable check and conformance.CrashTest.
 	Durable bool
 	// Drop: the driver implements Dropper. Reached through Store.Drop.
 	Drop bool
