@@ -61,56 +61,6 @@ type Entry struct {
 	Data []byte
 }
 
-// Capabilities declares a driver's optional behaviour as data, so callers
-// (and the conformance suite) check features instead of probing for them.
-type Capabilities struct {
-	// Watch: the driver implements Watcher and delivers every alert
-	// appended after Watch returned, from any writer sharing the
-	// namespace.
-	Watch bool
-	// Shared: two drivers opened with the same DSN, in this process or
-	// another, see each other's entries.
-	Shared bool
-	// Persistent: entries survive Close and a later open with the same DSN.
-	Persistent bool
-	// Durable: an acknowledged Append survives the crash of this process
-	// (entries are on disk or on another machine before Append returns).
-	Durable bool
-	// RawAppend: entries appended by other tools (not through a Store)
-	// can exist, so readers must expect foreign data. Informational.
-	RawAppend bool
-	// Drop: the driver implements Dropper.
-	Drop bool
-}
-
-// Dropper is the optional interface behind Capabilities.Drop, for drivers
-// that keep bookkeeping beside the entries (a position counter). Clear
-// keeps that bookkeeping so that positions, and so cursors, never go
-// backwards while a namespace is in use; Drop removes the namespace
-// entirely, for tools that clean up scratch namespaces (the conformance
-// suite, `alertstore selftest`). Positions restart after a Drop: never
-// drop a namespace that readers are paging through.
-type Dropper interface {
-	Drop(ctx context.Context) error
-}
-
-// Watcher is the optional interface behind Capabilities.Watch.
-type Watcher interface {
-	// Watch subscribes to alerts appended from now on. The subscription
-	// ends when ctx is done, when it is closed, or when the driver closes.
-	Watch(ctx context.Context) (Subscription, error)
-}
-
-// Subscription delivers appended entries in append order.
-type Subscription interface {
-	// Next blocks until the next entry, ctx is done, or the subscription
-	// ends. A consumer that fell behind gets an error wrapping ErrLagged
-	// once, then the stream resumes with newer entries.
-	Next(ctx context.Context) (Entry, error)
-	// Close ends the subscription. It is safe to call more than once.
-	Close() error
-}
-
 // Config is what every backend is opened with, whatever its scheme: the
 // shared DSN parameters, parsed and checked by the registry.
 type Config struct {

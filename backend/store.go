@@ -56,9 +56,19 @@ func (s *Store) Config() Config { return s.cfg }
 // Capabilities reports what the backend supports.
 func (s *Store) Capabilities() Capabilities { return s.drv.Capabilities() }
 
-// Driver returns the driver behind the store, for wrappers such as the
-// chain backend and for tests. Calling it directly bypasses validation.
-func (s *Store) Driver() Driver { return s.drv }
+// As is the escape hatch to what the backend is built on, in the way of
+// gocloud.dev's As: i is a pointer to a type the backend supports (its
+// package doc lists them: a client library's client, a status value), and
+// As sets *i and reports true, or reports false and leaves i alone. Code
+// that uses As is tied to one backend; calls made on what it returns
+// bypass the Store's validation and namespacing.
+func (s *Store) As(i any) bool {
+	if i == nil {
+		return false
+	}
+	a, ok := s.drv.(Aser)
+	return ok && a.As(i)
+}
 
 func (s *Store) wrap(op string, err error) error {
 	if err == nil {
@@ -272,8 +282,8 @@ func (s *Store) Watch(ctx context.Context) (*Watch, error) {
 	if s.closed.Load() {
 		return nil, s.wrap("watch", ErrClosed)
 	}
-	w, ok := s.drv.(Watcher)
-	if !ok || !s.drv.Capabilities().Watch {
+	w, ok := WatcherOf(s.drv)
+	if !ok {
 		return nil, s.wrap("watch", fmt.Errorf("%w: backend %s does not declare watch", ErrUnsupported, s.name))
 	}
 	sub, err := w.Watch(ctx)
@@ -281,6 +291,26 @@ func (s *Store) Watch(ctx context.Context) (*Watch, error) {
 		return nil, s.wrap("watch", err)
 	}
 	return &Watch{sub: sub, s: s}, nil
+}
+
+// Drop removes the store's namespace entirely, bookkeeping included (see
+// Dropper): for tools that clean up scratch namespaces. It returns an
+// error wrapping ErrUnsupported when Capabilities().Drop is false; Clear
+// is then the way to empty the namespace.
+func (s *Store) Drop(ctx context.Context) error {
+	dr, ok := DropperOf(s.drv)
+	if !ok {
+		if s.closed.Load() {
+			return s.wrap("drop", ErrClosed)
+		}
+		return s.wrap("drop", fmt.Errorf("%w: backend %s does not declare drop", ErrUnsupported, s.name))
+	}
+	ctx, cancel, err := s.begin(ctx, "drop")
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	return s.wrap("drop", dr.Drop(ctx))
 }
 
 // Watch is a live subscription to newly stored alerts.

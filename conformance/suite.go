@@ -36,7 +36,11 @@ type Env struct {
 	h      Harness
 	cfg    backend.Config
 	stores []*backend.Store
-	extra  []backend.Config // other namespaces a check used
+	// drivers maps each store to its driver: the suite's own route to the
+	// driver (appending foreign entries, calling a closed driver), which
+	// the Store does not offer its users.
+	drivers map[*backend.Store]backend.Driver
+	extra   []backend.Config // other namespaces a check used
 }
 
 // Config is the namespace's configuration: fresh prefix, default caps.
@@ -58,8 +62,15 @@ func (e *Env) Open(ctx context.Context, mod func(*backend.Config)) (*backend.Sto
 	}
 	s := backend.NewStore(d, "under-test", cfg)
 	e.stores = append(e.stores, s)
+	if e.drivers == nil {
+		e.drivers = map[*backend.Store]backend.Driver{}
+	}
+	e.drivers[s] = d
 	return s, nil
 }
+
+// driver returns the driver behind a store that Open returned.
+func (e *Env) driver(s *backend.Store) backend.Driver { return e.drivers[s] }
 
 func (e *Env) cleanup(ctx context.Context) {
 	for _, s := range e.stores {
@@ -69,7 +80,7 @@ func (e *Env) cleanup(ctx context.Context) {
 	// against production servers, in a scratch namespace).
 	for _, cfg := range append([]backend.Config{e.cfg}, e.extra...) {
 		if d, err := e.h.MakeDriver(ctx, cfg); err == nil {
-			if dr, ok := d.(backend.Dropper); ok && d.Capabilities().Drop {
+			if dr, ok := backend.DropperOf(d); ok {
 				_ = dr.Drop(ctx)
 			} else {
 				_ = d.Clear(ctx)

@@ -3,9 +3,12 @@ package conformance_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/backends/bolt"
 	"github.com/apt-detection/alertstore/backends/memory"
 	"github.com/apt-detection/alertstore/conformance"
 )
@@ -20,6 +23,10 @@ type broken struct {
 	dropBatchEnd bool // Append loses the last alert of a batch
 	noClose      bool // methods keep working after Close
 	lieShared    bool // claims Shared but is private
+	lieDurable   bool // claims Durable (and Persistent when liePersist)
+	liePersist   bool
+	lieDrain     bool // claims Drain without implementing Drainer
+	hideWatch    bool // does not declare Watch (see watcher)
 	raw          backend.Driver
 }
 
@@ -52,7 +59,52 @@ func (b *broken) Capabilities() backend.Capabilities {
 	if b.lieShared {
 		c.Shared = true
 	}
+	c.Durable = c.Durable || b.lieDurable
+	c.Persistent = c.Persistent || b.liePersist
+	c.Drain = c.Drain || b.lieDrain
+	if b.hideWatch {
+		c.Watch = false
+	}
 	return c
+}
+
+// watcher implements Watcher; with hideWatch it does not declare it.
+type watcher struct{ *broken }
+
+func (w watcher) Watch(ctx context.Context) (backend.Subscription, error) {
+	return w.Driver.(backend.Watcher).Watch(ctx)
+}
+
+// dropper implements Dropper without declaring it (memory does not).
+type dropper struct{ *broken }
+
+func (d dropper) Drop(ctx context.Context) error { return d.Driver.Clear(ctx) }
+
+// asAnything claims to support every type in As.
+type asAnything struct{ *broken }
+
+func (asAnything) As(any) bool { return true }
+
+// drainer is a bolt driver's Drainer, correct or broken in one way.
+type drainer struct {
+	*broken
+	removeExtra bool // Remove deletes one entry past upTo
+	newestFirst bool // Oldest returns its entries newest first
+}
+
+func (d drainer) Oldest(ctx context.Context, after int64, limit int) ([]backend.Entry, error) {
+	es, err := d.Driver.(backend.Drainer).Oldest(ctx, after, limit)
+	if d.newestFirst {
+		slices.Reverse(es)
+	}
+	return es, err
+}
+
+func (d drainer) Remove(ctx context.Context, upTo int64) error {
+	if d.removeExtra {
+		upTo++
+	}
+	return d.Driver.(backend.Drainer).Remove(ctx, upTo)
 }
 
 type brokenHarness struct {
@@ -65,27 +117,79 @@ func (h brokenHarness) MakeDriver(_ context.Context, cfg backend.Config) (backen
 func (brokenHarness) Close() {}
 
 func TestSuiteCatchesBrokenBackends(t *testing.T) {
+	dir := t.TempDir()
+	openBolt := func(cfg backend.Config) backend.Driver {
+		d, err := bolt.Open(context.Background(), filepath.Join(dir, "drain.db"), cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	// private is a private memory driver that declares what it implements
+	// (the wrapper hides Watcher, so it hides the capability too).
+	private := func(cfg backend.Config) *broken {
+		return &broken{Driver: memory.Open("", cfg, nil), hideWatch: true}
+	}
 	for _, c := range []struct {
 		name     string
 		mk       func(cfg backend.Config) backend.Driver
 		mustFail []string
+		// mustPass are checks the same wrapper passes without its
+		// defect: the failure above is the defect's, not the wrapper's.
+		mustPass []string
 	}{
 		{"no-trim", func(cfg backend.Config) backend.Driver {
 			cfg.MaxAlerts = backend.MaxMaxAlerts
 			return &broken{Driver: memory.Open("", cfg, nil)}
-		}, []string{"CapDropsOldest", "CapBatchLargerThanCap"}},
+		}, []string{"CapDropsOldest", "CapBatchLargerThanCap"}, nil},
 		{"oldest-first", func(cfg backend.Config) backend.Driver {
 			return &broken{Driver: memory.Open("", cfg, nil), oldestFirst: true}
-		}, []string{"NewestFirst", "BatchOrder"}},
+		}, []string{"NewestFirst", "BatchOrder"}, nil},
 		{"drops-batch-end", func(cfg backend.Config) backend.Driver {
 			return &broken{Driver: memory.Open("", cfg, nil), dropBatchEnd: true}
-		}, []string{"RoundTripLegacyFormat", "BatchOrder", "ConcurrentWriters"}},
+		}, []string{"RoundTripLegacyFormat", "BatchOrder", "ConcurrentWriters"}, nil},
 		{"works-after-close", func(cfg backend.Config) backend.Driver {
 			return &broken{Driver: memory.Open("", cfg, nil), noClose: true}
-		}, []string{"UseAfterClose"}},
+		}, []string{"UseAfterClose"}, nil},
 		{"claims-shared", func(cfg backend.Config) backend.Driver {
 			return &broken{Driver: memory.Open("", cfg, nil), lieShared: true}
-		}, []string{"SharedNamespace"}},
+		}, []string{"SharedNamespace"}, nil},
+		{"consistent", func(cfg backend.Config) backend.Driver {
+			return private(cfg)
+		}, nil, []string{"CapabilitiesMatchInterfaces", "Drop", "Drain", "Durable"}},
+		{"watcher-undeclared", func(cfg backend.Config) backend.Driver {
+			return watcher{private(cfg)}
+		}, []string{"CapabilitiesMatchInterfaces"}, nil},
+		{"dropper-undeclared", func(cfg backend.Config) backend.Driver {
+			return dropper{private(cfg)}
+		}, []string{"CapabilitiesMatchInterfaces", "Drop"}, nil},
+		{"claims-drain", func(cfg backend.Config) backend.Driver {
+			b := private(cfg)
+			b.lieDrain = true
+			return b
+		}, []string{"CapabilitiesMatchInterfaces", "Drain"}, nil},
+		{"as-anything", func(cfg backend.Config) backend.Driver {
+			return asAnything{private(cfg)}
+		}, []string{"CapabilitiesMatchInterfaces"}, nil},
+		{"claims-durable", func(cfg backend.Config) backend.Driver {
+			b := private(cfg)
+			b.lieDurable = true
+			return b
+		}, []string{"CapabilitiesMatchInterfaces", "Durable"}, nil},
+		{"claims-durable-persistent", func(cfg backend.Config) backend.Driver {
+			b := private(cfg)
+			b.lieDurable, b.liePersist = true, true
+			return b
+		}, []string{"Durable", "PersistentReopen"}, []string{"CapabilitiesMatchInterfaces"}},
+		{"drain-removes-too-much", func(cfg backend.Config) backend.Driver {
+			return drainer{broken: &broken{Driver: openBolt(cfg)}, removeExtra: true}
+		}, []string{"Drain"}, nil},
+		{"drain-newest-first", func(cfg backend.Config) backend.Driver {
+			return drainer{broken: &broken{Driver: openBolt(cfg)}, newestFirst: true}
+		}, []string{"Drain"}, nil},
+		{"drain-correct", func(cfg backend.Config) backend.Driver {
+			return drainer{broken: &broken{Driver: openBolt(cfg)}}
+		}, nil, []string{"Drain"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			results := conformance.Run(context.Background(), brokenHarness{mk: c.mk}, "")
@@ -98,6 +202,11 @@ func TestSuiteCatchesBrokenBackends(t *testing.T) {
 			for _, name := range c.mustFail {
 				if failed[name] == nil {
 					t.Errorf("check %s passed against a backend that breaks its rule", name)
+				}
+			}
+			for _, name := range c.mustPass {
+				if failed[name] != nil {
+					t.Errorf("check %s failed on a wrapper that keeps its rule: %v", name, failed[name])
 				}
 			}
 		})

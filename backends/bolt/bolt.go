@@ -56,9 +56,10 @@
 // and watchers are told of appends made through any of them, after the
 // commit. Another process opening the file waits lock_timeout, then fails.
 //
-// The driver also has the two methods a chain needs of a lower tier
-// (Oldest and Remove, see package chain's Drainer), so replay can move its
-// entries up in order and delete them only after the higher tier confirmed.
+// The driver declares the drain capability (backend.Drainer: Oldest and
+// Remove), what a chain needs of a crash-safe lower tier, so replay can
+// move its entries up in order and delete them only after the higher tier
+// confirmed. Store.As supports no type.
 package bolt
 
 import (

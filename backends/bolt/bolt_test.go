@@ -163,50 +163,6 @@ func TestClearKeepsPositions(t *testing.T) {
 	}
 }
 
-// drainer is what package chain asks of a lower tier.
-type drainer interface {
-	Oldest(ctx context.Context, after int64, limit int) ([]backend.Entry, error)
-	Remove(ctx context.Context, upTo int64) error
-}
-
-func TestOldestAndRemove(t *testing.T) {
-	ctx := context.Background()
-	d := open(t, filepath.Join(t.TempDir(), "alerts.db"), backend.Config{}, nil)
-	defer d.Close()
-	dr, ok := d.(drainer)
-	if !ok {
-		t.Fatal("the bolt driver has no Oldest/Remove: a chain could not replay it")
-	}
-	in := alerts(10, 0)
-	if err := d.Append(ctx, in); err != nil {
-		t.Fatal(err)
-	}
-	first, err := dr.Oldest(ctx, 0, 4)
-	if err != nil || len(first) != 4 || !bytes.Equal(first[0].Data, in[0]) || !bytes.Equal(first[3].Data, in[3]) {
-		t.Fatalf("Oldest(0, 4) = %d entries, %v; want alerts 0..3", len(first), err)
-	}
-	next, _ := dr.Oldest(ctx, first[3].Pos, 100)
-	if len(next) != 6 || !bytes.Equal(next[0].Data, in[4]) {
-		t.Fatalf("Oldest after the 4th = %d entries, want 6 from alert 4", len(next))
-	}
-	if err := dr.Remove(ctx, first[3].Pos); err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := d.Count(ctx); n != 6 {
-		t.Fatalf("Count after removing 4 = %d", n)
-	}
-	if got, _ := dr.Oldest(ctx, 0, 1); len(got) != 1 || !bytes.Equal(got[0].Data, in[4]) {
-		t.Fatalf("oldest after Remove is not alert 4")
-	}
-	// Remove is idempotent, and never touches what is above upTo.
-	if err := dr.Remove(ctx, first[3].Pos); err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := d.Count(ctx); n != 6 {
-		t.Fatalf("Count after a repeated Remove = %d", n)
-	}
-}
-
 // Appends committed in one group are told to watchers in commit order,
 // whichever driver of the file made them.
 func TestWatchOrderUnderConcurrentWriters(t *testing.T) {

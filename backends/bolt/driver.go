@@ -268,9 +268,10 @@ func (d *driver) Ping(ctx context.Context) error {
 
 // Capabilities: on disk and fsync'd (Persistent, Durable), shared by the
 // drivers of one path in this process, watched within this process, and
-// droppable (a prefix keeps counters beside its entries).
+// droppable (a prefix keeps counters beside its entries) and drainable
+// (a chain can replay it entry by entry).
 func (d *driver) Capabilities() backend.Capabilities {
-	return backend.Capabilities{Watch: true, Shared: true, Persistent: true, Durable: true, Drop: true}
+	return backend.Capabilities{Watch: true, Shared: true, Persistent: true, Durable: true, Drop: true, Drain: true}
 }
 
 // Close ends this driver's watches and releases the file; the last driver

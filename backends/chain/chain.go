@@ -79,8 +79,8 @@
 // write (or the interrupted replay) and the replay that follows; readers
 // de-duplicate by id as a second line (Store.List).
 //
-// A lower tier that has Drainer's methods (bolt has) is replayed entry by
-// entry and survives the process being killed mid-replay. Any other lower
+// A lower tier that declares the drain capability (backend.Drainer; bolt
+// does) is replayed entry by entry and survives the process being killed mid-replay. Any other lower
 // tier (memory) is copied whole and cleared once copied, if nothing new
 // arrived meanwhile; it must not be shared with writers outside the chain,
 // and it is lossy: what it holds dies with the process (Status labels it).
@@ -244,8 +244,8 @@ func (o *Options) withDefaults() Options {
 // Chain is the chain's driver. New returns it as a backend.Driver (wrapped,
 // when every tier can drop, in a type that also implements
 // backend.Dropper, so that the interface and the declared capability
-// agree); StatusOf on a Store, or the Status method the returned driver
-// has either way, reports the chain's state.
+// agree); StatusOf on a Store (or Store.As with a *Status), or the Status
+// method the returned driver has either way, reports the chain's state.
 type Chain struct {
 	opts  Options
 	tiers []*tier
@@ -327,7 +327,7 @@ func (c *droppingChain) Drop(ctx context.Context) error {
 	for _, t := range c.tiers {
 		t.writeMu.Lock()
 		err := c.call(ctx, t, func(ctx context.Context, d backend.Driver) error {
-			dr, ok := d.(backend.Dropper)
+			dr, ok := backend.DropperOf(d)
 			if !ok {
 				return fmt.Errorf("%w: tier does not implement Dropper", backend.ErrUnsupported)
 			}
@@ -480,7 +480,6 @@ func computeCaps(tiers []*tier) backend.Capabilities {
 		caps.Shared = caps.Shared && tc.Shared
 		caps.Persistent = caps.Persistent && tc.Persistent
 		caps.Durable = caps.Durable && tc.Durable
-		caps.RawAppend = caps.RawAppend || tc.RawAppend
 	}
 	return caps
 }

@@ -1,30 +1,25 @@
 package chain_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/backends/bolt"
 	"github.com/apt-detection/alertstore/backends/chain"
+	"github.com/apt-detection/alertstore/conformance"
 )
 
-// The crash tests re-execute the test binary as a child that works
-// through a chain of two bolt files (the first standing for Redis, the
-// second the durable local tier) and is SIGKILLed mid-way.
-const (
-	envChild = "ALERTSTORE_CHAIN_CRASH_CHILD" // "write" or "replay"
-	envDir   = "ALERTSTORE_CHAIN_CRASH_DIR"
-)
+// The crash test re-executes the test binary (conformance.CrashTest and
+// conformance.Reexec) as a child that works through a chain of two bolt
+// files (the first standing for Redis, the second the durable local tier)
+// and is SIGKILLed mid-way.
 
 var crashCfg = backend.Config{Prefix: "crash:", MaxAlerts: 100_000, Timeout: 5 * time.Second}
 
@@ -48,77 +43,19 @@ func openCrashChain(ctx context.Context, dir string, primaryDown bool, batch int
 	})
 }
 
-// TestCrashChild is the child's body; it does nothing in a normal run.
-func TestCrashChild(t *testing.T) {
-	role, dir := os.Getenv(envChild), os.Getenv(envDir)
-	if role == "" {
-		t.Skip("only runs as the child of the crash tests")
-	}
-	ctx := context.Background()
-	d, err := openCrashChain(ctx, dir, role == "write", 10)
+// replayChild replays the backlog in dir and prints its progress until the
+// parent kills it.
+func replayChild(dir string) {
+	d, err := openCrashChain(context.Background(), dir, false, 10)
 	if err != nil {
 		fmt.Println("ERR", err)
 		os.Exit(2)
 	}
 	s := backend.NewStore(d, chain.Scheme, crashCfg)
-	switch role {
-	case "write":
-		for i := 0; ; i++ {
-			a := backend.NewAlert()
-			_ = a.SetEntity(fmt.Sprintf("crash-%05d", i))
-			if err := s.Store(ctx, a); err != nil {
-				fmt.Println("ERR", err)
-				os.Exit(2)
-			}
-			fmt.Println("ACK", a.ID()) // only after the chain acknowledged it
-		}
-	case "replay":
-		for {
-			st, _ := chain.StatusOf(s)
-			fmt.Println("REPLAYED", st.Replayed)
-			time.Sleep(2 * time.Millisecond)
-		}
-	}
-}
-
-// runChild re-executes the test binary as the crash child in role.
-func runChild(t *testing.T, role, dir string, line func(string) (kill bool)) {
-	t.Helper()
-	reexec(t, "TestCrashChild", []string{envChild + "=" + role, envDir + "=" + dir}, line)
-}
-
-// reexec runs the test binary's test named test as a child with env added,
-// and calls line for each line it prints; the first time line returns true
-// it SIGKILLs the child, and goes on reading (and calling line on) what
-// the child printed before dying.
-func reexec(t *testing.T, test string, env []string, line func(string) (kill bool)) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	guard := time.AfterFunc(120*time.Second, func() { _ = cmd.Process.Kill() })
-	defer guard.Stop()
-	killed := false
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "ERR") {
-			t.Errorf("child %s: %s", test, sc.Text())
-		}
-		if kill := line(sc.Text()); kill && !killed {
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			killed = true
-		}
-	}
-	_ = cmd.Wait()
-	if !killed {
-		t.Fatalf("child %s ended before it was killed", test)
+	for {
+		st, _ := chain.StatusOf(s)
+		fmt.Println("REPLAYED", st.Replayed)
+		time.Sleep(2 * time.Millisecond)
 	}
 }
 
@@ -127,19 +64,26 @@ func reexec(t *testing.T, test string, env []string, line func(string) (kill boo
 // third finishes the replay. Every alert the first acknowledged ends in the
 // primary exactly once, and the local tier ends empty.
 func TestCrashWhileDownAndMidReplay(t *testing.T) {
-	if testing.Short() {
-		t.Skip("re-executes the test binary")
+	if role, dir, ok := conformance.ChildRole(t); ok && role == "replay" {
+		replayChild(dir) // does not return
 	}
-	dir := t.TempDir()
-	acked := map[string]bool{}
-	runChild(t, "write", dir, func(l string) bool {
-		if id, ok := strings.CutPrefix(l, "ACK "); ok {
-			acked[id] = true
+	// The writer, killed while the primary is down; CrashTest also checks
+	// that the chain (still without its primary) lists every alert it
+	// acknowledged.
+	res := conformance.CrashTest{KillAfter: 1500, Writers: 1, Open: func(ctx context.Context, dir string) (*backend.Store, error) {
+		d, err := openCrashChain(ctx, dir, true, 10)
+		if err != nil {
+			return nil, err
 		}
-		return len(acked) >= 1500
-	})
+		return backend.NewStore(d, chain.Scheme, crashCfg), nil
+	}}.Run(t)
+	dir := res.Dir
+	acked := map[string]bool{}
+	for _, id := range res.Acknowledged {
+		acked[id] = true
+	}
 	var replayedAtKill uint64
-	runChild(t, "replay", dir, func(l string) bool {
+	conformance.Reexec(t, "replay", dir, 0, func(l string) bool {
 		n, _ := strconv.ParseUint(strings.TrimPrefix(l, "REPLAYED "), 10, 64)
 		replayedAtKill = max(replayedAtKill, n)
 		return n >= 300

@@ -53,7 +53,7 @@ func TestCapabilitiesFromTiers(t *testing.T) {
 		{"bolt-bolt", []backend.Capabilities{all, all}, all},
 		{"redis-bolt-memory", []backend.Capabilities{redisLike, all, {Watch: true}}, backend.Capabilities{Watch: true}},
 		{"droppable", []backend.Capabilities{{Persistent: true, Drop: true}, {Persistent: true, Drop: true}}, backend.Capabilities{Persistent: true, Drop: true}},
-		{"no-watch-tier", []backend.Capabilities{{Shared: true, Persistent: true, Durable: true, RawAppend: true}, all}, backend.Capabilities{Shared: true, Persistent: true, Durable: true, RawAppend: true}},
+		{"no-watch-tier", []backend.Capabilities{{Shared: true, Persistent: true, Durable: true}, all}, backend.Capabilities{Shared: true, Persistent: true, Durable: true}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var tiers []chain.Tier

@@ -11,20 +11,6 @@ import (
 	"github.com/apt-detection/alertstore/backend"
 )
 
-// Drainer is the optional interface of a driver that can be a lower tier
-// replayed entry by entry, which is what lets a replay be killed at any
-// point and resumed with nothing lost and nothing doubled. The bolt backend
-// implements it. The chain finds it by type assertion, as database/sql
-// finds optional driver interfaces.
-type Drainer interface {
-	// Oldest returns up to limit entries whose Pos is greater than after,
-	// oldest first.
-	Oldest(ctx context.Context, after int64, limit int) ([]backend.Entry, error)
-	// Remove deletes every entry whose Pos is at most upTo, and no other,
-	// durably before it returns when the driver is Durable.
-	Remove(ctx context.Context, upTo int64) error
-}
-
 // replayLoop moves backlog up whenever a higher tier is healthy: when
 // woken (a recovery, start-up) and every probe_interval, which also
 // refreshes the backlog figures of Status.
@@ -101,7 +87,7 @@ func (c *Chain) drain(ctx context.Context, up, lo *tier) error {
 	}
 	moved := 0
 	d := c.driver(lo)
-	if dr, ok := d.(Drainer); ok {
+	if dr, ok := backend.DrainerOf(d); ok {
 		moved, err = c.drainEntries(ctx, s, up, lo, dr)
 	} else {
 		moved, err = c.drainWhole(ctx, s, up, lo)
@@ -172,7 +158,7 @@ func (c *Chain) keep(s *session, data []byte, newerBacklog int64) (id string, mo
 // drainEntries replays a Drainer tier batch by batch: append up, then
 // remove below. A crash between the two leaves the batch in both tiers,
 // and the next session skips what the higher tier holds.
-func (c *Chain) drainEntries(ctx context.Context, s *session, up, lo *tier, dr Drainer) (int, error) {
+func (c *Chain) drainEntries(ctx context.Context, s *session, up, lo *tier, dr backend.Drainer) (int, error) {
 	moved := 0
 	for {
 		if ctx.Err() != nil || c.active() != up {

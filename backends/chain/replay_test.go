@@ -24,14 +24,14 @@ type brokenRemove struct {
 }
 
 func (b *brokenRemove) Oldest(ctx context.Context, after int64, limit int) ([]backend.Entry, error) {
-	return b.Driver.(chain.Drainer).Oldest(ctx, after, limit)
+	return b.Driver.(backend.Drainer).Oldest(ctx, after, limit)
 }
 
 func (b *brokenRemove) Remove(ctx context.Context, upTo int64) error {
 	if b.failing.Load() {
 		return fmt.Errorf("%w: remove failed (the process died here)", backend.ErrUnavailable)
 	}
-	return b.Driver.(chain.Drainer).Remove(ctx, upTo)
+	return b.Driver.(backend.Drainer).Remove(ctx, upTo)
 }
 
 func (b *brokenRemove) Watch(ctx context.Context) (backend.Subscription, error) {

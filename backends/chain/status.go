@@ -108,9 +108,17 @@ func StatusOf(s *backend.Store) (Status, bool) {
 	if s == nil {
 		return Status{}, false
 	}
-	c, ok := s.Driver().(interface{ Status() Status })
-	if !ok {
-		return Status{}, false
+	var st Status
+	ok := s.As(&st)
+	return st, ok
+}
+
+// As implements backend.Aser: Store.As(&st), st a Status, sets st to the
+// chain's status (what StatusOf does).
+func (c *Chain) As(i any) bool {
+	p, ok := i.(*Status)
+	if ok {
+		*p = c.Status()
 	}
-	return c.Status(), true
+	return ok
 }

@@ -72,7 +72,7 @@ type subscription struct {
 // recovery); a late answer is still installed.
 func (s *subscription) subscribe(t *tier) {
 	d := s.c.driver(t)
-	w, ok := d.(backend.Watcher)
+	w, ok := backend.WatcherOf(d)
 	if !ok || !s.c.caps.Watch || s.Closed() {
 		return
 	}

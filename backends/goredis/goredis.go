@@ -56,6 +56,12 @@
 // List returns it once. Idempotent reads (the list slice, LLEN, PING, DEL)
 // are retried once by the driver when a connection turns out dead.
 //
+// # Escape hatch
+//
+// Store.As(&c), c a redis.UniversalClient, sets c to the store's go-redis
+// client, for commands this package does not run. What is done with it
+// bypasses the Store: no validation, no namespace, no deadline.
+//
 // # Durability
 //
 // An acknowledged alert is in the server's memory (Capabilities().Durable
@@ -108,8 +114,8 @@ func opener(t redisconf.Transport) registry.Opener {
 		if err != nil {
 			return nil, err
 		}
-		c := newClient(redis.NewClient(clientOptions(rc, cfg)))
-		return redislist.New(c, cfg, &redislist.Options{CloseClient: true}), nil
+		rdb := redis.NewClient(clientOptions(rc, cfg))
+		return redislist.New(newClient(rdb), cfg, &redislist.Options{CloseClient: true, As: asClient(rdb)}), nil
 	}
 }
 
@@ -179,5 +185,17 @@ func OpenClient(client *redis.Client, cfg backend.Config) (backend.Driver, error
 			return nil, err
 		}
 	}
-	return redislist.New(newClient(client), cfg, nil), nil
+	return redislist.New(newClient(client), cfg, &redislist.Options{As: asClient(client)}), nil
+}
+
+// asClient is the driver's As: a *redis.UniversalClient gets the go-redis
+// client (see the package doc's # Escape hatch).
+func asClient(rdb *redis.Client) func(any) bool {
+	return func(i any) bool {
+		p, ok := i.(*redis.UniversalClient)
+		if ok {
+			*p = rdb
+		}
+		return ok
+	}
 }

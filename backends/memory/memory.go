@@ -19,7 +19,11 @@
 //	           the oldest go first when either bound is reached.
 //
 // Append is O(1) amortised per alert, listing the newest N is O(N), and
-// watch is supported.
+// watch is supported. It declares neither drop nor drain: there is no
+// bookkeeping to drop, and what it holds dies with the process anyway, so a
+// chain copies a memory lower tier whole instead of draining it entry by
+// entry. Its conformance runs are the "not declared" side of those checks.
+// Store.As supports no type.
 package memory
 
 import (

@@ -109,6 +109,29 @@ type client struct {
 
 var _ redislist.Client = (*client)(nil)
 
+// asFunc is the driver's As: a *valkey.Client gets the valkey-go client,
+// which the lazy source connects first (within timeout, or the default
+// when zero); As reports false if it cannot.
+func (c *client) asFunc(timeout time.Duration) func(any) bool {
+	if timeout <= 0 {
+		timeout = backend.DefaultTimeout
+	}
+	return func(i any) bool {
+		p, ok := i.(*valkey.Client)
+		if !ok {
+			return false
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		vc, err := c.src.get(ctx)
+		if err != nil {
+			return false
+		}
+		*p = vc
+		return true
+	}
+}
+
 func newClient(src source) *client {
 	return &client{
 		src:    src,

@@ -65,6 +65,13 @@
 // backends) can start before the server and recover when it comes up. Use
 // Ping (`alertstore ping`) to check a DSN.
 //
+// # Escape hatch
+//
+// Store.As(&c), c a valkey.Client (valkey-go's), sets c to the store's
+// client, connecting it first if no call has yet; it reports false if the
+// server cannot be reached within the store's timeout. What is done with
+// it bypasses the Store: no validation, no namespace, no deadline.
+//
 // # Durability
 //
 // An acknowledged alert is in the server's memory (Capabilities().Durable
@@ -109,7 +116,7 @@ func opener(t redisconf.Transport) registry.Opener {
 			return nil, err
 		}
 		c := newClient(newLazy(clientOption(rc, cfg)))
-		return redislist.New(c, cfg, &redislist.Options{CloseClient: true}), nil
+		return redislist.New(c, cfg, &redislist.Options{CloseClient: true, As: c.asFunc(cfg.Timeout)}), nil
 	}
 }
 
@@ -159,5 +166,6 @@ func OpenClient(client valkey.Client, cfg backend.Config) (backend.Driver, error
 			return nil, err
 		}
 	}
-	return redislist.New(newClient(fixed{client}), cfg, nil), nil
+	c := newClient(fixed{client})
+	return redislist.New(c, cfg, &redislist.Options{As: c.asFunc(cfg.Timeout)}), nil
 }

@@ -3,34 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/registry"
 )
-
-// dsnHarness opens drivers by rewriting the shared parameters of one DSN,
-// so the conformance suite can run against any backend the CLI can open.
-type dsnHarness struct{ dsn string }
-
-func (h dsnHarness) MakeDriver(ctx context.Context, cfg backend.Config) (backend.Driver, error) {
-	dsn, err := registry.WithParams(h.dsn, map[string]string{
-		"prefix":          cfg.Prefix,
-		"max_alerts":      strconv.Itoa(cfg.MaxAlerts),
-		"max_alert_bytes": strconv.Itoa(cfg.MaxAlertBytes),
-		"timeout":         cfg.Timeout.String(),
-	})
-	if err != nil {
-		return nil, err
-	}
-	drv, _, _, err := registry.OpenDriver(ctx, dsn)
-	return drv, err
-}
-
-func (dsnHarness) Close() {}
 
 func cmdSelftest(ctx context.Context, env *cliEnv, args []string) error {
 	fs, dsnFlag := newFlags(env, "selftest", "[--dsn DSN] [--skip Name,Name]")
@@ -59,7 +37,7 @@ func cmdSelftest(ctx context.Context, env *cliEnv, args []string) error {
 		skips = strings.Split(*skip, ",")
 	}
 	start := time.Now()
-	results := conformance.Run(ctx, dsnHarness{dsn: dsn}, "alertstore-selftest:", skips...)
+	results := conformance.Run(ctx, conformance.NewDSNHarness(dsn), "alertstore-selftest:", skips...)
 	var passed, failed, skipped int
 	for _, r := range results {
 		switch {

@@ -231,9 +231,9 @@ func (d *driver) Ping(ctx context.Context) error {
 // and shared by every open of the directory (Shared); Durable is the fsync
 // setting. There is no Watch: files give no notification this driver could
 // rely on across processes, so it declares none and Store.Watch fails with
-// ErrUnsupported. RawAppend is false: only this driver writes the layout.
+// ErrUnsupported. It drains (drain.go), so it can be a chain's lower tier.
 func (d *driver) Capabilities() backend.Capabilities {
-	return backend.Capabilities{Shared: true, Persistent: true, Durable: d.sync}
+	return backend.Capabilities{Shared: true, Persistent: true, Durable: d.sync, Drain: true}
 }
 
 // Close implements backend.Driver. The alerts stay in the directory.

@@ -151,15 +151,17 @@ func TestOpenByDSN(t *testing.T) {
 	if s.Backend() != Scheme {
 		t.Errorf("Backend() = %q, want %q", s.Backend(), Scheme)
 	}
-	if got, want := s.Capabilities(), (backend.Capabilities{Shared: true, Persistent: true}); got != want {
+	if got, want := s.Capabilities(), (backend.Capabilities{Shared: true, Persistent: true, Drain: true}); got != want {
 		t.Errorf("Capabilities() = %+v, want %+v", got, want)
 	}
 	if s.Config().MaxAlerts != 7 || s.Config().Prefix != "t:" {
 		t.Errorf("Config() = %+v", s.Config())
 	}
-	d := s.Driver().(*driver)
-	if d.dir != filepath.Join(dir, "t:") || d.maxAlerts != 7 || d.sync {
-		t.Errorf("driver dir %q max %d sync %t", d.dir, d.maxAlerts, d.sync)
+	if err := s.Store(context.Background(), backend.NewAlert()); err != nil {
+		t.Fatal(err)
+	}
+	if names, err := filepath.Glob(filepath.Join(dir, "t:", "*"+entryExt)); err != nil || len(names) != 1 {
+		t.Errorf("entry files under the prefix directory: %v, %v; want 1", names, err)
 	}
 	if _, err := registry.Open(context.Background(), "dir://"+dir+"?prefix=.."); !errors.Is(err, backend.ErrInvalidConfig) {
 		t.Errorf("prefix \"..\": %v, want ErrInvalidConfig", err)

@@ -63,6 +63,9 @@ type Options struct {
 	// without a notification: the backstop for messages lost while its
 	// subscription reconnected. Default 5s.
 	PollInterval time.Duration
+	// As is the driver's backend.Aser: the backend's route from Store.As
+	// to its client library's client. Nil: As reports false.
+	As func(i any) bool
 }
 
 // Driver implements backend.Driver and backend.Watcher on a Client.
@@ -220,7 +223,13 @@ func (d *Driver) Ping(ctx context.Context) error {
 // acknowledged append is in the server's memory, and on its disk only as
 // the server's persistence settings (appendfsync) say.
 func (d *Driver) Capabilities() backend.Capabilities {
-	return backend.Capabilities{Watch: true, Shared: true, Persistent: true, RawAppend: true, Drop: true}
+	return backend.Capabilities{Watch: true, Shared: true, Persistent: true, Drop: true}
+}
+
+// As implements backend.Aser with Options.As; a closed driver supports
+// nothing.
+func (d *Driver) As(i any) bool {
+	return d.opts.As != nil && !d.closed.Load() && d.opts.As(i)
 }
 
 // Close implements backend.Driver: it ends the driver's watches and, if it

@@ -19,6 +19,7 @@ import (
 	"github.com/apt-detection/alertstore/backends/bolt"
 	"github.com/apt-detection/alertstore/backends/chain"
 	_ "github.com/apt-detection/alertstore/backends/goredis"
+	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/conformance/containers"
 	"github.com/apt-detection/alertstore/registry"
 )
@@ -292,21 +293,13 @@ func TestFaultPauseFallsBackWithinDeadline(t *testing.T) {
 	o.fail(t)
 }
 
-// The child process of TestFaultChildKilledWhileRedisDown: it writes
-// through the chain (Redis stopped) and prints each acknowledged id, or
-// replays and prints its progress; the parent SIGKILLs it.
-const (
-	envFaultChild = "ALERTSTORE_CHAIN_FAULT_CHILD"
-	envFaultDSN   = "ALERTSTORE_CHAIN_FAULT_DSN"
-)
-
-func TestFaultChild(t *testing.T) {
-	role := os.Getenv(envFaultChild)
-	if role == "" {
-		t.Skip("only runs as the child of TestFaultChildKilledWhileRedisDown")
-	}
+// faultChild is the child process of TestFaultChildKilledWhileRedisDown:
+// it writes through the chain at dsn (Redis stopped) and prints each
+// acknowledged id, or replays and prints its progress; the parent
+// SIGKILLs it.
+func faultChild(role, dsn string) {
 	ctx := context.Background()
-	s, err := registry.Open(ctx, os.Getenv(envFaultDSN))
+	s, err := registry.Open(ctx, dsn)
 	if err != nil {
 		fmt.Println("ERR", err)
 		os.Exit(2)
@@ -335,6 +328,9 @@ func TestFaultChild(t *testing.T) {
 // down; start Redis; kill a second process in the middle of replaying;
 // a third finishes: every alert the first acknowledged is in Redis once.
 func TestFaultChildKilledWhileRedisDown(t *testing.T) {
+	if role, dsn, ok := conformance.ChildRole(t); ok {
+		faultChild(role, dsn) // does not return
+	}
 	r := newFaultRig(t)
 	ctx := context.Background()
 	if err := r.redis.Stop(ctx); err != nil {
@@ -342,7 +338,7 @@ func TestFaultChildKilledWhileRedisDown(t *testing.T) {
 	}
 	child := func(role, extra string, line func(string) bool) {
 		t.Helper()
-		reexec(t, "TestFaultChild", []string{envFaultChild + "=" + role, envFaultDSN + "=" + r.dsn + extra}, line)
+		conformance.Reexec(t, role, r.dsn+extra, 0, line)
 	}
 	acked := map[string]bool{}
 	var order []string

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/backends/goredis"
 	"github.com/apt-detection/alertstore/backends/internal/servertest/redistest"
@@ -24,6 +26,24 @@ func TestConformance(t *testing.T) {
 			srv := redistest.Shared(t, spec)
 			conformance.RunConformanceTests(t, redistest.Harness(goredis.Scheme, srv.Addr()))
 		})
+	}
+}
+
+// Store.As reaches the go-redis client behind the store (the package doc's
+// escape hatch), and nothing else.
+func TestAs(t *testing.T) {
+	srv := redistest.Shared(t, containers.Matrix()[0])
+	s := redistest.Open(t, redistest.DSN(goredis.Scheme, srv.Addr(), backend.Config{Prefix: redistest.Prefix(t)}, ""))
+	var c redis.UniversalClient
+	if !s.As(&c) {
+		t.Fatal("As(*redis.UniversalClient) = false")
+	}
+	if err := c.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("PING through the client As returned: %v", err)
+	}
+	var other *redis.Client
+	if s.As(&other) {
+		t.Error("As(**redis.Client) = true; only redis.UniversalClient is documented")
 	}
 }
 

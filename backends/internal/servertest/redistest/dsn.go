@@ -81,18 +81,7 @@ func Open(t testing.TB, dsn string) *backend.Store {
 // the server at addr, through the registry, with the suite's
 // configuration as DSN parameters.
 func Harness(scheme, addr string) conformance.HarnessMaker {
-	return func(ctx context.Context, t testing.TB) (conformance.Harness, error) {
-		return &harness{scheme: scheme, addr: addr}, nil
-	}
+	return conformance.DSNHarness(func(context.Context, testing.TB) (string, error) {
+		return scheme + "://" + addr + "/0", nil
+	})
 }
-
-type harness struct {
-	scheme, addr string
-}
-
-func (h *harness) MakeDriver(ctx context.Context, cfg backend.Config) (backend.Driver, error) {
-	drv, _, _, err := registry.OpenDriver(ctx, DSN(h.scheme, h.addr, cfg, ""))
-	return drv, err
-}
-
-func (h *harness) Close() {}

@@ -207,8 +207,8 @@ func count(t *testing.T, s *backend.Store) int64 {
 func testStoresShare(t *testing.T, e env) {
 	cfg := backend.Config{Prefix: Prefix(t)}
 	a, b := e.open(t, cfg), e.open(t, cfg)
-	if caps := a.Capabilities(); !caps.Shared || !caps.Persistent || !caps.Watch || !caps.RawAppend || caps.Durable {
-		t.Errorf("capabilities %+v, want shared, persistent, watch, raw append, not durable", caps)
+	if caps := a.Capabilities(); !caps.Shared || !caps.Persistent || !caps.Watch || !caps.Drop || caps.Durable || caps.Drain {
+		t.Errorf("capabilities %+v, want shared, persistent, watch, drop, not durable, not drain", caps)
 	}
 	x := store(t, a, 2, "a")
 	y := store(t, b, 3, "b")
@@ -637,7 +637,7 @@ func testDropLeavesNoKeys(t *testing.T, e env) {
 		t.Errorf("after Clear, keys %v, want only the counter %salerts:seq", keys, cfg.Prefix)
 	}
 	store(t, s, 1, "again")
-	if err := s.Driver().(backend.Dropper).Drop(testCtx(t)); err != nil {
+	if err := s.Drop(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
 	if keys := e.do(t, "KEYS", cfg.Prefix+"*"); fmt.Sprint(keys) != "[]" {

@@ -1,7 +1,12 @@
 package valkey_test
 
 import (
+	"context"
 	"testing"
+
+	valkeygo "github.com/valkey-io/valkey-go"
+
+	"github.com/apt-detection/alertstore/backend"
 
 	"github.com/apt-detection/alertstore/backends/goredis"
 	"github.com/apt-detection/alertstore/backends/internal/servertest/redistest"
@@ -21,6 +26,25 @@ func TestConformance(t *testing.T) {
 			srv := redistest.Shared(t, spec)
 			conformance.RunConformanceTests(t, redistest.Harness(valkey.Scheme, srv.Addr()))
 		})
+	}
+}
+
+// Store.As reaches the valkey-go client behind the store (the package
+// doc's escape hatch), and nothing else.
+func TestAs(t *testing.T) {
+	srv := redistest.Shared(t, containers.Matrix()[0])
+	s := redistest.Open(t, redistest.DSN(valkey.Scheme, srv.Addr(), backend.Config{Prefix: redistest.Prefix(t)}, ""))
+	var c valkeygo.Client
+	if !s.As(&c) {
+		t.Fatal("As(*valkey.Client) = false")
+	}
+	ctx := context.Background()
+	if err := c.Do(ctx, c.B().Ping().Build()).Error(); err != nil {
+		t.Fatalf("PING through the client As returned: %v", err)
+	}
+	var n int
+	if s.As(&n) {
+		t.Error("As(*int) = true")
 	}
 }
 
