@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,17 +16,11 @@ import (
 type dsnHarness struct{ dsn string }
 
 func (h dsnHarness) MakeDriver(ctx context.Context, cfg backend.Config) (backend.Driver, error) {
-	dsn, err := registry.WithParams(h.dsn, map[string]string{
-		"prefix":          cfg.Prefix,
-		"max_alerts":      strconv.Itoa(cfg.MaxAlerts),
-		"max_alert_bytes": strconv.Itoa(cfg.MaxAlertBytes),
-		"timeout":         cfg.Timeout.String(),
-	})
+	dsn, err := registry.WithParams(h.dsn, registry.ConfigParams(cfg))
 	if err != nil {
 		return nil, err
 	}
-	drv, _, _, err := registry.OpenDriver(ctx, dsn)
-	return drv, err
+	return registry.OpenDriver(ctx, dsn)
 }
 
 func (dsnHarness) Close() {}
