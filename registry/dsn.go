@@ -357,10 +357,34 @@ func encodeQuery(q url.Values) string {
 	return q.Encode()
 }
 
-// WithParams returns dsn with the given parameters set (replacing any
-// values they had), keeping everything else as written. Tools use it to
-// point a user's DSN at a scratch namespace (prefix=...).
-func WithParams(dsn string, set map[string]string) (string, error) {
+// ConfigParams turns cfg back into the shared DSN parameters Common reads
+// (prefix, max_alerts, max_alert_bytes, timeout), leaving out the fields
+// that are zero, so that Common gives them their defaults. Harnesses and
+// wrappers use it to open a driver by DSN with a given configuration:
+//
+//	dsn, err := registry.WithParams(userDSN, registry.ConfigParams(cfg))
+func ConfigParams(cfg backend.Config) url.Values {
+	q := url.Values{}
+	if cfg.Prefix != "" {
+		q.Set("prefix", cfg.Prefix)
+	}
+	if cfg.MaxAlerts != 0 {
+		q.Set("max_alerts", strconv.Itoa(cfg.MaxAlerts))
+	}
+	if cfg.MaxAlertBytes != 0 {
+		q.Set("max_alert_bytes", strconv.Itoa(cfg.MaxAlertBytes))
+	}
+	if cfg.Timeout != 0 {
+		q.Set("timeout", cfg.Timeout.String())
+	}
+	return q
+}
+
+// WithParams returns dsn with the given parameters set (replacing every
+// value they had), keeping everything else as written. Tools use it to
+// point a user's DSN at a scratch namespace (prefix=...), and, with
+// ConfigParams, to apply a whole backend.Config.
+func WithParams(dsn string, set url.Values) (string, error) {
 	u, err := url.Parse(dsn)
 	if err != nil || u.Opaque != "" {
 		return "", fmt.Errorf("%w: DSN %s does not parse", backend.ErrInvalidConfig, RedactDSN(dsn))
@@ -369,8 +393,8 @@ func WithParams(dsn string, set map[string]string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: DSN %s: malformed parameters", backend.ErrInvalidConfig, RedactDSN(dsn))
 	}
-	for k, v := range set {
-		q.Set(k, v)
+	for k, vs := range set {
+		q[k] = append([]string(nil), vs...)
 	}
 	u.RawQuery = q.Encode()
 	return keepSlashes(dsn, u), nil

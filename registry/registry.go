@@ -1,9 +1,3 @@
-// Package registry maps DSN schemes to backends and opens stores by DSN.
-//
-// Each backend package registers its scheme from init, so a program selects
-// the backends it supports by importing them (a blank import of
-// github.com/apt-detection/alertstore/backends/all registers every backend
-// in this module). Registration does no I/O; Open does, bounded by ctx.
 package registry
 
 import (
@@ -99,7 +93,7 @@ func (r *Registry) Schemes() []string {
 
 // Open parses dsn and opens a store. An empty dsn means $ALERTSTORE_DSN.
 func (r *Registry) Open(ctx context.Context, dsn string) (*backend.Store, error) {
-	drv, name, cfg, err := r.OpenDriver(ctx, dsn)
+	drv, name, cfg, err := r.open(ctx, dsn)
 	if err != nil {
 		return nil, err
 	}
@@ -107,9 +101,16 @@ func (r *Registry) Open(ctx context.Context, dsn string) (*backend.Store, error)
 }
 
 // OpenDriver is Open without the Store: for wrappers (the chain backend)
-// that compose drivers. It also returns the canonical scheme and the
-// shared configuration.
-func (r *Registry) OpenDriver(ctx context.Context, dsn string) (backend.Driver, string, backend.Config, error) {
+// that compose drivers, and for conformance harnesses that open drivers by
+// DSN. An empty dsn means $ALERTSTORE_DSN.
+func (r *Registry) OpenDriver(ctx context.Context, dsn string) (backend.Driver, error) {
+	drv, _, _, err := r.open(ctx, dsn)
+	return drv, err
+}
+
+// open parses dsn and opens its driver, returning the canonical scheme and
+// the shared configuration Open gives the Store.
+func (r *Registry) open(ctx context.Context, dsn string) (backend.Driver, string, backend.Config, error) {
 	if dsn == "" {
 		dsn = os.Getenv(EnvDSN)
 	}
@@ -169,6 +170,6 @@ func Schemes() []string { return Default.Schemes() }
 func Open(ctx context.Context, dsn string) (*backend.Store, error) { return Default.Open(ctx, dsn) }
 
 // OpenDriver opens a driver by DSN through Default.
-func OpenDriver(ctx context.Context, dsn string) (backend.Driver, string, backend.Config, error) {
+func OpenDriver(ctx context.Context, dsn string) (backend.Driver, error) {
 	return Default.OpenDriver(ctx, dsn)
 }

@@ -173,3 +173,69 @@ func TestRedactDSNFragment(t *testing.T) {
 		t.Fatalf("RedactDSN = %q", got)
 	}
 }
+
+// TestConfigParamsRoundTrip: a Config turned into parameters and parsed
+// back by Common is the same Config, and zero fields fall back to the
+// defaults, so harnesses and wrappers can open a driver by DSN with
+// exactly the configuration they were given.
+func TestConfigParamsRoundTrip(t *testing.T) {
+	defaults := backend.Config{Prefix: backend.DefaultPrefix, MaxAlerts: backend.DefaultMaxAlerts, MaxAlertBytes: backend.DefaultMaxAlertBytes, Timeout: backend.DefaultTimeout}
+	for _, c := range []struct {
+		name string
+		cfg  backend.Config
+		want backend.Config
+	}{
+		{"all-set", backend.Config{Prefix: "t:{x}.y-", MaxAlerts: 7, MaxAlertBytes: 4096, Timeout: 1500 * time.Millisecond}, backend.Config{Prefix: "t:{x}.y-", MaxAlerts: 7, MaxAlertBytes: 4096, Timeout: 1500 * time.Millisecond}},
+		{"zero-is-defaults", backend.Config{}, defaults},
+		{"prefix-only", backend.Config{Prefix: "p:"}, backend.Config{Prefix: "p:", MaxAlerts: backend.DefaultMaxAlerts, MaxAlertBytes: backend.DefaultMaxAlertBytes, Timeout: backend.DefaultTimeout}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dsn, err := registry.WithParams("mem://", registry.ConfigParams(c.cfg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := registry.ParseDSN(dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := d.Common()
+			if err != nil {
+				t.Fatalf("Common(%s): %v", dsn, err)
+			}
+			if got != c.want {
+				t.Errorf("Common(%s) = %+v, want %+v", dsn, got, c.want)
+			}
+			if err := d.Unknown(); err != nil {
+				t.Errorf("ConfigParams wrote a parameter Common does not read: %v", err)
+			}
+		})
+	}
+}
+
+// TestWithParamsReplaces: WithParams replaces every value a parameter had
+// and keeps the rest of the DSN as written.
+func TestWithParamsReplaces(t *testing.T) {
+	got, err := registry.WithParams("mem://x?prefix=a:&prefix=b:&max_bytes=4096", registry.ConfigParams(backend.Config{Prefix: "c:"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "mem://x?max_bytes=4096&prefix=c%3A"; got != want {
+		t.Errorf("WithParams = %q, want %q", got, want)
+	}
+}
+
+// TestOpenDriver: OpenDriver opens the driver alone, with the same strict
+// parsing as Open.
+func TestOpenDriver(t *testing.T) {
+	ctx := context.Background()
+	drv, err := registry.OpenDriver(ctx, "mem://?max_alerts=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := drv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registry.OpenDriver(ctx, "mem://?max_alert=3"); !errors.Is(err, backend.ErrInvalidConfig) || !strings.Contains(err.Error(), `"max_alert"`) {
+		t.Fatalf("OpenDriver with an unknown parameter = %v, want ErrInvalidConfig naming it", err)
+	}
+}

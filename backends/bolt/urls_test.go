@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/registry"
 )
 
@@ -75,4 +76,18 @@ func TestParseDSNRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDSNChecks: bolt:// rejects a bad DSN before it creates a directory,
+// a file or a lock, and never shows a secret.
+func TestDSNChecks(t *testing.T) {
+	conformance.RunDSNChecks(t, conformance.DSNCase{
+		DSN: "bolt://{path}?sync=batch&batch_window=1ms",
+		Rejects: []conformance.DSNReject{
+			{Name: "user-info", DSN: "bolt://alice:" + conformance.DSNSecret + "@{path}", Says: "user info"},
+			{Name: "sync-never", DSN: "bolt://{path}?sync=never", Says: `sync="never"`},
+			{Name: "batch_window-without-batch", DSN: "bolt://{path}?batch_window=5ms", Says: "needs sync=batch"},
+			{Name: "max_bytes-small", DSN: "bolt://{path}?max_bytes=10", Says: "out of range"},
+		},
+	})
 }

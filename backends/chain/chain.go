@@ -398,7 +398,7 @@ func newChain(ctx context.Context, tiers []Tier, opts *Options) (*Chain, error) 
 			continue
 		}
 		tctx, cancel := context.WithTimeout(ctx, o.TierTimeout)
-		drv, _, _, err := o.Registry.OpenDriver(tctx, t.dsn)
+		drv, err := o.Registry.OpenDriver(tctx, t.dsn)
 		cancel()
 		switch {
 		case err == nil:

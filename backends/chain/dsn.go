@@ -3,7 +3,6 @@ package chain
 import (
 	"context"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -108,20 +107,11 @@ func inherit(tierDSN string, cfg backend.Config, tierTimeout time.Duration) stri
 	if err != nil {
 		return tierDSN // the tier's opener reports it
 	}
-	set := func(k, v string) {
+	cfg.Timeout = tierTimeout
+	for k, vs := range registry.ConfigParams(cfg) {
 		if !q.Has(k) {
-			q.Set(k, v)
+			q[k] = vs
 		}
 	}
-	if cfg.Prefix != "" {
-		set("prefix", cfg.Prefix)
-	}
-	if cfg.MaxAlerts > 0 {
-		set("max_alerts", strconv.Itoa(cfg.MaxAlerts))
-	}
-	if cfg.MaxAlertBytes > 0 {
-		set("max_alert_bytes", strconv.Itoa(cfg.MaxAlertBytes))
-	}
-	set("timeout", tierTimeout.String())
 	return base + "?" + q.Encode()
 }

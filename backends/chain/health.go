@@ -136,7 +136,7 @@ func (c *Chain) probe(t *tier) {
 func (c *Chain) ping(t *tier) error {
 	if c.driver(t) == nil {
 		tctx, cancel := context.WithTimeout(c.ctx, c.opts.TierTimeout)
-		drv, _, _, err := c.opts.Registry.OpenDriver(tctx, t.dsn)
+		drv, err := c.opts.Registry.OpenDriver(tctx, t.dsn)
 		cancel()
 		if err != nil {
 			return err

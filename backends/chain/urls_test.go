@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/registry"
 )
 
@@ -131,4 +132,21 @@ func TestFormatDSN(t *testing.T) {
 	if err != nil || !strings.Contains(tiers[0].DSN, "max_alerts=5") || !strings.Contains(tiers[0].DSN, "prefix=a%3A") {
 		t.Fatalf("a formatted DSN does not parse back: %v %v", tiers, err)
 	}
+}
+
+// TestDSNChecks: a bad chain DSN is refused before any tier is opened: no
+// connection to the Redis tier, no file of the bolt tier, and no tier's
+// password in any message.
+func TestDSNChecks(t *testing.T) {
+	redisTier := "redis://:" + conformance.DSNSecret + "@{addr}/0"
+	conformance.RunDSNChecks(t, conformance.DSNCase{
+		DSN: FormatDSN(redisTier, "bolt://{path}"),
+		Rejects: []conformance.DSNReject{
+			{Name: "no-tier", DSN: "chain://?tier_timeout=1s", Says: "0 tier= parameters"},
+			{Name: "nested-chain", DSN: FormatDSN(redisTier, FormatDSN("bolt://{path}")), Says: "chains do not nest"},
+			{Name: "bad-tier", DSN: FormatDSN(redisTier, "bolt://{path}?sync=never"), Says: `sync="never"`},
+			{Name: "tier-unknown-parameter", DSN: FormatDSN(redisTier+"?dial_timout=1s", "bolt://{path}"), Says: `"dial_timout"`},
+			{Name: "tier_timeout-not-below-timeout", DSN: FormatDSN(redisTier, "bolt://{path}") + "&tier_timeout=5s", Says: "must exceed tier_timeout"},
+		},
+	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/backends/internal/redisconf"
+	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/registry"
 )
 
@@ -186,3 +187,17 @@ type redisError string
 
 func (e redisError) Error() string { return string(e) }
 func (e redisError) RedisError()   {}
+
+// TestDSNChecks: a bad DSN is refused before anything is dialled (the
+// checks count connections to {addr}), and no message shows the password.
+func TestDSNChecks(t *testing.T) {
+	conformance.RunDSNChecks(t, conformance.DSNCase{
+		DSN: "redis://alice:" + conformance.DSNSecret + "@{addr}/0?dial_timeout=500ms",
+		Rejects: []conformance.DSNReject{
+			{Name: "client-library-option", DSN: "redis://:" + conformance.DSNSecret + "@{addr}/0?max_retries=3", Says: `unknown parameter "max_retries"`},
+			{Name: "tls-false-on-rediss", DSN: "rediss://:" + conformance.DSNSecret + "@{addr}?tls=false", Says: "contradicts"},
+			{Name: "tls_ca-without-tls", DSN: "redis://{addr}?password=" + conformance.DSNSecret + "&tls_ca=/nonexistent/ca.pem", Says: "TLS is off"},
+			{Name: "db-twice", DSN: "redis://{addr}/3?db=4&password=" + conformance.DSNSecret, Says: "database given twice"},
+		},
+	})
+}

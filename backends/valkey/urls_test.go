@@ -11,6 +11,7 @@ import (
 
 	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/backends/internal/redisconf"
+	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/registry"
 )
 
@@ -143,4 +144,18 @@ func TestTranslate(t *testing.T) {
 	if translate(nil) != nil {
 		t.Error("translate(nil) != nil")
 	}
+}
+
+// TestDSNChecks: a bad DSN is refused before anything is dialled (the
+// checks count connections to {addr}), and no message shows the password.
+func TestDSNChecks(t *testing.T) {
+	conformance.RunDSNChecks(t, conformance.DSNCase{
+		DSN: "valkey://alice:" + conformance.DSNSecret + "@{addr}/0?dial_timeout=500ms",
+		Rejects: []conformance.DSNReject{
+			{Name: "client-library-option", DSN: "valkey://:" + conformance.DSNSecret + "@{addr}/0?select_db=1", Says: `unknown parameter "select_db"`},
+			{Name: "tls-false-on-valkeys", DSN: "valkeys://:" + conformance.DSNSecret + "@{addr}?tls=false", Says: "contradicts"},
+			{Name: "db-twice", DSN: "valkey://{addr}/1?db=2&password=" + conformance.DSNSecret, Says: "database given twice"},
+			{Name: "pool_size-negative", DSN: "valkey://:" + conformance.DSNSecret + "@{addr}?pool_size=-1", Says: "out of range"},
+		},
+	})
 }

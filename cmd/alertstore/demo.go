@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -70,7 +71,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if dsn, err = registry.WithParams(dsn, map[string]string{"prefix": demoPrefix}); err != nil {
+	if dsn, err = registry.WithParams(dsn, url.Values{"prefix": {demoPrefix}}); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "1. Connecting to %s\n", registry.RedactDSN(dsn))

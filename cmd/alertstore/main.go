@@ -1,22 +1,3 @@
-// Command alertstore stores, lists and checks APT detection alerts in any
-// registered backend, chosen by DSN.
-//
-//	alertstore demo                         store and print sample alerts (embedded store)
-//	alertstore put --entity host1 --severity high --message "..."
-//	alertstore put '{"entity": "host1", "severity": "High", ...}'
-//	producer | alertstore put -             newline-delimited JSON from stdin
-//	alertstore list [--limit N] [--severity high,critical] [--min-severity medium]
-//	                [--entity E] [--source kafka] [--since 1h] [--until T] [--json]
-//	alertstore count | clear --yes | ping | status | backends | selftest
-//
-// The DSN comes from --dsn, else $ALERTSTORE_DSN, else the embedded default
-// store (see `alertstore help`). Exit codes, for scripts:
-//
-//	0  success
-//	1  the operation failed (or a selftest check failed)
-//	2  usage or configuration error (bad flag, bad DSN, clear without --yes)
-//	3  the backend is unavailable (down, frozen, timed out)
-//	4  invalid alert input (nothing was stored)
 package main
 
 import (

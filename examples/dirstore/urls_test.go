@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/registry"
 )
 
@@ -185,5 +186,19 @@ func FuzzParseDSN(f *testing.F) {
 		if !filepath.IsAbs(p.Dir) || filepath.Clean(p.Dir) != p.Dir {
 			t.Fatalf("%q: accepted directory %q is not absolute and clean", s, p.Dir)
 		}
+	})
+}
+
+// TestDSNChecks runs the conformance DSN checks a third-party backend
+// shares with ours: a bad DSN is refused, by name, before anything is
+// written to the directory, and no message shows a secret.
+func TestDSNChecks(t *testing.T) {
+	conformance.RunDSNChecks(t, conformance.DSNCase{
+		DSN: "dir://{dir}?fsync=false",
+		Rejects: []conformance.DSNReject{
+			{Name: "relative-path", DSN: "dir://data/alerts", Says: "is not an absolute path"},
+			{Name: "user-info", DSN: "dir://alice:" + conformance.DSNSecret + "@{dir}", Says: "no user info"},
+			{Name: "fsync-not-boolean", DSN: "dir://{dir}?fsync=maybe", Says: "is not a boolean"},
+		},
 	})
 }

@@ -3,8 +3,6 @@ package redistest
 import (
 	"context"
 	"fmt"
-	"net/url"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,19 +16,7 @@ import (
 // DSN is scheme://addr/0 with cfg's non-zero fields as the shared
 // parameters, and extra (already encoded, "k=v&k2=v2") appended.
 func DSN(scheme, addr string, cfg backend.Config, extra string) string {
-	q := url.Values{}
-	if cfg.Prefix != "" {
-		q.Set("prefix", cfg.Prefix)
-	}
-	if cfg.MaxAlerts > 0 {
-		q.Set("max_alerts", strconv.Itoa(cfg.MaxAlerts))
-	}
-	if cfg.MaxAlertBytes > 0 {
-		q.Set("max_alert_bytes", strconv.Itoa(cfg.MaxAlertBytes))
-	}
-	if cfg.Timeout > 0 {
-		q.Set("timeout", cfg.Timeout.String())
-	}
+	q := registry.ConfigParams(cfg)
 	s := scheme + "://" + addr + "/0"
 	params := q.Encode()
 	if extra != "" {

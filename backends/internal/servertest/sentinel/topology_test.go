@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -148,24 +147,12 @@ func TestMain(m *testing.M) { containers.Main(m) }
 // shared parameters, and extra ("k=v&k2=v2").
 func (tp *topology) dsn(scheme string, cfg backend.Config, extra string) string {
 	addrs := tp.SentinelAddrs()
-	q := url.Values{}
+	q := registry.ConfigParams(cfg)
 	for _, a := range addrs[1:] {
 		q.Add("addr", a)
 	}
 	q.Set("sentinel_username", sentinelUser)
 	q.Set("sentinel_password", sentinelPassword)
-	if cfg.Prefix != "" {
-		q.Set("prefix", cfg.Prefix)
-	}
-	if cfg.MaxAlerts > 0 {
-		q.Set("max_alerts", strconv.Itoa(cfg.MaxAlerts))
-	}
-	if cfg.MaxAlertBytes > 0 {
-		q.Set("max_alert_bytes", strconv.Itoa(cfg.MaxAlertBytes))
-	}
-	if cfg.Timeout > 0 {
-		q.Set("timeout", cfg.Timeout.String())
-	}
 	u := url.URL{
 		Scheme:   scheme,
 		User:     url.UserPassword("", dataPassword),
@@ -187,8 +174,7 @@ type harness struct {
 }
 
 func (h *harness) MakeDriver(ctx context.Context, cfg backend.Config) (backend.Driver, error) {
-	drv, _, _, err := registry.OpenDriver(ctx, h.tp.dsn(h.scheme, cfg, ""))
-	return drv, err
+	return registry.OpenDriver(ctx, h.tp.dsn(h.scheme, cfg, ""))
 }
 
 func (h *harness) Close() {}

@@ -3,7 +3,6 @@ package conformance
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"testing"
 
 	"github.com/apt-detection/alertstore/backend"
@@ -39,11 +38,11 @@ func DSNHarness(dsn func(ctx context.Context, t testing.TB) (string, error)) Har
 type dsnHarness struct{ dsn string }
 
 func (h dsnHarness) MakeDriver(ctx context.Context, cfg backend.Config) (backend.Driver, error) {
-	dsn, err := registry.WithParams(h.dsn, configParams(cfg))
+	dsn, err := registry.WithParams(h.dsn, registry.ConfigParams(cfg))
 	if err != nil {
 		return nil, err
 	}
-	drv, _, _, err := registry.OpenDriver(ctx, dsn)
+	drv, err := registry.OpenDriver(ctx, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", registry.RedactDSN(dsn), err)
 	}
@@ -51,22 +50,3 @@ func (h dsnHarness) MakeDriver(ctx context.Context, cfg backend.Config) (backend
 }
 
 func (dsnHarness) Close() {}
-
-// configParams returns cfg as the shared DSN parameters, for its non-zero
-// fields: what registry.Open turns back into cfg.
-func configParams(cfg backend.Config) map[string]string {
-	p := map[string]string{}
-	if cfg.Prefix != "" {
-		p["prefix"] = cfg.Prefix
-	}
-	if cfg.MaxAlerts > 0 {
-		p["max_alerts"] = strconv.Itoa(cfg.MaxAlerts)
-	}
-	if cfg.MaxAlertBytes > 0 {
-		p["max_alert_bytes"] = strconv.Itoa(cfg.MaxAlertBytes)
-	}
-	if cfg.Timeout > 0 {
-		p["timeout"] = cfg.Timeout.String()
-	}
-	return p
-}
