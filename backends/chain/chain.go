@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,8 @@ import (
 // has either way, reports the chain's state.
 type Chain struct {
 	opts  Options
+	eff   shared       // the effective shared parameters (config.go)
+	log   *slog.Logger // Options.Logger
 	tiers []*tier
 	caps  backend.Capabilities
 
@@ -46,7 +49,9 @@ type Chain struct {
 type tier struct {
 	idx  int
 	name string
-	dsn  string // as given, secrets included: never print it
+	dsn  string // with what it inherits, secrets included: never print it
+
+	maxAlerts int // its cap: what replay into it keeps (config.go)
 
 	// Guarded by Chain.mu.
 	drv         backend.Driver

@@ -3,7 +3,6 @@ package chain
 import (
 	"context"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -46,10 +45,19 @@ func FormatDSN(tiers ...string) string {
 }
 
 // parseDSN reads the tiers and the chain's parameters and rejects the
-// rest, without I/O. Each tier DSN inherits the chain's shared parameters
-// it does not set, and tier_timeout as its timeout.
+// rest, without I/O. Of the shared parameters it keeps those the chain's
+// DSN sets explicitly: New combines them with the tiers' (resolveShared).
 func parseDSN(dsn *registry.DSN, cfg backend.Config) ([]Tier, *Options, error) {
-	o := &Options{MaxAlerts: cfg.MaxAlerts}
+	o := &Options{}
+	if dsn.Has("prefix") {
+		o.Prefix = cfg.Prefix
+	}
+	if dsn.Has("max_alerts") {
+		o.MaxAlerts = cfg.MaxAlerts
+	}
+	if dsn.Has("max_alert_bytes") {
+		o.MaxAlertBytes = cfg.MaxAlertBytes
+	}
 	var err error
 	if o.TierTimeout, err = dsn.Duration("tier_timeout", DefaultTierTimeout, time.Millisecond, time.Minute); err != nil {
 		return nil, nil, err
@@ -94,34 +102,7 @@ func parseDSN(dsn *registry.DSN, cfg backend.Config) ([]Tier, *Options, error) {
 		if td.Scheme() == Scheme {
 			return nil, nil, dsn.Errorf("tier %d is a chain: chains do not nest", i+1)
 		}
-		tiers[i] = Tier{DSN: inherit(t, cfg, o.TierTimeout)}
+		tiers[i] = Tier{DSN: t}
 	}
 	return tiers, o, nil
-}
-
-// inherit adds to a tier DSN the chain's shared parameters it lacks. It
-// edits the query only, leaving the rest as written (url.URL.String would
-// turn "mem://" into "mem:").
-func inherit(tierDSN string, cfg backend.Config, tierTimeout time.Duration) string {
-	base, query, _ := strings.Cut(tierDSN, "?")
-	q, err := url.ParseQuery(query)
-	if err != nil {
-		return tierDSN // the tier's opener reports it
-	}
-	set := func(k, v string) {
-		if !q.Has(k) {
-			q.Set(k, v)
-		}
-	}
-	if cfg.Prefix != "" {
-		set("prefix", cfg.Prefix)
-	}
-	if cfg.MaxAlerts > 0 {
-		set("max_alerts", strconv.Itoa(cfg.MaxAlerts))
-	}
-	if cfg.MaxAlertBytes > 0 {
-		set("max_alert_bytes", strconv.Itoa(cfg.MaxAlertBytes))
-	}
-	set("timeout", tierTimeout.String())
-	return base + "?" + q.Encode()
 }

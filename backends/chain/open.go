@@ -22,6 +22,11 @@ type Tier struct {
 	Driver backend.Driver
 	// DSN opens the tier through Options.Registry when Driver is nil.
 	DSN string
+	// Config is, for a Driver tier, the shared configuration it was
+	// opened with, so that the chain's rule for shared parameters applies
+	// to it too; zero fields count as not set. Ignored for a DSN tier,
+	// whose DSN says it.
+	Config backend.Config
 }
 
 // New builds a chain from tiers, highest first, and starts its background
@@ -55,13 +60,21 @@ func newChain(ctx context.Context, tiers []Tier, opts *Options) (*Chain, error) 
 		closeGiven()
 		return nil, fmt.Errorf("%w: chain: %d tiers, want 1 to %d", backend.ErrInvalidConfig, len(tiers), MaxTiers)
 	}
-	c := &Chain{opts: o, subs: map[*subscription]struct{}{}, kick: make(chan struct{}, 1), replayedIDs: newIDWindow(watchWindow(o.MaxAlerts))}
-	names := map[string]int{}
 	for i, t := range tiers {
 		if (t.Driver == nil) == (t.DSN == "") {
 			closeGiven()
 			return nil, fmt.Errorf("%w: chain: tier %d: give a Driver or a DSN, not both or neither", backend.ErrInvalidConfig, i)
 		}
+	}
+	r, err := resolveShared(o, tiers)
+	if err != nil {
+		closeGiven()
+		return nil, err
+	}
+	o.Prefix, o.MaxAlerts, o.MaxAlertBytes = r.eff.prefix, r.eff.maxAlerts, r.eff.maxAlertBytes
+	c := &Chain{opts: o, eff: r.eff, log: o.Logger, subs: map[*subscription]struct{}{}, kick: make(chan struct{}, 1), replayedIDs: newIDWindow(watchWindow(o.MaxAlerts))}
+	names := map[string]int{}
+	for i, t := range tiers {
 		name := t.Name
 		if name == "" {
 			name = fmt.Sprintf("tier%d", i)
@@ -76,8 +89,12 @@ func newChain(ctx context.Context, tiers []Tier, opts *Options) (*Chain, error) 
 			name = fmt.Sprintf("%s#%d", base, n+1)
 		}
 		names[base]++
-		tr := &tier{idx: i, name: name, dsn: t.DSN, drv: t.Driver}
-		key := t.DSN
+		dsn := r.dsns[i]
+		if dsn != "" {
+			dsn = inheritTimeout(dsn, o.TierTimeout.String())
+		}
+		tr := &tier{idx: i, name: name, dsn: dsn, drv: t.Driver, maxAlerts: r.tcaps[i]}
+		key := dsn
 		if key == "" {
 			key = fmt.Sprintf("%p", t.Driver)
 		}

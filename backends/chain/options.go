@@ -1,9 +1,9 @@
 package chain
 
 import (
+	"log/slog"
 	"time"
 
-	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/registry"
 )
 
@@ -23,9 +23,16 @@ const (
 
 // Options tune a chain. The zero value (or nil) is the defaults.
 type Options struct {
-	// MaxAlerts is the cap of merged reads and of replay (see the package
-	// doc). Default backend.DefaultMaxAlerts.
-	MaxAlerts int
+	// Prefix, MaxAlerts and MaxAlertBytes are the chain's shared
+	// parameters; zero means not set. The rule that combines them with
+	// the tiers' (see "Shared parameters" in the package doc) gives the
+	// chain's effective values: MaxAlerts is then the cap of merged reads,
+	// and the first tier's cap. Default: what follows from the tiers,
+	// else backend.DefaultPrefix, backend.DefaultMaxAlerts and
+	// backend.DefaultMaxAlertBytes.
+	Prefix        string
+	MaxAlerts     int
+	MaxAlertBytes int
 	// TierTimeout bounds each call to one tier. Default
 	// DefaultTierTimeout.
 	TierTimeout time.Duration
@@ -43,17 +50,17 @@ type Options struct {
 	ReplayCheck int
 	// Registry opens DSN tiers. Default registry.Default.
 	Registry *registry.Registry
-	// Logf, if set, is told of fallbacks, recoveries and replays.
-	Logf func(format string, args ...any)
+	// Logger receives fallbacks and failed replays (Warn), recoveries
+	// and replays (Info), and one record per acknowledged alert a replay
+	// drops (Warn, message DropMessage, with its id). Default
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 func (o *Options) withDefaults() Options {
 	var c Options
 	if o != nil {
 		c = *o
-	}
-	if c.MaxAlerts <= 0 {
-		c.MaxAlerts = backend.DefaultMaxAlerts
 	}
 	if c.TierTimeout <= 0 {
 		c.TierTimeout = DefaultTierTimeout
@@ -78,8 +85,8 @@ func (o *Options) withDefaults() Options {
 	if c.Registry == nil {
 		c.Registry = registry.Default
 	}
-	if c.Logf == nil {
-		c.Logf = func(string, ...any) {}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
 	return c
 }
