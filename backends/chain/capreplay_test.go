@@ -138,7 +138,13 @@ func TestReplayDropsAreLogged(t *testing.T) {
 	}
 	s := backend.NewStore(d, chain.Scheme, cfg)
 	defer s.Close()
-	waitFor(t, 5*time.Second, "replay", func() bool { n, _ := lower.Count(ctx); return n == 0 })
+	// Counters are final once the replay step ended, not as soon as the
+	// lower tier is empty.
+	waitFor(t, 5*time.Second, "replay", func() bool {
+		n, _ := lower.Count(ctx)
+		st, _ := chain.StatusOf(s)
+		return n == 0 && st.Backlog == 0 && !st.Replaying
+	})
 	st, _ := chain.StatusOf(s)
 	got := log.dropped()
 	if st.DroppedForCap != 4 || st.Replayed != 4 || !equal(got, backlog[:4]) {
