@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -14,4 +15,10 @@ type quietRedisLogger struct{}
 
 func (quietRedisLogger) Printf(context.Context, string, ...any) {}
 
-func init() { redis.SetLogger(quietRedisLogger{}) }
+// The chain logs through log/slog; the command reports what matters from
+// it once, itself (a failed call's error, reportDrops), for the same
+// reason.
+func init() {
+	redis.SetLogger(quietRedisLogger{})
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+}
