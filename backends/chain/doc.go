@@ -22,8 +22,7 @@
 //	chain://?tier=redis%3A%2F%2F%3Apw%40cache%3A6379%2F0%3Ftimeout%3D1s&tier=bolt:///var/lib/alertstore/alerts.db&tier_timeout=1s
 //
 // Parameters, besides the shared ones (prefix, max_alerts, max_alert_bytes,
-// timeout; see docs/dsn.md), which every tier inherits unless its own DSN
-// sets them:
+// timeout; see "Shared parameters" below and docs/dsn.md):
 //
 //	tier_timeout    deadline of each call to one tier, default 2s; a tier
 //	                that does not answer within it (stopped, or frozen
@@ -40,6 +39,37 @@
 //	replay_check    how many of the higher tier's newest entries a replay
 //	                reads first to skip alerts it already holds, 0..1000000,
 //	                default 10000; see "Replay".
+//
+// # Shared parameters
+//
+// prefix, max_alerts and max_alert_bytes exist on the chain and on each
+// tier, and one rule combines them, so that no combination can lose
+// acknowledged alerts silently:
+//
+//   - set on the chain and not on a tier: the tier inherits it;
+//   - set on a tier and not on the chain: the chain's effective value
+//     follows from the tiers: prefix and max_alerts are the first tier's,
+//     max_alert_bytes is the smallest any tier sets (so that whatever the
+//     chain accepts fits every tier); tiers that set nothing inherit that;
+//   - set on neither: the defaults, everywhere;
+//   - set on both with different values: New refuses the chain with an
+//     error wrapping backend.ErrInvalidConfig that names the parameter,
+//     both values and the tier (by number and scheme, never its DSN);
+//   - a lower tier's max_alerts below the first tier's is refused too: it
+//     would trim an outage's backlog before it could be replayed.
+//
+// The effective values are the chain's Store configuration (registry.Open
+// applies Chain.EffectiveConfig): the Store refuses an alert larger than
+// the effective max_alert_bytes before any I/O, and merged reads stop at
+// the effective max_alerts.
+//
+// timeout is not one of them: the chain's bounds a whole call across
+// tiers (it is the Store's deadline) and is never inherited. A tier's
+// timeout, the deadline its own driver applies where it has one (the Redis
+// drivers' read and write timeouts), defaults to tier_timeout. A call to a tier that
+// is not the last one a call can try ends at the earliest of tier_timeout,
+// the tier's own timeout and what is left of the chain's timeout; the last
+// tier gets what is left, and its driver's own timeout applies within it.
 //
 // Nested DSNs keep their secrets: the chain's String and every error show
 // each tier DSN redacted (registry.RedactDSN recurses into them).
@@ -85,10 +115,14 @@
 // arrived meanwhile; it must not be shared with writers outside the chain,
 // and it is lossy: what it holds dies with the process (Status labels it).
 //
-// Replay never pushes newer alerts out of the cap: a backlog entry older
-// than the cap's worth of newer alerts (in the higher tier and the rest of
-// the backlog) is removed without being moved (Status.DroppedForCap), since
-// the higher tier would trim newer alerts to make room for it.
+// Replay never pushes newer alerts out of a cap: a backlog entry is dropped
+// instead of moved only when the tier it is replayed into would trim it at
+// once, that is when that tier's own max_alerts of newer alerts are already
+// there or follow it in the backlog (all of which the replay moves). Never
+// by any other cap. Every drop is counted (Status.DroppedForCap) and logged
+// (a Warn record with message DropMessage and the alert's id, through
+// Options.Logger); `alertstore` says on stderr how many a command's replay
+// dropped.
 //
 // # Reads
 //
