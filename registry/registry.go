@@ -143,6 +143,13 @@ func (r *Registry) open(ctx context.Context, dsn string) (backend.Driver, string
 		_ = drv.Close()
 		return nil, "", cfg, openErr(e.name, err)
 	}
+	// A driver whose shared parameters follow from others' (the chain's,
+	// from its tiers) says what they came to: the Store checks those.
+	if ec, ok := drv.(interface {
+		EffectiveConfig(backend.Config) backend.Config
+	}); ok {
+		cfg = ec.EffectiveConfig(cfg)
+	}
 	return drv, e.name, cfg, nil
 }
 

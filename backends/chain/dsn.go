@@ -45,10 +45,19 @@ func FormatDSN(tiers ...string) string {
 }
 
 // parseDSN reads the tiers and the chain's parameters and rejects the
-// rest, without I/O. Each tier DSN inherits the chain's shared parameters
-// it does not set, and tier_timeout as its timeout.
+// rest, without I/O. Of the shared parameters it keeps those the chain's
+// DSN sets explicitly: New combines them with the tiers' (resolveShared).
 func parseDSN(dsn *registry.DSN, cfg backend.Config) ([]Tier, *Options, error) {
-	o := &Options{MaxAlerts: cfg.MaxAlerts}
+	o := &Options{}
+	if dsn.Has("prefix") {
+		o.Prefix = cfg.Prefix
+	}
+	if dsn.Has("max_alerts") {
+		o.MaxAlerts = cfg.MaxAlerts
+	}
+	if dsn.Has("max_alert_bytes") {
+		o.MaxAlertBytes = cfg.MaxAlertBytes
+	}
 	var err error
 	if o.TierTimeout, err = dsn.Duration("tier_timeout", DefaultTierTimeout, time.Millisecond, time.Minute); err != nil {
 		return nil, nil, err
@@ -93,25 +102,7 @@ func parseDSN(dsn *registry.DSN, cfg backend.Config) ([]Tier, *Options, error) {
 		if td.Scheme() == Scheme {
 			return nil, nil, dsn.Errorf("tier %d is a chain: chains do not nest", i+1)
 		}
-		tiers[i] = Tier{DSN: inherit(t, cfg, o.TierTimeout)}
+		tiers[i] = Tier{DSN: t}
 	}
 	return tiers, o, nil
-}
-
-// inherit adds to a tier DSN the chain's shared parameters it lacks. It
-// edits the query only, leaving the rest as written (url.URL.String would
-// turn "mem://" into "mem:").
-func inherit(tierDSN string, cfg backend.Config, tierTimeout time.Duration) string {
-	base, query, _ := strings.Cut(tierDSN, "?")
-	q, err := url.ParseQuery(query)
-	if err != nil {
-		return tierDSN // the tier's opener reports it
-	}
-	cfg.Timeout = tierTimeout
-	for k, vs := range registry.ConfigParams(cfg) {
-		if !q.Has(k) {
-			q[k] = vs
-		}
-	}
-	return base + "?" + q.Encode()
 }

@@ -68,8 +68,8 @@ func (c *Chain) markDown(t *tier, err error) {
 	}
 	c.startProbeLocked(t)
 	c.mu.Unlock()
-	// Outside the lock: Logf may well call Status.
-	c.opts.Logf("chain: tier %s is down, writes go to the next tier: %v", t.name, err)
+	// Outside the lock: a log handler may well call Status.
+	c.log.Warn("chain: tier is down, writes go to the next tier", "tier", t.name, "error", err)
 }
 
 func (c *Chain) startProbe(t *tier) {
@@ -174,7 +174,7 @@ func (c *Chain) restore(t *tier) {
 		c.degradedSince = time.Time{}
 	}
 	c.mu.Unlock()
-	c.opts.Logf("chain: tier %s answers again", t.name)
+	c.log.Info("chain: tier answers again", "tier", t.name)
 	c.wake()
 }
 

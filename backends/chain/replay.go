@@ -59,7 +59,7 @@ func (c *Chain) replayOnce(ctx context.Context) {
 			continue
 		}
 		if err := c.drain(ctx, up, lo); err != nil && ctx.Err() == nil {
-			c.opts.Logf("chain: replay from %s to %s stopped: %v", lo.name, up.name, err)
+			c.log.Warn("chain: replay stopped", "from", lo.name, "to", up.name, "error", err)
 		}
 	}
 }
@@ -68,6 +68,7 @@ func (c *Chain) replayOnce(ctx context.Context) {
 // higher tier already holds, and the time keys of its entries (for the
 // cap rule).
 type session struct {
+	up, lo   *tier
 	has      map[string]bool
 	keys     []int64 // the higher tier's time keys, ascending
 	complete bool    // keys cover the whole higher tier, or at least the cap
@@ -81,6 +82,9 @@ func (c *Chain) drain(ctx context.Context, up, lo *tier) error {
 	defer c.replaying.Store(false)
 	start := time.Now()
 	s, err := c.newSession(ctx, up)
+	if err == nil {
+		s.lo = lo
+	}
 	if err != nil {
 		c.markDownUnlessCtx(ctx, up, err)
 		return fmt.Errorf("reading tier %s: %w", up.name, err)
@@ -93,7 +97,7 @@ func (c *Chain) drain(ctx context.Context, up, lo *tier) error {
 		moved, err = c.drainWhole(ctx, s, up, lo)
 	}
 	if moved > 0 {
-		c.opts.Logf("chain: replayed %d alerts from %s to %s in %s", moved, lo.name, up.name, time.Since(start).Round(time.Millisecond))
+		c.log.Info("chain: replayed alerts", "from", lo.name, "to", up.name, "alerts", moved, "took", time.Since(start).Round(time.Millisecond))
 	}
 	return err
 }
@@ -105,7 +109,7 @@ func (c *Chain) markDownUnlessCtx(ctx context.Context, t *tier, err error) {
 }
 
 func (c *Chain) newSession(ctx context.Context, up *tier) (*session, error) {
-	s := &session{has: map[string]bool{}}
+	s := &session{up: up, has: map[string]bool{}}
 	depth := max(c.opts.ReplayCheck, 0)
 	var b int64
 	n := 0
@@ -129,16 +133,27 @@ func (c *Chain) newSession(ctx context.Context, up *tier) (*session, error) {
 		}
 		b = es[len(es)-1].Pos
 	}
-	if n >= c.opts.MaxAlerts {
+	if n >= up.maxAlerts {
 		s.complete = true
 	}
 	slices.Sort(s.keys)
 	return s, nil
 }
 
+// DropMessage is the message of the log record the chain writes for each
+// acknowledged alert that a replay drops, with attributes id, from, to,
+// max_alerts (the cap of the tier it was to be replayed into) and newer
+// (how many newer alerts that tier holds or will hold once the rest of the
+// backlog is replayed).
+const DropMessage = "chain: dropped an acknowledged alert on replay: the tier it was to be replayed into holds max_alerts newer ones and would trim it at once"
+
 // keep decides for one backlog entry: move it, skip it as already there,
-// or drop it as beyond the cap. newerBacklog is how many backlog entries
-// come after it.
+// or drop it. An entry is dropped only when the tier it is replayed into
+// (s.up, by its own max_alerts) would trim it at once: at least that many
+// newer alerts are already there or come after it in the backlog (all of
+// which the replay moves), so moving it would only push a newer alert out
+// of the cap. newerBacklog is how many backlog entries come after it.
+// Every drop is counted (Status.DroppedForCap) and logged.
 func (c *Chain) keep(s *session, data []byte, newerBacklog int64) (id string, move bool) {
 	id, k := orderKey(data)
 	if id != "" && s.has[id] {
@@ -147,8 +162,13 @@ func (c *Chain) keep(s *session, data []byte, newerBacklog int64) (id string, mo
 	}
 	if s.complete {
 		newer := int64(len(s.keys) - sort.Search(len(s.keys), func(i int) bool { return s.keys[i] > k }))
-		if newer+newerBacklog >= int64(c.opts.MaxAlerts) {
+		if newer+newerBacklog >= int64(s.up.maxAlerts) {
 			c.droppedCap.Add(1)
+			from := ""
+			if s.lo != nil {
+				from = s.lo.name
+			}
+			c.log.Warn(DropMessage, "id", id, "from", from, "to", s.up.name, "max_alerts", s.up.maxAlerts, "newer", newer+newerBacklog)
 			return id, false
 		}
 	}

@@ -179,7 +179,13 @@ func TestReplayKeepsTheCap(t *testing.T) {
 	}
 	s := backend.NewStore(d, chain.Scheme, cfg)
 	defer s.Close()
-	waitFor(t, 5*time.Second, "replay", func() bool { n, _ := lower.Count(ctx); return n == 0 })
+	// Counters are final once the replay step ended, not as soon as the
+	// lower tier is empty.
+	waitFor(t, 5*time.Second, "replay", func() bool {
+		n, _ := lower.Count(ctx)
+		st, _ := chain.StatusOf(s)
+		return n == 0 && st.Backlog == 0 && !st.Replaying
+	})
 	st, _ := chain.StatusOf(s)
 	page, err := s.List(ctx, backend.Query{Limit: 100})
 	if err != nil {

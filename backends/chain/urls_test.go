@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
+	_ "github.com/apt-detection/alertstore/backends/goredis" // registers redis://, the first tier of the DSN checks (no server is reached)
 	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/registry"
 )
@@ -22,7 +23,21 @@ func parse(t *testing.T, dsn string) ([]Tier, *Options, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return parseDSN(d, cfg)
+	tiers, opts, err := parseDSN(d, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	// What New does with them: the rule for shared parameters, and
+	// tier_timeout as each tier's timeout.
+	r, err := resolveShared(*opts, tiers)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range tiers {
+		tiers[i].DSN = inheritTimeout(r.dsns[i], opts.TierTimeout.String())
+	}
+	opts.MaxAlerts = r.eff.maxAlerts
+	return tiers, opts, nil
 }
 
 func TestParseDSN(t *testing.T) {
@@ -40,11 +55,12 @@ func TestParseDSN(t *testing.T) {
 			Options{MaxAlerts: 1000, TierTimeout: 2 * time.Second, ProbeInterval: time.Second, ProbeMax: 30 * time.Second, ReplayBatch: 100, ReplayCheck: 10000},
 		},
 		{
-			// The tier's own parameters win; the chain's fill the rest.
-			"chain://?prefix=ids:&max_alerts=50000&timeout=10s&tier=" + url.QueryEscape("redis://:pw@h:6379/0?prefix=other:&timeout=1s") +
+			// The tier's own timeout stays; the chain's shared
+			// parameters fill the rest.
+			"chain://?prefix=ids:&max_alerts=50000&timeout=10s&tier=" + url.QueryEscape("redis://:pw@h:6379/0?prefix=ids:&timeout=1s") +
 				"&tier=bolt:///a.db&tier_timeout=500ms&probe_interval=250ms&probe_max=5s&replay_batch=1000&replay_check=0",
 			[]string{
-				"redis://:pw@h:6379/0?max_alert_bytes=262144&max_alerts=50000&prefix=other%3A&timeout=1s",
+				"redis://:pw@h:6379/0?max_alert_bytes=262144&max_alerts=50000&prefix=ids%3A&timeout=1s",
 				"bolt:///a.db?max_alert_bytes=262144&max_alerts=50000&prefix=ids%3A&timeout=500ms",
 			},
 			Options{MaxAlerts: 50000, TierTimeout: 500 * time.Millisecond, ProbeInterval: 250 * time.Millisecond, ProbeMax: 5 * time.Second, ReplayBatch: 1000, ReplayCheck: -1},

@@ -46,3 +46,14 @@ func printChainStatus(env *cliEnv, s *backend.Store) {
 		}
 	}
 }
+
+// reportDrops says on stderr how many acknowledged alerts a chain's replay
+// dropped while the command ran (the counter starts at zero when the
+// command opens the store): a drop is never silent.
+func reportDrops(env *cliEnv) {
+	for _, s := range env.opened {
+		if st, ok := chain.StatusOf(s); ok && st.DroppedForCap > 0 {
+			fmt.Fprintf(env.stderr, "alertstore: warning: the chain's replay dropped %d acknowledged alerts: the tier they were replayed into already held max_alerts newer ones (see docs/guarantees.md)\n", st.DroppedForCap)
+		}
+	}
+}

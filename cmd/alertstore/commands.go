@@ -59,12 +59,19 @@ func resolveDSN(flagValue string) (string, error) {
 	return defaultDSN()
 }
 
-func openStore(ctx context.Context, flagValue string) (*backend.Store, error) {
+// openStore opens the store a command works on, and remembers it so that
+// run can report what the store did behind the command's back (a chain's
+// replay dropping alerts).
+func (env *cliEnv) openStore(ctx context.Context, flagValue string) (*backend.Store, error) {
 	dsn, err := resolveDSN(flagValue)
 	if err != nil {
 		return nil, err
 	}
-	return registry.Open(ctx, dsn)
+	s, err := registry.Open(ctx, dsn)
+	if err == nil {
+		env.opened = append(env.opened, s)
+	}
+	return s, err
 }
 
 func cmdPut(ctx context.Context, env *cliEnv, args []string) error {
@@ -155,7 +162,7 @@ func cmdPut(ctx context.Context, env *cliEnv, args []string) error {
 		fmt.Fprintln(env.stderr, "alertstore put: no alerts on stdin")
 		return nil
 	}
-	s, err := openStore(ctx, *dsn)
+	s, err := env.openStore(ctx, *dsn)
 	if err != nil {
 		return err
 	}
@@ -253,7 +260,7 @@ func cmdList(ctx context.Context, env *cliEnv, args []string) error {
 	if q.Until, err = parseWhen(*until); err != nil {
 		return usagef("--until: %v", err)
 	}
-	s, err := openStore(ctx, *dsn)
+	s, err := env.openStore(ctx, *dsn)
 	if err != nil {
 		return err
 	}
@@ -343,7 +350,7 @@ func cmdCount(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	s, err := openStore(ctx, *dsn)
+	s, err := env.openStore(ctx, *dsn)
 	if err != nil {
 		return err
 	}
@@ -362,7 +369,7 @@ func cmdClear(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	s, err := openStore(ctx, *dsn)
+	s, err := env.openStore(ctx, *dsn)
 	if err != nil {
 		return err
 	}
@@ -383,7 +390,7 @@ func cmdPing(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	s, err := openStore(ctx, *dsn)
+	s, err := env.openStore(ctx, *dsn)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,17 @@
 package main
 
-import "github.com/apt-detection/alertstore/backends/goredis"
+import (
+	"log/slog"
 
-// The command reports every backend error once, with a hint; go-redis's
-// own copy of a dial failure would show it two or three times.
-func init() { goredis.DiscardClientLog() }
+	"github.com/apt-detection/alertstore/backends/goredis"
+)
+
+// The command reports every backend error once, with a hint: go-redis's
+// own copy of a dial failure would show it two or three times. The chain
+// logs through log/slog, one record per event (a record per dropped alert,
+// say); the command reports what matters of it once, itself (a failed
+// call's error, reportDrops), for the same reason.
+func init() {
+	goredis.DiscardClientLog()
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+}

@@ -62,6 +62,7 @@ func commands() []command {
 type cliEnv struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	opened         []*backend.Store // by openStore, for reportDrops
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -76,6 +77,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	for _, c := range commands() {
 		if c.name == args[0] {
 			err := c.run(ctx, env, args[1:])
+			reportDrops(env)
 			return report(stderr, c.name, err)
 		}
 	}

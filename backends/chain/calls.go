@@ -1,0 +1,71 @@
+package chain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/apt-detection/alertstore/backend"
+	"github.com/hashicorp/go-multierror"
+)
+
+// call runs fn on t's driver with the tier deadline.
+func (c *Chain) call(ctx context.Context, t *tier, fn func(ctx context.Context, d backend.Driver) error) error {
+	return c.callWithin(ctx, t, c.opts.TierTimeout, fn)
+}
+
+// callLast runs fn on the last tier a call can try: with the caller's
+// whole remaining deadline, since cutting it short would only turn a slow
+// success (an fsync on a busy disk) into a failure with nowhere to go.
+func (c *Chain) callLast(ctx context.Context, t *tier, fn func(ctx context.Context, d backend.Driver) error) error {
+	return c.callWithin(ctx, t, 0, fn)
+}
+
+func (c *Chain) callWithin(ctx context.Context, t *tier, within time.Duration, fn func(ctx context.Context, d backend.Driver) error) error {
+	d := c.driver(t)
+	if d == nil {
+		return fmt.Errorf("%w: not opened yet", backend.ErrUnavailable)
+	}
+	tctx, cancel := ctx, context.CancelFunc(func() {})
+	if within > 0 {
+		tctx, cancel = context.WithTimeout(ctx, within)
+	}
+	defer cancel()
+	err := fn(tctx, d)
+	if err != nil && tctx.Err() != nil && ctx.Err() == nil && !errors.Is(err, backend.ErrUnavailable) {
+		err = fmt.Errorf("%w: no answer within tier_timeout %s: %w", backend.ErrUnavailable, c.opts.TierTimeout, err)
+	}
+	return err
+}
+
+// permanent reports an error that another tier would return too: falling
+// back cannot help, and the tier is not to blame.
+func permanent(err error) bool {
+	return errors.Is(err, backend.ErrInvalidAlert) || errors.Is(err, backend.ErrInvalidQuery)
+}
+
+// tierError names the tier in an error, and makes sure errors.Is finds
+// ErrUnavailable through the aggregate.
+func tierError(t *tier, err error) error {
+	if errors.Is(err, backend.ErrUnavailable) {
+		return fmt.Errorf("tier %s: %w", t.name, err)
+	}
+	return fmt.Errorf("tier %s: %w: %w", t.name, backend.ErrUnavailable, err)
+}
+
+// aggregate is the one error of a call that failed on tiers: each tier's
+// failure (go-multierror), and ErrUnavailable through errors.Is, since
+// every element wraps it (tierError).
+func aggregate(op string, errs []error) error {
+	if len(errs) == 0 {
+		return fmt.Errorf("%w: chain: %s: no tier available", backend.ErrUnavailable, op)
+	}
+	return &multierror.Error{Errors: errs, ErrorFormat: func(es []error) string {
+		s := fmt.Sprintf("chain: %s failed on %d tier(s)", op, len(es))
+		for _, e := range es {
+			s += "; " + e.Error()
+		}
+		return s
+	}}
+}
