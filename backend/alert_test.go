@@ -66,8 +66,9 @@ func TestParseSeverity(t *testing.T) {
 			t.Errorf("ParseSeverity(%q) err = %v, want ErrBadSeverity", bad, err)
 		}
 	}
-	if !(backend.SeverityInfo < backend.SeverityLow && backend.SeverityLow < backend.SeverityMedium &&
-		backend.SeverityMedium < backend.SeverityHigh && backend.SeverityHigh < backend.SeverityCritical) {
+	ordered := backend.SeverityInfo < backend.SeverityLow && backend.SeverityLow < backend.SeverityMedium &&
+		backend.SeverityMedium < backend.SeverityHigh && backend.SeverityHigh < backend.SeverityCritical
+	if !ordered {
 		t.Fatal("severities are not ordered info < low < medium < high < critical")
 	}
 	if backend.SeverityHigh.String() != "High" {

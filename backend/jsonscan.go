@@ -63,14 +63,14 @@ func splitObject(data []byte) ([]member, error) {
 func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
 
 func describeJSON(b byte) string {
-	switch {
-	case b == '[':
+	switch b {
+	case '[':
 		return "an array"
-	case b == '"':
+	case '"':
 		return "a string"
-	case b == 'n':
+	case 'n':
 		return "null"
-	case b == 't' || b == 'f':
+	case 't', 'f':
 		return "a boolean"
 	}
 	return "a number"

@@ -29,7 +29,7 @@ func checkWatch(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	defer w.Close()
+	defer func() { _ = w.Close() }() // the check is about delivery; Close errors are UseAfterClose's
 	in := seq("wa", 5)
 	if err := s.Store(ctx, in[0]); err != nil {
 		return err

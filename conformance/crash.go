@@ -211,7 +211,7 @@ func (c CrashTest) check(dir string, acked []string) (CrashResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("reopening after the kill: %w", err)
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }() // only counted after a kill; the count is the result
 	present := map[string]bool{}
 	q := backend.Query{Limit: backend.MaxLimit}
 	for {
@@ -236,7 +236,7 @@ func (c CrashTest) check(dir string, acked []string) (CrashResult, error) {
 		}
 	}
 	if res.Count, err = s.Count(ctx); err != nil {
-		return res, fmt.Errorf("Count after the kill: %w", err)
+		return res, fmt.Errorf("counting after the kill: %w", err)
 	}
 	if res.Lost > 0 {
 		return res, fmt.Errorf("%d of %d acknowledged alerts are missing after SIGKILL (%s)", res.Lost, len(acked), res)

@@ -198,7 +198,7 @@ func dsnRedacted(ctx context.Context, reg *registry.Registry, c DSNCase) error {
 		}
 		return nil
 	}
-	defer drv.Close()
+	defer func() { _ = drv.Close() }()
 	if s, ok := drv.(fmt.Stringer); ok {
 		if leak := leaked(s.String()); leak != "" {
 			return fmt.Errorf("the driver's String() shows %s", leak)
@@ -305,7 +305,7 @@ func (e *dsnEnv) touched() string {
 		seen = append(seen, fmt.Sprintf("connecting to {addr}: %v", err))
 		return strings.Join(seen, "; ")
 	}
-	defer marker.Close()
+	defer func() { _ = marker.Close() }()
 	me := marker.LocalAddr().String()
 	e.mu.Lock()
 	others := 0

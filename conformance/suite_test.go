@@ -18,7 +18,6 @@ import (
 // that cannot fail.
 type broken struct {
 	backend.Driver
-	noTrim       bool // Append ignores max_alerts
 	oldestFirst  bool // Scan returns the oldest entries first
 	dropBatchEnd bool // Append loses the last alert of a batch
 	noClose      bool // methods keep working after Close
@@ -27,7 +26,6 @@ type broken struct {
 	liePersist   bool
 	lieDrain     bool // claims Drain without implementing Drainer
 	hideWatch    bool // does not declare Watch (see watcher)
-	raw          backend.Driver
 }
 
 func (b *broken) Append(ctx context.Context, alerts [][]byte) error {
@@ -78,7 +76,7 @@ func (w watcher) Watch(ctx context.Context) (backend.Subscription, error) {
 // dropper implements Dropper without declaring it (memory does not).
 type dropper struct{ *broken }
 
-func (d dropper) Drop(ctx context.Context) error { return d.Driver.Clear(ctx) }
+func (d dropper) Drop(ctx context.Context) error { return d.Clear(ctx) }
 
 // asAnything claims to support every type in As.
 type asAnything struct{ *broken }

@@ -61,7 +61,7 @@ func (r *Registry) register(scheme, name string, open Opener) {
 		panic("registry: Register with an empty scheme")
 	}
 	for _, c := range scheme {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.') {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '+' && c != '-' && c != '.' {
 			panic("registry: scheme " + scheme + " has a character other than a-z 0-9 + - .")
 		}
 	}

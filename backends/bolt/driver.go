@@ -287,7 +287,7 @@ func (d *driver) Close() error {
 	d.mySubs = nil
 	d.mu.Unlock()
 	for s := range subs {
-		s.Close()
+		_ = s.Close() // ends the subscription; it has nothing to flush
 	}
 	if err := d.f.release(); err != nil {
 		return fmt.Errorf("%w: closing %s: %v", backend.ErrUnavailable, d.f.path, err)

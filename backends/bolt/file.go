@@ -140,13 +140,12 @@ func pathErr(err error) error {
 
 // appendReq is one Append waiting for its commit.
 type appendReq struct {
-	ctx       context.Context
-	ns        *namespace
-	data      [][]byte
-	window    time.Duration // 0: commit as soon as possible
-	entries   []backend.Entry
-	committed bool
-	res       chan error // buffered 1
+	ctx     context.Context
+	ns      *namespace
+	data    [][]byte
+	window  time.Duration // 0: commit as soon as possible
+	entries []backend.Entry
+	res     chan error // buffered 1
 }
 
 // namespace is what a driver writes with: its prefix and its bounds.

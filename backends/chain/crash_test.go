@@ -34,7 +34,7 @@ func openCrashChain(ctx context.Context, dir string, primaryDown bool, batch int
 	if err != nil {
 		return nil, err
 	}
-	var primary backend.Driver = p
+	primary := backend.Driver(p)
 	if primaryDown {
 		primary = newFlaky(p, p.Capabilities(), down)
 	}

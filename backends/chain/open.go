@@ -114,7 +114,7 @@ func newChain(ctx context.Context, tiers []Tier, opts *Options) (*Chain, error) 
 		case err == nil:
 			t.drv = drv
 		case errors.Is(err, backend.ErrInvalidConfig) || ctx.Err() != nil:
-			c.closeTiers()
+			_ = c.closeTiers() // the open error is what the caller needs
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("chain: opening tier %s: %w", t.name, ctx.Err())
 			}
@@ -154,7 +154,7 @@ func newChain(ctx context.Context, tiers []Tier, opts *Options) (*Chain, error) 
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
-		c.closeTiers()
+		_ = c.closeTiers() // the open error is what the caller needs
 		return nil, fmt.Errorf("chain: %w", ctx.Err())
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())

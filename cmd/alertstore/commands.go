@@ -74,7 +74,7 @@ func (env *cliEnv) openStore(ctx context.Context, flagValue string) (*backend.St
 	return s, err
 }
 
-func cmdPut(ctx context.Context, env *cliEnv, args []string) error {
+func cmdPut(ctx context.Context, env *cliEnv, args []string) (err error) {
 	fs, dsn := newFlags(env, "put", "[flags] | put '<json>' | put -")
 	entity := fs.String("entity", "", "entity the alert is about (host, user, address)")
 	entityType := fs.String("entity-type", "", "entity type, e.g. host or user")
@@ -166,7 +166,7 @@ func cmdPut(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer closeInto(&err, s)
 	const chunk = 500
 	stored := 0
 	for i := 0; i < len(alerts); i += chunk {
@@ -218,7 +218,7 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-func cmdList(ctx context.Context, env *cliEnv, args []string) error {
+func cmdList(ctx context.Context, env *cliEnv, args []string) (err error) {
 	fs, dsn := newFlags(env, "list", "[flags]")
 	limit := fs.Int("limit", 20, "most alerts to print")
 	offset := fs.Int("offset", 0, "skip this many matching alerts")
@@ -253,7 +253,6 @@ func cmdList(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		q.MinSeverity = s
 	}
-	var err error
 	if q.Since, err = parseWhen(*since); err != nil {
 		return usagef("--since: %v", err)
 	}
@@ -264,7 +263,7 @@ func cmdList(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer closeInto(&err, s)
 	page, err := s.List(ctx, q)
 	if err != nil {
 		return err
@@ -274,8 +273,8 @@ func cmdList(ctx context.Context, env *cliEnv, args []string) error {
 			b, _ := a.MarshalJSON()
 			fmt.Fprintf(env.stdout, "%s\n", b)
 		}
-	} else {
-		printTable(env.stdout, page.Alerts)
+	} else if err := printTable(env.stdout, page.Alerts); err != nil {
+		return err
 	}
 	if page.Skipped > 0 {
 		fmt.Fprintf(env.stderr, "skipped %d stored entries that are not valid alerts\n", page.Skipped)
@@ -307,7 +306,7 @@ func parseWhen(s string) (time.Time, error) {
 	return t, nil
 }
 
-func printTable(w io.Writer, alerts []*backend.Alert) {
+func printTable(w io.Writer, alerts []*backend.Alert) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIMESTAMP\tSEVERITY\tENTITY\tSOURCE\tSCORE\tMESSAGE\tID")
 	for _, a := range alerts {
@@ -318,10 +317,13 @@ func printTable(w io.Writer, alerts []*backend.Alert) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", dash(a.TimestampString()), dash(a.SeverityString()), dash(clip(a.Entity(), 28)),
 			dash(a.SourceType()), score, dash(clip(a.Message(), 60)), dash(a.ID()))
 	}
-	tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
 	if len(alerts) == 0 {
 		fmt.Fprintln(w, "(no alerts)")
 	}
+	return nil
 }
 
 func dash(s string) string {
@@ -345,7 +347,7 @@ func clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-func cmdCount(ctx context.Context, env *cliEnv, args []string) error {
+func cmdCount(ctx context.Context, env *cliEnv, args []string) (err error) {
 	fs, dsn := newFlags(env, "count", "[--dsn DSN]")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -354,7 +356,7 @@ func cmdCount(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer closeInto(&err, s)
 	n, err := s.Count(ctx)
 	if err != nil {
 		return err
@@ -363,7 +365,7 @@ func cmdCount(ctx context.Context, env *cliEnv, args []string) error {
 	return nil
 }
 
-func cmdClear(ctx context.Context, env *cliEnv, args []string) error {
+func cmdClear(ctx context.Context, env *cliEnv, args []string) (err error) {
 	fs, dsn := newFlags(env, "clear", "--yes [--dsn DSN]")
 	yes := fs.Bool("yes", false, "really delete every alert of the namespace")
 	if err := parseFlags(fs, args); err != nil {
@@ -373,7 +375,7 @@ func cmdClear(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer closeInto(&err, s)
 	if !*yes {
 		n, _ := s.Count(ctx)
 		return usagef("clear deletes all %d entries under prefix %q of %s; run again with --yes", n, s.Config().Prefix, s.Backend())
@@ -385,7 +387,7 @@ func cmdClear(ctx context.Context, env *cliEnv, args []string) error {
 	return nil
 }
 
-func cmdPing(ctx context.Context, env *cliEnv, args []string) error {
+func cmdPing(ctx context.Context, env *cliEnv, args []string) (err error) {
 	fs, dsn := newFlags(env, "ping", "[--dsn DSN]")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -394,7 +396,7 @@ func cmdPing(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer closeInto(&err, s)
 	start := time.Now()
 	if err := s.Ping(ctx); err != nil {
 		return err
@@ -412,4 +414,13 @@ func cmdBackends(ctx context.Context, env *cliEnv, args []string) error {
 		fmt.Fprintln(env.stdout, s)
 	}
 	return nil
+}
+
+// closeInto closes s when a command returns, and makes a failed Close the
+// command's error when it had none: a store may still be writing on Close
+// (a bolt file's last commit), and a failure there must not exit 0.
+func closeInto(err *error, s *backend.Store) {
+	if cerr := s.Close(); cerr != nil && *err == nil {
+		*err = cerr
+	}
 }

@@ -62,7 +62,7 @@ func defaultDSNDescription() string {
 	return d + "   (directory: $" + envDataDir + ")"
 }
 
-func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
+func cmdDemo(ctx context.Context, env *cliEnv, args []string) (err error) {
 	fs, dsnFlag := newFlags(env, "demo", "[--dsn DSN]")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -79,7 +79,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer closeInto(&err, s)
 	if err := s.Ping(ctx); err != nil {
 		return err
 	}
@@ -107,7 +107,9 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "5. Retrieved %d alerts, newest first:\n\n", len(page.Alerts))
-	printTable(env.stdout, page.Alerts)
+	if err := printTable(env.stdout, page.Alerts); err != nil {
+		return err
+	}
 	if len(page.Alerts) != len(alerts) {
 		return fmt.Errorf("stored %d alerts but retrieved %d", len(alerts), len(page.Alerts))
 	}

@@ -27,7 +27,9 @@ func cmdSelftest(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	err = s.Ping(ctx)
-	s.Close()
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/apt-detection/alertstore/registry"
 )
 
-func cmdStatus(ctx context.Context, env *cliEnv, args []string) error {
+func cmdStatus(ctx context.Context, env *cliEnv, args []string) (err error) {
 	fs, dsnFlag := newFlags(env, "status", "[--dsn DSN]")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -21,7 +21,7 @@ func cmdStatus(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer closeInto(&err, s)
 	cfg := s.Config()
 	fmt.Fprintf(env.stdout, "dsn:          %s\n", registry.RedactDSN(dsn))
 	fmt.Fprintf(env.stdout, "backend:      %s\n", s.Backend())
