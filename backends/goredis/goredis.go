@@ -86,16 +86,21 @@ const (
 	SchemeTLS = "rediss"
 	// SchemeUnix is a Unix domain socket: unix:///run/redis/redis.sock?db=0.
 	SchemeUnix = "unix"
+	// SchemeSentinel is a master with replicas behind Redis Sentinel, on
+	// go-redis' failover client: redis+sentinel://s1:26379/mymaster.
+	SchemeSentinel = "redis+sentinel"
 )
 
-// ClientName is the connection name this backend sets (CLIENT SETNAME), so
-// that CLIENT LIST on the server shows which connections are alertstore's.
+// ClientName is the connection name this backend sets (CLIENT SETNAME), on
+// sentinels too, so that CLIENT LIST on the server shows which connections
+// are alertstore's.
 const ClientName = "alertstore"
 
 func init() {
 	registry.Register(Scheme, opener(redisconf.TCP))
 	registry.Register(SchemeTLS, opener(redisconf.TLS))
 	registry.Register(SchemeUnix, opener(redisconf.Unix))
+	registry.Register(SchemeSentinel, openSentinel)
 }
 
 // opener parses the DSN before any I/O. Opening connects lazily: a server

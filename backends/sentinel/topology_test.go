@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/backends/goredis"
 	"github.com/apt-detection/alertstore/backends/internal/redistest"
+	"github.com/apt-detection/alertstore/backends/valkeygo"
 	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/conformance/containers"
 	"github.com/apt-detection/alertstore/registry"
@@ -48,9 +50,9 @@ type target struct {
 // targets are the scheme/server pairs the tests run: each scheme on the
 // server its library is usually paired with, and go-redis on Redis 7 too.
 var targets = []target{
-	{SchemeRedis, containers.NameRedis8},
-	{SchemeValkey, containers.NameValkey},
-	{SchemeRedis, containers.NameRedis7},
+	{goredis.SchemeSentinel, containers.NameRedis8},
+	{valkeygo.SchemeSentinel, containers.NameValkey},
+	{goredis.SchemeSentinel, containers.NameRedis7},
 }
 
 func (tg target) String() string { return tg.scheme + "@" + tg.server }
@@ -254,16 +256,6 @@ var (
 	openStore = redistest.Open
 )
 
-// sentinelDriver returns the driver of a store opened by this package.
-func sentinelDriver(t testing.TB, s *backend.Store) *driver {
-	t.Helper()
-	d, ok := s.Driver().(*driver)
-	if !ok {
-		t.Fatalf("store driver is %T", s.Driver())
-	}
-	return d
-}
-
 func newAlert(t testing.TB, entity string) *backend.Alert {
 	t.Helper()
 	a := backend.NewAlert()
@@ -308,7 +300,7 @@ func (tp *topology) listIDs(ctx context.Context, prefix string) (map[string]int,
 }
 
 // sentinelsWithClient returns the sentinels on which a connection named
-// ClientName is subscribed: the ones the client libraries listen to for
+// ClientName (the same for both backends) is subscribed: the ones the client libraries listen to for
 // +switch-master.
 func (tp *topology) sentinelsWithClient(ctx context.Context) []*containers.Server {
 	var out []*containers.Server
@@ -319,7 +311,7 @@ func (tp *topology) sentinelsWithClient(ctx context.Context) []*containers.Serve
 		}
 		list, _ := v.(string)
 		for _, line := range strings.Split(list, "\n") {
-			if strings.Contains(line, " name="+ClientName+" ") && !strings.Contains(line, " sub=0 ") && strings.Contains(line, " sub=") {
+			if strings.Contains(line, " name="+goredis.ClientName+" ") && !strings.Contains(line, " sub=0 ") && strings.Contains(line, " sub=") {
 				out = append(out, s)
 				break
 			}

@@ -577,7 +577,7 @@ func testWatchNoLeak(t *testing.T, e env) {
 }
 
 // ourGoroutines counts the goroutines running code of the backends (the
-// shared driver, goredis, valkey) that are not test goroutines.
+// shared driver, goredis, valkeygo) that are not test goroutines.
 func ourGoroutines() int {
 	buf := make([]byte, 4<<20)
 	buf = buf[:runtime.Stack(buf, true)]
@@ -586,7 +586,7 @@ func ourGoroutines() int {
 		if strings.Contains(g, "/redistest.") || strings.Contains(g, "testing.tRunner") {
 			continue
 		}
-		for _, pkg := range []string{"/backends/internal/redislist.", "/backends/goredis.", "/backends/valkey."} {
+		for _, pkg := range []string{"/backends/internal/redislist.", "/backends/goredis.", "/backends/valkeygo."} {
 			if strings.Contains(g, pkg) {
 				n++
 				break

@@ -1,11 +1,11 @@
-package valkey_test
+package valkeygo_test
 
 import (
 	"testing"
 
 	"github.com/apt-detection/alertstore/backends/goredis"
 	"github.com/apt-detection/alertstore/backends/internal/redistest"
-	"github.com/apt-detection/alertstore/backends/valkey"
+	"github.com/apt-detection/alertstore/backends/valkeygo"
 	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/conformance/containers"
 )
@@ -19,7 +19,7 @@ func TestConformance(t *testing.T) {
 		t.Run(spec.Name, func(t *testing.T) {
 			t.Parallel()
 			srv := redistest.Shared(t, spec)
-			conformance.RunConformanceTests(t, redistest.Harness(valkey.Scheme, srv.Addr()))
+			conformance.RunConformanceTests(t, redistest.Harness(valkeygo.Scheme, srv.Addr()))
 		})
 	}
 }
@@ -28,7 +28,7 @@ func TestServer(t *testing.T) {
 	for _, spec := range containers.Matrix() {
 		t.Run(spec.Name, func(t *testing.T) {
 			t.Parallel()
-			redistest.RunServerTests(t, valkey.Scheme, redistest.Shared(t, spec))
+			redistest.RunServerTests(t, valkeygo.Scheme, redistest.Shared(t, spec))
 		})
 	}
 }
@@ -37,7 +37,7 @@ func TestFaults(t *testing.T) {
 	for _, spec := range containers.Matrix() {
 		t.Run(spec.Name, func(t *testing.T) {
 			t.Parallel()
-			redistest.RunFaultTests(t, valkey.Scheme, spec)
+			redistest.RunFaultTests(t, valkeygo.Scheme, spec)
 		})
 	}
 }
@@ -49,12 +49,12 @@ func TestSharesLayoutWithGoredis(t *testing.T) {
 		t.Run(spec.Name, func(t *testing.T) {
 			t.Parallel()
 			srv := redistest.Shared(t, spec)
-			redistest.RunCrossTests(t, valkey.Scheme, goredis.Scheme, srv)
-			redistest.RunCrossTests(t, goredis.Scheme, valkey.Scheme, srv)
+			redistest.RunCrossTests(t, valkeygo.Scheme, goredis.Scheme, srv)
+			redistest.RunCrossTests(t, goredis.Scheme, valkeygo.Scheme, srv)
 		})
 	}
 }
 
 func TestNoServer(t *testing.T) {
-	redistest.RunOfflineTests(t, valkey.Scheme)
+	redistest.RunOfflineTests(t, valkeygo.Scheme)
 }

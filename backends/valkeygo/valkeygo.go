@@ -1,4 +1,4 @@
-// Package valkey is the Valkey backend on valkey-go: alerts in a Valkey (or
+// Package valkeygo is the Valkey backend on valkey-go: alerts in a Valkey (or
 // Redis) list, in the layout of the system we replace, shared by every
 // process that opens the same server, database and prefix. It stores
 // exactly what the goredis backend stores, in the same keys, so the two
@@ -70,7 +70,7 @@
 // An acknowledged alert is in the server's memory (Capabilities().Durable
 // is false); it survives a restart only as the server's persistence
 // (appendonly, appendfsync, RDB snapshots) allows. See docs/operations.md.
-package valkey
+package valkeygo
 
 import (
 	"context"
@@ -91,15 +91,20 @@ const (
 	Scheme = "valkey"
 	// SchemeTLS is TCP with TLS: valkeys://host:6380/0.
 	SchemeTLS = "valkeys"
+	// SchemeSentinel is a master with replicas behind Redis Sentinel, on
+	// valkey-go's sentinel client: valkey+sentinel://s1:26379/mymaster.
+	SchemeSentinel = "valkey+sentinel"
 )
 
-// ClientName is the connection name this backend sets (CLIENT SETNAME), so
-// that CLIENT LIST on the server shows which connections are alertstore's.
+// ClientName is the connection name this backend sets (CLIENT SETNAME), on
+// sentinels too, so that CLIENT LIST on the server shows which connections
+// are alertstore's.
 const ClientName = "alertstore"
 
 func init() {
 	registry.Register(Scheme, opener(redisconf.TCP))
 	registry.Register(SchemeTLS, opener(redisconf.TLS))
+	registry.Register(SchemeSentinel, openSentinel)
 }
 
 func opener(t redisconf.Transport) registry.Opener {
@@ -152,7 +157,7 @@ func clientOption(rc redisconf.Config, cfg backend.Config) valkey.ClientOption {
 // backend.NewStore(drv, Scheme, cfg).
 func OpenClient(client valkey.Client, cfg backend.Config) (backend.Driver, error) {
 	if client == nil {
-		return nil, fmt.Errorf("%w: valkey: nil client", backend.ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: valkeygo: nil client", backend.ErrInvalidConfig)
 	}
 	if cfg.Prefix != "" {
 		if err := registry.CheckPrefix(cfg.Prefix); err != nil {
