@@ -35,7 +35,7 @@
 //	replica_timeout         how long they wait, default 1s (at most half of timeout), below timeout
 //	check_interval          how often the master is re-resolved and checked, default 5s
 //
-// and those of the goredis and valkey backends that concern the data
+// and those of the goredis and valkeygo backends that concern the data
 // nodes, with the same spelling and meaning (docs/dsn.md): db,
 // username, password, password_file, dial_timeout, read_timeout,
 // write_timeout, pool_size, tls, tls_ca, tls_cert, tls_key,
