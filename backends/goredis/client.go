@@ -56,7 +56,7 @@ func (c *client) Append(ctx context.Context, k redislist.Keys, payloads [][]byte
 	if o.MinReplicas > 0 {
 		// WAIT counts the writes of its own connection: pin one.
 		cn = c.rdb.Conn()
-		defer cn.Close()
+		defer func() { _ = cn.Close() }()
 		_, err = cn.TxPipelined(ctx, queue)
 	} else {
 		_, err = c.rdb.TxPipelined(ctx, queue)

@@ -74,7 +74,7 @@ func pongServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
+	t.Cleanup(func() { _ = ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -82,7 +82,7 @@ func pongServer(t *testing.T) string {
 				return
 			}
 			go func() {
-				defer c.Close()
+				defer func() { _ = c.Close() }()
 				r := bufio.NewReader(c)
 				for {
 					if _, err := r.ReadString('\n'); err != nil {
@@ -111,7 +111,7 @@ func TestTrackerClosesOtherDataNodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
+		t.Cleanup(func() { _ = c.Close() })
 		conns[addr] = c
 	}
 	if n := tr.closeExcept(master, map[string]bool{master: true, replica: true}); n != 1 {

@@ -1,17 +1,7 @@
 package main
 
-import (
-	"context"
+import "github.com/apt-detection/alertstore/backends/goredis"
 
-	"github.com/redis/go-redis/v9"
-)
-
-// quietRedisLogger drops go-redis's own log lines ("connection pool:
-// failed to dial ..."). Every such failure also reaches us as the error of
-// the call, which the command reports once, with a hint; printing the
-// library's copy too would show operators each failure two or three times.
-type quietRedisLogger struct{}
-
-func (quietRedisLogger) Printf(context.Context, string, ...any) {}
-
-func init() { redis.SetLogger(quietRedisLogger{}) }
+// The command reports every backend error once, with a hint; go-redis's
+// own copy of a dial failure would show it two or three times.
+func init() { goredis.DiscardClientLog() }

@@ -76,7 +76,7 @@ func TestServerFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			ver, _ := infoField(info.(string), string(spec.Flavor)+"_version")
-			t.Logf("%s runs %s %s at %s", spec.Image, spec.Flavor, ver, s.Addr())
+			t.Logf("%s runs %s %s at %s", s.Spec().Image, spec.Flavor, ver, s.Addr())
 			if ver == "" {
 				t.Errorf("INFO server has no %s_version: is %s a %s image?", spec.Flavor, spec.Image, spec.Flavor)
 			}
@@ -178,7 +178,7 @@ func TestMissingImage(t *testing.T) {
 	spec := ServerSpec{Name: NameRedis8, Flavor: Redis, Image: "alertstore-offline/no-such-image:0"}
 	_, err := Start(ctx, spec)
 	if errors.Is(err, ErrDockerUnavailable) {
-		failStart(t, err)
+		SkipOrFail(t, err)
 	}
 	if !errors.Is(err, ErrImageNotFound) {
 		t.Fatalf("err = %v; want ErrImageNotFound", err)
@@ -191,3 +191,31 @@ func TestMissingImage(t *testing.T) {
 }
 
 func bufioReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }
+
+// TestOfflineAlternative pins when the helpers may run the offline-built
+// image instead of the one a spec names: only for an entry's official
+// default, and only when no variable chose the image.
+func TestOfflineAlternative(t *testing.T) {
+	tests := []struct {
+		name string
+		env  string
+		spec ServerSpec
+		want string
+	}{
+		{"default, variable unset", "", ServerSpec{Name: NameRedis8, Flavor: Redis, Image: DefaultRedisImage}, OfflineRedisImage},
+		{"valkey default", "", ServerSpec{Name: NameValkey, Flavor: Valkey, Image: DefaultValkeyImage}, OfflineValkeyImage},
+		{"variable set to the default", DefaultRedisImage, ServerSpec{Name: NameRedis8, Flavor: Redis, Image: DefaultRedisImage}, ""},
+		{"image chosen by hand", "", ServerSpec{Name: NameRedis8, Flavor: Redis, Image: "example/redis:8"}, ""},
+		{"spec outside the matrix", "", ServerSpec{Name: "custom", Flavor: Redis, Image: DefaultRedisImage}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(EnvRedisImage, tt.env)
+			t.Setenv(EnvValkeyImage, "")
+			got, ok := offlineAlternative(tt.spec)
+			if got != tt.want || ok != (tt.want != "") {
+				t.Fatalf("offlineAlternative(%+v) = %q, %v; want %q", tt.spec, got, ok, tt.want)
+			}
+		})
+	}
+}

@@ -6,6 +6,10 @@
 // backend's conformance tests can be run against any address — a server
 // started here, a CI service, a developer's local redis-server — and a
 // third-party backend need not import testcontainers to use the suite.
+// It is also a Go module of its own
+// (github.com/apt-detection/alertstore/conformance/containers), so that a
+// program importing the library never inherits testcontainers, moby and
+// their dependencies in its module graph; only tests require it.
 //
 // Why host networking: every container uses the host's network namespace and
 // listens on a free 127.0.0.1 port chosen here. A stopped and restarted
@@ -26,9 +30,12 @@
 // pass by skipping everything.
 //
 // testcontainers' reaper (Ryuk) is an image too, so it cannot be pulled
-// either: run the tests with TESTCONTAINERS_RYUK_DISABLED=true. Cleanup is
-// then done by t.Cleanup (see [StartServer]); containers of a killed test
-// binary carry the label [LabelKey] and can be removed with
+// either. When its image is not present locally and
+// TESTCONTAINERS_RYUK_DISABLED is not set, the helpers turn the reaper off
+// for the test process, so nobody has to know about it; a present reaper
+// image is used. Cleanup is done by t.Cleanup in any case (see
+// [StartServer]); containers of a killed test binary carry the label
+// [LabelKey] and can be removed with
 //
 //	docker rm -f $(docker ps -aq --filter label=alertstore.conformance)
 package containers

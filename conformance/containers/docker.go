@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,18 +49,27 @@ func docker(ctx context.Context) (*testcontainers.DockerClient, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, dockerPingTimeout)
 	defer cancel()
+	reaperOnce.Do(func() { settleReaper(ctx) })
 	cli, err := newDockerClient(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("containers: %w: %v", ErrDockerUnavailable, err)
+		return nil, noEngine(err)
 	}
 	// NewDockerClientWithOpts falls back to a client from the environment
 	// without checking it, so ask the engine ourselves.
 	if _, err := cli.Ping(ctx, client.PingOptions{}); err != nil {
 		_ = cli.Close()
-		return nil, fmt.Errorf("containers: %w: %v", ErrDockerUnavailable, err)
+		return nil, noEngine(err)
 	}
 	dockerClient = cli
 	return cli, nil
+}
+
+// noEngine is the error for an engine that did not answer: one line (the
+// skip message of every container test) saying what to do, with the first
+// line of the cause.
+func noEngine(err error) error {
+	cause, _, _ := strings.Cut(err.Error(), "\n")
+	return fmt.Errorf("containers: %w (%s); start a Docker engine, or point DOCKER_HOST at one, to run this test", ErrDockerUnavailable, cause)
 }
 
 // newDockerClient wraps testcontainers' constructor, which panics instead of
@@ -72,24 +83,81 @@ func newDockerClient(ctx context.Context) (cli *testcontainers.DockerClient, err
 	return testcontainers.NewDockerClientWithOpts(ctx)
 }
 
-// checkImage fails with ErrImageNotFound unless image is present locally,
-// naming the variable that selects it.
-func checkImage(ctx context.Context, cli *testcontainers.DockerClient, spec ServerSpec) error {
+// checkImage returns the image to run for spec: spec.Image when it is
+// present locally, else the offline-built equivalent of a default image
+// (see [Matrix]), else an error wrapping ErrImageNotFound that names the
+// variable selecting it and how to build it.
+func checkImage(ctx context.Context, cli *testcontainers.DockerClient, spec ServerSpec) (string, error) {
 	_, err := cli.ImageInspect(ctx, spec.Image)
 	if err == nil {
-		return nil
+		return spec.Image, nil
 	}
-	if cerrdefs.IsNotFound(err) {
-		return missingImageError(fmt.Sprintf("containers: %s: image %s not found locally; build it with "+
-			"conformance/containers/offline/build-images.sh or set %s",
-			spec.Name, spec.Image, imageEnvFor(spec)))
+	if !cerrdefs.IsNotFound(err) {
+		return "", fmt.Errorf("containers: inspect image %s: %w", spec.Image, err)
 	}
-	return fmt.Errorf("containers: inspect image %s: %w", spec.Image, err)
+	if alt, ok := offlineAlternative(spec); ok {
+		if _, err := cli.ImageInspect(ctx, alt); err == nil {
+			return alt, nil
+		}
+	}
+	return "", missingImageError(fmt.Sprintf("containers: %s: image %s not found locally; build it with "+
+		"conformance/containers/offline/build-images.sh or set %s",
+		spec.Name, spec.Image, imageEnvFor(spec)))
+}
+
+// envRyukDisabled is testcontainers' switch for its reaper (Ryuk).
+const envRyukDisabled = "TESTCONTAINERS_RYUK_DISABLED"
+
+var reaperOnce sync.Once
+
+// settleReaper turns testcontainers' reaper off for this process unless
+// its image is present locally or somebody chose either way, so that a
+// newcomer with a Docker engine but no registry never has to learn that a
+// reaper exists. The reaper only removes the containers of a test binary
+// that died; every test here removes its own (t.Cleanup), and leftovers
+// carry [LabelKey]. A reaper image that is present is used as usual.
+//
+// It must run before testcontainers creates its first client: testcontainers
+// reads its configuration (environment and ~/.testcontainers.properties)
+// once per process, at that moment. So it asks the engine itself, with plain
+// clients for DOCKER_HOST and for the default socket (the engines
+// testcontainers tries first). When neither shows the image, the reaper is
+// off: one it could not start would fail every test after a long pull.
+func settleReaper(ctx context.Context) {
+	if _, set := os.LookupEnv(envRyukDisabled); set {
+		return
+	}
+	hosts := []string{client.DefaultDockerHost}
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		hosts = append([]string{h}, hosts...)
+	}
+	for _, h := range hosts {
+		if reaperImagePresent(ctx, h) {
+			return
+		}
+	}
+	_ = os.Setenv(envRyukDisabled, "true")
+}
+
+// reaperImagePresent reports whether the engine at host answers and has
+// testcontainers' reaper image.
+func reaperImagePresent(ctx context.Context, host string) bool {
+	cli, err := client.New(client.FromEnv, client.WithHost(host), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return false
+	}
+	defer cli.Close()
+	_, err = cli.ImageInspect(ctx, testcontainers.ReaperDefaultImage)
+	return err == nil
 }
 
 // checkReaper fails early when testcontainers would start its reaper but
-// cannot: its image would have to be pulled, which fails here only after
-// a long retry loop and with a message about the registry.
+// cannot: its image would have to be pulled, which fails here only after a
+// long retry loop and with a message about the registry. After
+// settleReaper that happens only when testcontainers had read its
+// configuration before this package's first client (another package in
+// the same test binary started a container first) or an explicit
+// configuration asks for the reaper.
 func checkReaper(ctx context.Context, cli *testcontainers.DockerClient) error {
 	if testcontainers.ReadConfig().RyukDisabled {
 		return nil
@@ -98,7 +166,7 @@ func checkReaper(ctx context.Context, cli *testcontainers.DockerClient) error {
 	if _, err := cli.ImageInspect(ctx, img); err != nil {
 		if cerrdefs.IsNotFound(err) {
 			return missingImageError(fmt.Sprintf("containers: testcontainers' reaper (Ryuk) image %s "+
-				"not found locally, and it cannot be pulled here; set TESTCONTAINERS_RYUK_DISABLED=true", img))
+				"is not present locally, and %s asks for the reaper; unset it to run without one", img, envRyukDisabled))
 		}
 		return fmt.Errorf("containers: inspect reaper image %s: %w", img, err)
 	}

@@ -46,31 +46,48 @@ const (
 	EnvRequireDocker = "ALERTSTORE_REQUIRE_DOCKER"
 )
 
-// Default images: the official ones. Where no registry is reachable, build
-// the offline equivalents with offline/build-images.sh and point the
-// environment variables at them (alertstore-offline/redis:7.0, ...).
+// Default images: the official ones. Where no registry is reachable,
+// offline/build-images.sh builds equivalents from Debian packages under the
+// Offline names; when a variable is unset and the official image is not
+// present locally, the helpers use the offline one if it is.
 const (
 	DefaultRedis7Image = "redis:7.0"
 	DefaultRedisImage  = "redis:8.0"
 	DefaultValkeyImage = "valkey/valkey:8.1"
+
+	OfflineRedis7Image = "alertstore-offline/redis:7.0"
+	OfflineRedisImage  = "alertstore-offline/redis:8.0"
+	OfflineValkeyImage = "alertstore-offline/valkey:8.1"
 )
 
 // matrixEntry ties a matrix name to the variable choosing its image.
 type matrixEntry struct {
-	name, env, def string
-	flavor         Flavor
+	name, env, def, offline string
+	flavor                  Flavor
 }
 
 var matrixEntries = []matrixEntry{
-	{NameRedis7, EnvRedis7Image, DefaultRedis7Image, Redis},
-	{NameRedis8, EnvRedisImage, DefaultRedisImage, Redis},
-	{NameValkey, EnvValkeyImage, DefaultValkeyImage, Valkey},
+	{NameRedis7, EnvRedis7Image, DefaultRedis7Image, OfflineRedis7Image, Redis},
+	{NameRedis8, EnvRedisImage, DefaultRedisImage, OfflineRedisImage, Redis},
+	{NameValkey, EnvValkeyImage, DefaultValkeyImage, OfflineValkeyImage, Valkey},
+}
+
+// offlineAlternative is the image the offline script builds for spec, when
+// spec runs its entry's official default because no variable chose one.
+func offlineAlternative(spec ServerSpec) (string, bool) {
+	for _, e := range matrixEntries {
+		if e.name == spec.Name && spec.Image == e.def && strings.TrimSpace(os.Getenv(e.env)) == "" {
+			return e.offline, true
+		}
+	}
+	return "", false
 }
 
 // Matrix returns the servers the tests run against: redis-7.0, redis-8.0
 // and valkey-8.1, with images from ALERTSTORE_REDIS7_IMAGE,
 // ALERTSTORE_REDIS_IMAGE and ALERTSTORE_VALKEY_IMAGE (defaults: the official
-// images). ALERTSTORE_SERVERS, a comma-separated list of names, restricts it,
+// images, else the offline ones when only those are present).
+// ALERTSTORE_SERVERS, a comma-separated list of names, restricts it,
 // in the order given.
 //
 // An unknown name in ALERTSTORE_SERVERS panics: silently dropping it would

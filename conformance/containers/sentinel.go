@@ -137,10 +137,11 @@ func StartTopology(ctx context.Context, spec ServerSpec, opts ...TopologyOption)
 // test as [StartServer] does, and terminates every container in t.Cleanup.
 func StartSentinelTopology(ctx context.Context, t testing.TB, spec ServerSpec, opts ...TopologyOption) *Topology {
 	t.Helper()
+	SkipShort(t)
 	opts = append([]TopologyOption{WithServerOptions(WithLogf(t.Logf))}, opts...)
 	tp, err := StartTopology(ctx, spec, opts...)
 	if err != nil {
-		failStart(t, err)
+		SkipOrFail(t, err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -71,25 +71,14 @@ func Start(ctx context.Context, spec ServerSpec, opts ...Option) (*Server, error
 // [WithLogf] says otherwise.
 func StartServer(ctx context.Context, t testing.TB, spec ServerSpec, opts ...Option) *Server {
 	t.Helper()
+	SkipShort(t)
 	opts = append([]Option{WithLogf(t.Logf)}, opts...)
 	s, err := Start(ctx, spec, opts...)
 	if err != nil {
-		failStart(t, err)
+		SkipOrFail(t, err)
 	}
 	t.Cleanup(func() { terminateInCleanup(t, s) })
 	return s
-}
-
-// failStart skips or fails t for a start error, as [StartServer] documents.
-func failStart(t testing.TB, err error) {
-	t.Helper()
-	if errors.Is(err, ErrDockerUnavailable) || errors.Is(err, ErrImageNotFound) {
-		if RequireDocker() {
-			t.Fatalf("%v (%s is set, so this fails instead of skipping)", err, EnvRequireDocker)
-		}
-		t.Skipf("%v (set %s=1 to fail instead of skipping)", err, EnvRequireDocker)
-	}
-	t.Fatal(err)
 }
 
 // terminateInCleanup terminates s with a context of its own: the test's
@@ -117,9 +106,11 @@ func start(ctx context.Context, spec ServerSpec, cfg serverConfig, sentinel bool
 	if err := checkReaper(ctx, cli); err != nil {
 		return nil, err
 	}
-	if err := checkImage(ctx, cli, spec); err != nil {
+	img, err := checkImage(ctx, cli, spec)
+	if err != nil {
 		return nil, err
 	}
+	spec.Image = img
 	for attempt := 1; ; attempt++ {
 		port, err := freePort()
 		if err != nil {

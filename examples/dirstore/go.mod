@@ -1,6 +1,8 @@
 module example.com/alertstore-dirstore
 
-go 1.26.8
+go 1.26.0
+
+toolchain go1.26.11
 
 require github.com/apt-detection/alertstore v0.0.0
 

@@ -63,7 +63,7 @@ func TestRead(t *testing.T) {
 			var wantReply Error
 			switch {
 			case errors.As(c.err, &wantReply):
-				if err != wantReply {
+				if !errors.Is(err, wantReply) {
 					t.Fatalf("err = %#v, want the error reply %#v", err, wantReply)
 				}
 			case c.err != nil:
@@ -84,7 +84,7 @@ func TestRead(t *testing.T) {
 // reply, as pipelined commands need.
 func TestReadSequence(t *testing.T) {
 	r := reader("-ERR no\r\n:7\r\n", Limits{})
-	if _, err := r.Read(); err != Error("ERR no") {
+	if _, err := r.Read(); !errors.Is(err, Error("ERR no")) {
 		t.Fatalf("first: err = %v", err)
 	}
 	if v, err := r.Read(); err != nil || v != int64(7) {

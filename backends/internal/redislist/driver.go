@@ -201,7 +201,7 @@ func (d *Driver) Append(ctx context.Context, alerts [][]byte) error {
 		switch {
 		case r.WaitErr != nil:
 			d.unavailable()
-			return fmt.Errorf("%w: stored on the master, but WAIT for %d replicas failed, so it is not acknowledged; the alert may or may not survive a failover: %v",
+			return fmt.Errorf("%w: stored on the master, but WAIT for %d replicas failed, so it is not acknowledged; the alert may or may not survive a failover: %w",
 				backend.ErrUnavailable, o.MinReplicas, r.WaitErr)
 		case r.Acked < int64(o.MinReplicas):
 			d.unavailable()

@@ -8,7 +8,7 @@ import (
 
 	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/backends/goredis"
-	"github.com/apt-detection/alertstore/backends/internal/redistest"
+	"github.com/apt-detection/alertstore/backends/internal/servertest/redistest"
 	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/conformance/containers"
 )

@@ -1,4 +1,4 @@
-package sentinel
+package sentinel_test
 
 import (
 	"context"

@@ -1,21 +1,19 @@
-package sentinel
+package sentinel_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/backends/goredis"
-	"github.com/apt-detection/alertstore/backends/internal/redistest"
+	"github.com/apt-detection/alertstore/backends/internal/servertest/redistest"
 	"github.com/apt-detection/alertstore/backends/valkeygo"
 	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/conformance/containers"
@@ -85,21 +83,6 @@ type topology struct {
 	*containers.Topology
 }
 
-type sharedTopology struct {
-	once sync.Once
-	tp   *topology
-	err  error
-}
-
-var (
-	topoMu sync.Mutex
-	topos  = map[string]*sharedTopology{}
-)
-
-// startTimeout bounds starting a topology, gate included, on a busy
-// two-core machine.
-const startTimeout = 4 * time.Minute
-
 // downAfter is the sentinels' down-after-milliseconds. At 1s (the
 // helper's default) a master that answers one PING a second late is taken
 // for dead: on two cores busy with a resync, container starts and the
@@ -111,50 +94,31 @@ const startTimeout = 4 * time.Minute
 // back after it, as the test means; at 3s it came back mid-failover.
 const downAfter = 2 * time.Second
 
-// sharedTopo returns the topology of server, starting it on first use.
-// Like containers.StartServer it skips without Docker or the image, or
-// fails under ALERTSTORE_REQUIRE_DOCKER=1.
+// sharedTopo returns the topology of server, shared by the test binary
+// and started on first use (containers.Shared): it skips without Docker or
+// the image, or fails under ALERTSTORE_REQUIRE_DOCKER=1.
 func sharedTopo(t testing.TB, server string) *topology {
 	t.Helper()
 	spec, ok := containers.Lookup(server)
 	if !ok {
 		t.Fatalf("no matrix entry %s", server)
 	}
-	topoMu.Lock()
-	s, ok := topos[server]
-	if !ok {
-		s = &sharedTopology{}
-		topos[server] = s
-	}
-	topoMu.Unlock()
-	s.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-		defer cancel()
+	return containers.Shared(t, "sentinel-topology\x00"+server, func(ctx context.Context) (*topology, error) {
 		begin := time.Now()
 		tp, err := containers.StartTopology(ctx, spec,
 			containers.WithServerOptions(containers.WithPassword(dataPassword)),
 			containers.WithDownAfter(downAfter))
 		if err != nil {
-			s.err = err
-			return
+			return nil, err
 		}
-		s.tp = &topology{Topology: tp}
-		if err := s.tp.addSentinelUser(ctx); err != nil {
-			s.err = err
-			return
+		top := &topology{Topology: tp}
+		if err := top.addSentinelUser(ctx); err != nil {
+			_ = tp.Terminate(context.WithoutCancel(ctx))
+			return nil, err
 		}
 		fmt.Fprintf(os.Stderr, "sentinel tests: topology %s ready in %s\n", server, time.Since(begin).Round(100*time.Millisecond))
+		return top, nil
 	})
-	if s.err != nil {
-		if errors.Is(s.err, containers.ErrDockerUnavailable) || errors.Is(s.err, containers.ErrImageNotFound) {
-			if containers.RequireDocker() {
-				t.Fatalf("%v (%s is set, so this fails instead of skipping)", s.err, containers.EnvRequireDocker)
-			}
-			t.Skipf("%v (set %s=1 to fail instead of skipping)", s.err, containers.EnvRequireDocker)
-		}
-		t.Fatal(s.err)
-	}
-	return s.tp
 }
 
 // addSentinelUser creates the sentinel ACL user on every sentinel that
@@ -178,24 +142,7 @@ func (tp *topology) addSentinelUser(ctx context.Context) error {
 }
 
 // TestMain removes the shared topologies after the last test.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	topoMu.Lock()
-	for name, s := range topos {
-		if s.tp != nil {
-			if err := s.tp.Terminate(ctx); err != nil {
-				fmt.Fprintf(os.Stderr, "sentinel tests: terminate topology %s: %v\n", name, err)
-				if code == 0 {
-					code = 1
-				}
-			}
-		}
-	}
-	topoMu.Unlock()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { containers.Main(m) }
 
 // dsn is the DSN of scheme on tp: data password in the user info, the
 // first sentinel as host and the others as addr=, the sentinel user, cfg's

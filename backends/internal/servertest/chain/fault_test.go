@@ -29,8 +29,8 @@ import (
 // own SIGKILL and the tests measure the chain, not Redis's persistence
 // settings. They skip without Docker, or fail with ALERTSTORE_REQUIRE_DOCKER=1:
 //
-//	TESTCONTAINERS_RYUK_DISABLED=true ALERTSTORE_REQUIRE_DOCKER=1 \
-//	ALERTSTORE_REDIS_IMAGE=alertstore-offline/redis:8.0 go test -race -run Fault -v ./backends/chain/
+//	ALERTSTORE_REQUIRE_DOCKER=1 \
+//	go test -race -run Fault -v ./backends/internal/servertest/chain/
 //
 // Each logs one FIGURES: line.
 

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/apt-detection/alertstore/backends/goredis"
-	"github.com/apt-detection/alertstore/backends/internal/redistest"
+	"github.com/apt-detection/alertstore/backends/internal/servertest/redistest"
 	"github.com/apt-detection/alertstore/backends/valkeygo"
 	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/conformance/containers"
