@@ -12,6 +12,5 @@ import (
 	_ "github.com/apt-detection/alertstore/backends/chain"
 	_ "github.com/apt-detection/alertstore/backends/goredis"
 	_ "github.com/apt-detection/alertstore/backends/memory"
-	_ "github.com/apt-detection/alertstore/backends/sentinel"
-	_ "github.com/apt-detection/alertstore/backends/valkey"
+	_ "github.com/apt-detection/alertstore/backends/valkeygo"
 )

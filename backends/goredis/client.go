@@ -30,39 +30,82 @@ func newClient(rdb *redis.Client) *client {
 	}
 }
 
-func (c *client) Append(ctx context.Context, k redislist.Keys, payloads [][]byte, max int) (int64, int64, error) {
+// Append is the append transaction (see redislist.Client), the one place
+// it is written for go-redis: plain for redis://, with ROLE and WAIT for
+// redis+sentinel://.
+func (c *client) Append(ctx context.Context, k redislist.Keys, payloads [][]byte, max int, o redislist.AppendOptions) (redislist.AppendResult, error) {
 	args := make([]any, len(payloads))
 	for i, p := range payloads {
 		args[i] = p
 	}
 	n := int64(len(payloads))
+	var role *redis.Cmd
 	var push, incr *redis.IntCmd
-	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	queue := func(p redis.Pipeliner) error {
+		if o.Role {
+			role = p.Do(ctx, "ROLE")
+		}
 		push = p.RPush(ctx, k.List, args...)
 		incr = p.IncrBy(ctx, k.Seq, n)
 		p.LTrim(ctx, k.List, -int64(max), -1)
 		p.Publish(ctx, k.Events, n)
 		return nil
-	})
+	}
+	var err error
+	var cn *redis.Conn
+	if o.MinReplicas > 0 {
+		// WAIT counts the writes of its own connection: pin one.
+		cn = c.rdb.Conn()
+		defer func() { _ = cn.Close() }()
+		_, err = cn.TxPipelined(ctx, queue)
+	} else {
+		_, err = c.rdb.TxPipelined(ctx, queue)
+	}
+	r := redislist.AppendResult{Acked: -1}
 	switch {
 	case err == nil:
-		return push.Val(), incr.Val(), nil
+		r.Pushed, r.Seq = push.Val(), incr.Val()
+	case role != nil && role.Err() != nil && !errors.Is(role.Err(), redis.Nil) && err == role.Err():
+		// ROLE refused (NOPERM for an ACL user without it): nothing ran.
+		return r, translate(role.Err())
 	case push != nil && push.Err() != nil:
 		// RPUSH refused (WRONGTYPE: the key is not a list), or a
 		// transport failure set on the commands: nothing was stored.
-		return 0, 0, translate(push.Err())
+		return r, translate(push.Err())
 	case incr != nil && incr.Err() != nil && err == incr.Err():
 		// Only INCRBY failed (a counter overwritten by hand): the alerts
 		// are stored, the driver repairs the counter.
-		return push.Val(), -1, nil
+		r.Pushed, r.Seq = push.Val(), -1
 	default:
 		// The transaction failed as a whole. go-redis does not always
 		// copy such an error onto the commands (a failed AUTH on a new
 		// connection leaves them without error and without value; see
 		// go-redis issue 2871), so the returned error decides, never the
 		// commands alone.
-		return 0, 0, translate(err)
+		return r, translate(err)
 	}
+	if role != nil {
+		r.Role = roleOf(role.Val())
+	}
+	if o.MinReplicas > 0 && r.Role == "master" {
+		acked, err := cn.Wait(ctx, o.MinReplicas, o.ReplicaTimeout).Result()
+		if err != nil {
+			r.WaitErr = translate(err)
+		} else {
+			r.Acked = acked
+		}
+	}
+	return r, nil
+}
+
+// roleOf reads the role from ROLE's reply.
+func roleOf(v any) string {
+	arr, _ := v.([]any)
+	if len(arr) == 0 {
+		return ""
+	}
+	s, _ := arr[0].(string)
+	return s
 }
 
 func (c *client) Window(ctx context.Context, k redislist.Keys, args []string) (redislist.Window, error) {

@@ -7,6 +7,8 @@
 //	redis://[user[:password]@]host[:port][/db][?params]
 //	rediss://...                              (TLS)
 //	unix:///path/to/redis.sock[?db=N&params]  (Unix domain socket)
+//	redis+sentinel://[user[:password]@]sentinel1[:port]/<master-name>[/db][?params]
+//	                                          (a master behind Redis Sentinel; see # Sentinel)
 //
 // The port defaults to 6379 and the database to 0; an IPv6 host is written
 // in brackets (redis://[::1]:6379/0). Parameters, besides the shared ones
@@ -56,6 +58,21 @@
 // List returns it once. Idempotent reads (the list slice, LLEN, PING, DEL)
 // are retried once by the driver when a connection turns out dead.
 //
+// # Sentinel
+//
+// redis+sentinel:// stores in the master the sentinels name, through
+// go-redis' failover client, in the same layout. Its parameters (addr=
+// for more sentinels, sentinel_username, sentinel_password[_file],
+// min_replicas, replica_timeout, check_interval, and the data-node ones
+// above), the master check and the failover behaviour are shared with
+// valkeygo's valkey+sentinel:// and live in backends/internal/sentinel;
+// docs/dsn.md has the reference. What this package adds: every
+// connection is dialled through a tracker, and when the master check
+// finds the master elsewhere the connections to every other data node are
+// closed, so that go-redis reconnects to the new master. Each append runs
+// ROLE inside its MULTI/EXEC and, with min_replicas, WAIT on the same
+// connection (the one transaction of client.go, with options).
+//
 // # Escape hatch
 //
 // Store.As(&c), c a redis.UniversalClient, sets c to the store's go-redis
@@ -92,16 +109,21 @@ const (
 	SchemeTLS = "rediss"
 	// SchemeUnix is a Unix domain socket: unix:///run/redis/redis.sock?db=0.
 	SchemeUnix = "unix"
+	// SchemeSentinel is a master with replicas behind Redis Sentinel, on
+	// go-redis' failover client: redis+sentinel://s1:26379/mymaster.
+	SchemeSentinel = "redis+sentinel"
 )
 
-// ClientName is the connection name this backend sets (CLIENT SETNAME), so
-// that CLIENT LIST on the server shows which connections are alertstore's.
+// ClientName is the connection name this backend sets (CLIENT SETNAME), on
+// sentinels too, so that CLIENT LIST on the server shows which connections
+// are alertstore's.
 const ClientName = "alertstore"
 
 func init() {
 	registry.Register(Scheme, opener(redisconf.TCP))
 	registry.Register(SchemeTLS, opener(redisconf.TLS))
 	registry.Register(SchemeUnix, opener(redisconf.Unix))
+	registry.Register(SchemeSentinel, openSentinel)
 }
 
 // opener parses the DSN before any I/O. Opening connects lazily: a server

@@ -5,6 +5,7 @@ go 1.26.0
 toolchain go1.26.11
 
 require (
+	github.com/apt-detection/alertstore v0.0.0
 	github.com/containerd/errdefs v1.0.0
 	github.com/moby/moby/api v1.57.0
 	github.com/moby/moby/client v0.6.3
@@ -58,3 +59,7 @@ require (
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 )
+
+// The RESP reader (internal/resp) is the root module's, shared with the
+// Sentinel backends; in this repository the two modules move together.
+replace github.com/apt-detection/alertstore => ../..

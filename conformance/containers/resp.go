@@ -8,12 +8,15 @@ import (
 	"io"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/apt-detection/alertstore/internal/resp"
 )
 
-// This file holds a minimal RESP2 client.
+// This file holds a minimal RESP2 client on the module's RESP reader
+// (internal/resp), which the Sentinel master check of the backends uses
+// too.
 //
 // Why not go-redis or valkey-go: those are the clients whose backends the
 // conformance suite tests. The readiness gates here must not depend on the
@@ -23,9 +26,7 @@ import (
 // beyond RESP2.
 
 // RedisError is an error reply from the server ("-ERR ...").
-type RedisError string
-
-func (e RedisError) Error() string { return string(e) }
+type RedisError = resp.Error
 
 // defaultCommandTimeout bounds a command whose context has no deadline, so
 // a paused server cannot hang a readiness loop forever.
@@ -114,72 +115,14 @@ func do(ctx context.Context, addr, password string, args ...string) (any, error)
 }
 
 func roundTrip(w io.Writer, r *bufio.Reader, args ...string) (any, error) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-	}
-	if _, err := io.WriteString(w, b.String()); err != nil {
+	if err := resp.WriteCommand(w, args...); err != nil {
 		return nil, err
 	}
 	return readReply(r)
 }
 
-func readReply(r *bufio.Reader) (any, error) {
-	line, err := r.ReadString('\n')
-	if err != nil {
-		return nil, err
-	}
-	line = strings.TrimSuffix(line, "\r\n")
-	if line == "" {
-		return nil, errors.New("containers: empty RESP line")
-	}
-	body := line[1:]
-	switch line[0] {
-	case '+':
-		return body, nil
-	case '-':
-		return nil, RedisError(body)
-	case ':':
-		return strconv.ParseInt(body, 10, 64)
-	case '$':
-		n, err := strconv.Atoi(body)
-		if err != nil {
-			return nil, fmt.Errorf("containers: bad bulk length %q", body)
-		}
-		if n < 0 {
-			return nil, nil
-		}
-		buf := make([]byte, n+2)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return nil, err
-		}
-		return string(buf[:n]), nil
-	case '*':
-		n, err := strconv.Atoi(body)
-		if err != nil {
-			return nil, fmt.Errorf("containers: bad array length %q", body)
-		}
-		if n < 0 {
-			return nil, nil
-		}
-		out := make([]any, n)
-		for i := range out {
-			v, err := readReply(r)
-			var re RedisError
-			if err != nil && !errors.As(err, &re) {
-				return nil, err
-			}
-			if err != nil {
-				v = re
-			}
-			out[i] = v
-		}
-		return out, nil
-	default:
-		return nil, fmt.Errorf("containers: unexpected RESP type %q", line[0])
-	}
-}
+// readReply reads one reply with internal/resp's default limits.
+func readReply(r *bufio.Reader) (any, error) { return resp.Read(r) }
 
 // infoField returns the value of field in an INFO reply ("field:value"
 // lines), and whether it was present.

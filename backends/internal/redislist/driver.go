@@ -19,15 +19,17 @@ import (
 // library's "nil reply" never escapes. No method may retry a write.
 type Client interface {
 	// Append runs one MULTI/EXEC of
+	//	ROLE                            (if o.Role)
 	//	RPUSH k.List payloads...
 	//	INCRBY k.Seq len(payloads)
 	//	LTRIM k.List -max -1
 	//	PUBLISH k.Events len(payloads)
-	// and returns RPUSH's reply (the length after the push, before the
-	// trim) and INCRBY's (the new counter), or seq -1 when INCRBY failed
-	// inside an otherwise applied transaction (a counter overwritten by
-	// hand): the driver then repairs it.
-	Append(ctx context.Context, k Keys, payloads [][]byte, max int) (pushed, seq int64, err error)
+	// then, if o.MinReplicas > 0 and ROLE said master, WAIT o.MinReplicas
+	// o.ReplicaTimeout on the same connection (WAIT counts the writes of
+	// its own connection). It returns the replies (see AppendResult); err
+	// is set only when the transaction did not run or RPUSH was refused,
+	// that is when nothing was stored.
+	Append(ctx context.Context, k Keys, payloads [][]byte, max int, o AppendOptions) (AppendResult, error)
 	// Window runs WindowScript (EVALSHA, EVAL when the server lacks it)
 	// on k.List and k.Seq with args.
 	Window(ctx context.Context, k Keys, args []string) (Window, error)
@@ -50,6 +52,40 @@ type Client interface {
 	Close() error
 }
 
+// AppendOptions are the extras of the append transaction that a
+// replicated deployment (Sentinel) asks for; the zero value is the plain
+// append of the old system's layout.
+type AppendOptions struct {
+	// Role runs ROLE first inside the MULTI/EXEC: an append is
+	// acknowledged only when the node that ran it answers "master" (a
+	// replica made writable would keep the alerts to itself).
+	Role bool
+	// MinReplicas > 0 runs WAIT MinReplicas ReplicaTimeout after the
+	// transaction, on its connection: the append is acknowledged only
+	// when that many replicas confirmed it.
+	MinReplicas int
+	// ReplicaTimeout is WAIT's timeout.
+	ReplicaTimeout time.Duration
+}
+
+// AppendResult is what the append transaction's replies say.
+type AppendResult struct {
+	// Role is ROLE's first element ("master", "slave"), or "" if ROLE was
+	// not asked for.
+	Role string
+	// Pushed is RPUSH's reply: the list length after the push, before
+	// the trim.
+	Pushed int64
+	// Seq is INCRBY's reply, the new counter, or -1 when INCRBY failed
+	// inside an otherwise applied transaction (a counter overwritten by
+	// hand): the driver then repairs it.
+	Seq int64
+	// Acked is WAIT's reply, -1 if WAIT did not run or failed.
+	Acked int64
+	// WaitErr is why WAIT failed, translated like every error.
+	WaitErr error
+}
+
 // Options tune a Driver; the zero value is the defaults.
 type Options struct {
 	// CloseClient makes Driver.Close close the Client too. A backend
@@ -66,6 +102,15 @@ type Options struct {
 	// As is the driver's backend.Aser: the backend's route from Store.As
 	// to its client library's client. Nil: As reports false.
 	As func(i any) bool
+	// Append selects the extras of every append (ROLE, WAIT); the zero
+	// value is the plain append.
+	Append AppendOptions
+	// OnUnavailable, if set, is called after an append that failed in a
+	// way that may mean the master moved: an error wrapping
+	// ErrUnavailable, a node that is not master (Append.Role), too few
+	// replicas (Append.MinReplicas). It must not block; the Sentinel
+	// backends re-resolve the master from it.
+	OnUnavailable func()
 }
 
 // Driver implements backend.Driver and backend.Watcher on a Client.
@@ -121,9 +166,12 @@ func (d *Driver) check(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// Append implements backend.Driver. It is never retried here, and the
-// clients are configured not to retry it either: a write whose reply was
-// lost may have been applied, and sending it again would store it twice.
+// Append implements backend.Driver: the append transaction with the
+// extras of Options.Append, acknowledged only if ROLE said master and
+// enough replicas confirmed it when those were asked for. It is never
+// retried here, and the clients are configured not to retry it either: a
+// write whose reply was lost may have been applied, and sending it again
+// would store it twice.
 // The caller learns of the ambiguity as an error wrapping ErrUnavailable;
 // the Store gave each alert its id before the write, so a caller that
 // retries stores the same id and readers list it once.
@@ -134,17 +182,43 @@ func (d *Driver) Append(ctx context.Context, alerts [][]byte) error {
 	if len(alerts) == 0 {
 		return nil
 	}
-	pushed, seq, err := d.c.Append(ctx, d.k, alerts, d.max)
+	o := d.opts.Append
+	r, err := d.c.Append(ctx, d.k, alerts, d.max, o)
 	if err != nil {
+		if errors.Is(err, backend.ErrUnavailable) {
+			d.unavailable()
+		}
 		return err
 	}
-	if seq < pushed {
+	if o.Role && r.Role != "master" {
+		d.unavailable()
+		return fmt.Errorf("%w: the node that ran the append answers ROLE %q, not master: not acknowledged (a writable replica keeps such writes to itself)", backend.ErrUnavailable, r.Role)
+	}
+	if r.Seq < r.Pushed {
 		// Entries pushed by another writer (or a counter overwritten by
-		// hand) left the counter behind. The append itself is done and
-		// acknowledged; if the repair fails, the next append repairs.
-		_ = d.c.Repair(ctx, d.k, seq, pushed)
+		// hand) left the counter behind. The append itself is done; if
+		// the repair fails, the next append repairs.
+		_ = d.c.Repair(ctx, d.k, r.Seq, r.Pushed)
+	}
+	if o.MinReplicas > 0 {
+		switch {
+		case r.WaitErr != nil:
+			d.unavailable()
+			return fmt.Errorf("%w: stored on the master, but WAIT for %d replicas failed, so it is not acknowledged; the alert may or may not survive a failover: %w",
+				backend.ErrUnavailable, o.MinReplicas, r.WaitErr)
+		case r.Acked < int64(o.MinReplicas):
+			d.unavailable()
+			return fmt.Errorf("%w: not acknowledged by %d replicas (%d within %s); the alert may or may not survive a failover",
+				backend.ErrUnavailable, o.MinReplicas, r.Acked, o.ReplicaTimeout)
+		}
 	}
 	return nil
+}
+
+func (d *Driver) unavailable() {
+	if d.opts.OnUnavailable != nil {
+		d.opts.OnUnavailable()
+	}
 }
 
 // Scan implements backend.Driver.

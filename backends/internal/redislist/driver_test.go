@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,15 +22,20 @@ type fakeClient struct {
 	subs   map[int]func()
 	nextID int
 	down   bool
+
+	// What ROLE and WAIT answer when an append asks for them.
+	role    string
+	acked   int64
+	waitErr error
 }
 
-func newFake() *fakeClient { return &fakeClient{subs: map[int]func(){}} }
+func newFake() *fakeClient { return &fakeClient{subs: map[int]func(){}, role: "master"} }
 
-func (f *fakeClient) Append(ctx context.Context, k Keys, payloads [][]byte, max int) (int64, int64, error) {
+func (f *fakeClient) Append(ctx context.Context, k Keys, payloads [][]byte, max int, o AppendOptions) (AppendResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.down {
-		return 0, 0, backend.ErrUnavailable
+		return AppendResult{}, backend.ErrUnavailable
 	}
 	f.list = append(f.list, payloads...)
 	pushed := int64(len(f.list))
@@ -40,7 +46,14 @@ func (f *fakeClient) Append(ctx context.Context, k Keys, payloads [][]byte, max 
 	for _, n := range f.subs {
 		n()
 	}
-	return pushed, f.seq, nil
+	r := AppendResult{Pushed: pushed, Seq: f.seq, Acked: -1}
+	if o.Role {
+		r.Role = f.role
+	}
+	if o.MinReplicas > 0 && r.Role == "master" {
+		r.Acked, r.WaitErr = f.acked, f.waitErr
+	}
+	return r, nil
 }
 
 // foreignPush is an RPUSH by another tool: no counter, no message.
@@ -371,5 +384,52 @@ func TestTransient(t *testing.T) {
 		if got := Transient(reply); got != want {
 			t.Errorf("Transient(%q) = %v, want %v", reply, got, want)
 		}
+	}
+}
+
+// TestAppendOptions: an append asked to check ROLE and wait for replicas
+// is acknowledged only when the node is master and enough replicas
+// confirmed; every refusal wraps ErrUnavailable and calls OnUnavailable,
+// an acknowledged append does not.
+func TestAppendOptions(t *testing.T) {
+	sentinelish := AppendOptions{Role: true, MinReplicas: 2, ReplicaTimeout: time.Second}
+	for _, c := range []struct {
+		name    string
+		opts    AppendOptions
+		role    string
+		acked   int64
+		waitErr error
+		down    bool
+		refused string // "" if acknowledged
+	}{
+		{"plain append ignores the role", AppendOptions{}, "slave", 0, nil, false, ""},
+		{"role master", AppendOptions{Role: true}, "master", 0, nil, false, ""},
+		{"role replica", AppendOptions{Role: true}, "slave", 0, nil, false, `answers ROLE "slave"`},
+		{"enough replicas", sentinelish, "master", 2, nil, false, ""},
+		{"more replicas than asked", sentinelish, "master", 3, nil, false, ""},
+		{"too few replicas", sentinelish, "master", 1, nil, false, "not acknowledged by 2 replicas (1 within 1s)"},
+		{"WAIT failed", sentinelish, "master", 0, errors.New("connection reset"), false, "WAIT for 2 replicas failed"},
+		{"replica with replicas asked", sentinelish, "slave", 2, nil, false, `answers ROLE "slave"`},
+		{"server down", sentinelish, "master", 2, nil, true, "unavailable"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			f.role, f.acked, f.waitErr, f.down = c.role, c.acked, c.waitErr, c.down
+			kicks := 0
+			d := New(f, backend.Config{}, &Options{Append: c.opts, OnUnavailable: func() { kicks++ }})
+			err := d.Append(context.Background(), payloads(1, 1))
+			if c.refused == "" {
+				if err != nil || kicks != 0 {
+					t.Fatalf("err = %v, OnUnavailable called %d times; want acknowledged, not called", err, kicks)
+				}
+				return
+			}
+			if !errors.Is(err, backend.ErrUnavailable) || !strings.Contains(err.Error(), c.refused) {
+				t.Fatalf("err = %v, want ErrUnavailable saying %q", err, c.refused)
+			}
+			if kicks != 1 {
+				t.Fatalf("OnUnavailable called %d times, want 1", kicks)
+			}
+		})
 	}
 }

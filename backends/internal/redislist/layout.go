@@ -1,5 +1,5 @@
 // Package redislist is the storage layout and driver logic the two
-// Redis-protocol backends share: goredis (go-redis) and valkey (valkey-go)
+// Redis-protocol backends share: goredis (go-redis) and valkeygo (valkey-go)
 // differ only in the client library, which each wraps in a small Client.
 // Keeping the layout, the position arithmetic and the watch protocol in one
 // place is what keeps the two backends reading and writing each other's

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
-	"github.com/apt-detection/alertstore/backends/sentinel"
+	"github.com/apt-detection/alertstore/backends/goredis"
 	"github.com/apt-detection/alertstore/registry"
 )
 
@@ -570,7 +570,7 @@ func testListenedSentinelKilled(t *testing.T, f *faultEnv) {
 				break
 			}
 			if ctx.Err() != nil {
-				t.Fatalf("no single sentinel with a subscribed %s client (found %d)", sentinel.ClientName, len(sub))
+				t.Fatalf("no single sentinel with a subscribed %s client (found %d)", goredis.ClientName, len(sub))
 			}
 			time.Sleep(100 * time.Millisecond)
 		}

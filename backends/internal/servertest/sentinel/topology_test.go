@@ -11,8 +11,9 @@ import (
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/backends/goredis"
 	"github.com/apt-detection/alertstore/backends/internal/servertest/redistest"
-	"github.com/apt-detection/alertstore/backends/sentinel"
+	"github.com/apt-detection/alertstore/backends/valkeygo"
 	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/conformance/containers"
 	"github.com/apt-detection/alertstore/registry"
@@ -46,9 +47,9 @@ type target struct {
 // targets are the scheme/server pairs the tests run: each scheme on the
 // server its library is usually paired with, and go-redis on Redis 7 too.
 var targets = []target{
-	{sentinel.SchemeRedis, containers.NameRedis8},
-	{sentinel.SchemeValkey, containers.NameValkey},
-	{sentinel.SchemeRedis, containers.NameRedis7},
+	{goredis.SchemeSentinel, containers.NameRedis8},
+	{valkeygo.SchemeSentinel, containers.NameValkey},
+	{goredis.SchemeSentinel, containers.NameRedis7},
 }
 
 func (tg target) String() string { return tg.scheme + "@" + tg.server }
@@ -232,7 +233,7 @@ func (tp *topology) listIDs(ctx context.Context, prefix string) (map[string]int,
 }
 
 // sentinelsWithClient returns the sentinels on which a connection named
-// sentinel.ClientName is subscribed: the ones the client libraries listen to for
+// ClientName (the same for both backends) is subscribed: the ones the client libraries listen to for
 // +switch-master.
 func (tp *topology) sentinelsWithClient(ctx context.Context) []*containers.Server {
 	var out []*containers.Server
@@ -243,7 +244,7 @@ func (tp *topology) sentinelsWithClient(ctx context.Context) []*containers.Serve
 		}
 		list, _ := v.(string)
 		for _, line := range strings.Split(list, "\n") {
-			if strings.Contains(line, " name="+sentinel.ClientName+" ") && !strings.Contains(line, " sub=0 ") && strings.Contains(line, " sub=") {
+			if strings.Contains(line, " name="+goredis.ClientName+" ") && !strings.Contains(line, " sub=0 ") && strings.Contains(line, " sub=") {
 				out = append(out, s)
 				break
 			}

@@ -1,4 +1,4 @@
-package valkey
+package valkeygo
 
 import (
 	"context"
@@ -140,10 +140,18 @@ func newClient(src source) *client {
 	}
 }
 
-func (c *client) Append(ctx context.Context, k redislist.Keys, payloads [][]byte, max int) (int64, int64, error) {
+// Append is the append transaction (see redislist.Client), the one place
+// it is written for valkey-go: plain for valkey://, with ROLE and WAIT for
+// valkey+sentinel://.
+func (c *client) Append(ctx context.Context, k redislist.Keys, payloads [][]byte, max int, o redislist.AppendOptions) (redislist.AppendResult, error) {
+	r := redislist.AppendResult{Acked: -1}
 	cl, err := c.src.get(ctx)
 	if err != nil {
-		return 0, 0, err
+		return r, err
+	}
+	if p, ok := cl.(pinner); ok {
+		// B, DoMulti and Dedicated below must reach the same client.
+		cl = p.current()
 	}
 	elems := make([]string, len(payloads))
 	for i, p := range payloads {
@@ -151,41 +159,92 @@ func (c *client) Append(ctx context.Context, k redislist.Keys, payloads [][]byte
 	}
 	n := int64(len(payloads))
 	b := cl.B()
-	resps := cl.DoMulti(ctx,
-		b.Multi().Build(),
+	cmds := valkey.Commands{b.Multi().Build()}
+	if o.Role {
+		cmds = append(cmds, b.Role().Build())
+	}
+	cmds = append(cmds,
 		b.Rpush().Key(k.List).Element(elems...).Build(),
 		b.Incrby().Key(k.Seq).Increment(n).Build(),
 		b.Ltrim().Key(k.List).Start(-int64(max)).Stop(-1).Build(),
 		b.Publish().Channel(k.Events).Message(strconv.FormatInt(n, 10)).Build(),
 		b.Exec().Build(),
 	)
+	execAt := len(cmds) - 1
+	var resps []valkey.ValkeyResult
+	if o.MinReplicas > 0 {
+		// WAIT counts the writes of its own connection: one of our own.
+		cmds = append(cmds, b.Wait().Numreplicas(int64(o.MinReplicas)).Timeout(o.ReplicaTimeout.Milliseconds()).Build())
+		if resps, err = dedicated(ctx, cl, cmds); err != nil {
+			return r, err
+		}
+	} else {
+		resps = cl.DoMulti(ctx, cmds...)
+	}
 	// A transport failure or a command refused while queueing shows in
 	// EXEC's reply: nothing was applied. For a refusal EXEC says only
-	// EXECABORT; the queued command's own reply (NOPERM, OOM, ...) says
-	// why, so that is the error.
-	last := len(resps) - 1
-	replies, err := resps[last].ToArray()
+	// EXECABORT; the queued command's own reply (READONLY, NOPERM, OOM,
+	// ...) says why, so that is the error.
+	replies, err := resps[execAt].ToArray()
 	if err != nil {
-		for _, r := range resps[1:last] {
-			if qerr := r.Error(); qerr != nil {
-				return 0, 0, translate(qerr)
+		for _, q := range resps[1:execAt] {
+			if qerr := q.Error(); qerr != nil {
+				return r, translate(qerr)
 			}
 		}
-		return 0, 0, translate(err)
+		return r, translate(err)
+	}
+	if o.Role {
+		if len(replies) > 0 {
+			if roleReply, err := replies[0].ToArray(); err == nil && len(roleReply) > 0 {
+				r.Role, _ = roleReply[0].ToString()
+			}
+		}
+		replies = replies[min(1, len(replies)):]
 	}
 	if len(replies) != 4 {
-		return 0, 0, fmt.Errorf("valkey: unexpected EXEC reply of %d elements", len(replies))
+		return r, fmt.Errorf("valkeygo: unexpected EXEC reply of %d elements", len(replies))
 	}
-	pushed, err := replies[0].ToInt64()
-	if err != nil {
+	if r.Pushed, err = replies[0].ToInt64(); err != nil {
 		// RPUSH refused (WRONGTYPE: the key is not a list).
-		return 0, 0, translate(err)
+		return r, translate(err)
 	}
-	seq, err := replies[1].ToInt64()
-	if err != nil {
-		return pushed, -1, nil
+	if r.Seq, err = replies[1].ToInt64(); err != nil {
+		// Only INCRBY failed: the driver repairs the counter.
+		r.Seq = -1
 	}
-	return pushed, seq, nil
+	if o.MinReplicas > 0 && r.Role == "master" {
+		if r.Acked, err = resps[execAt+1].AsInt64(); err != nil {
+			r.Acked, r.WaitErr = -1, translate(err)
+		}
+	}
+	return r, nil
+}
+
+// pinner is a client that forwards to a current one which may change
+// (the Sentinel backend's swapClient).
+type pinner interface{ current() valkey.Client }
+
+// dedicated runs cmds on one connection of its own, so that WAIT counts
+// the transaction before it. valkey-go acquires that connection without a
+// context; the wait for it is bounded by ctx here, and a connection that
+// arrives after ctx is done is released unused.
+func dedicated(ctx context.Context, cl valkey.Client, cmds valkey.Commands) ([]valkey.ValkeyResult, error) {
+	ch := make(chan []valkey.ValkeyResult, 1)
+	go func() {
+		_ = cl.Dedicated(func(dc valkey.DedicatedClient) error {
+			if ctx.Err() == nil {
+				ch <- dc.DoMulti(ctx, cmds...)
+			}
+			return nil
+		})
+	}()
+	select {
+	case resps := <-ch:
+		return resps, nil
+	case <-ctx.Done():
+		return nil, translate(ctx.Err())
+	}
 }
 
 func (c *client) Window(ctx context.Context, k redislist.Keys, args []string) (redislist.Window, error) {
@@ -199,21 +258,21 @@ func (c *client) Window(ctx context.Context, k redislist.Keys, args []string) (r
 		return w, translate(err)
 	}
 	if len(arr) != 4 {
-		return w, fmt.Errorf("valkey: unexpected window reply of %d elements", len(arr))
+		return w, fmt.Errorf("valkeygo: unexpected window reply of %d elements", len(arr))
 	}
 	for i, p := range [3]*int64{&w.Seq, &w.Len, &w.Start} {
 		if *p, err = arr[i].ToInt64(); err != nil {
-			return w, fmt.Errorf("valkey: unexpected window reply element %d: %v", i, err)
+			return w, fmt.Errorf("valkeygo: unexpected window reply element %d: %v", i, err)
 		}
 	}
 	items, err := arr[3].ToArray()
 	if err != nil {
-		return w, fmt.Errorf("valkey: unexpected window items: %v", err)
+		return w, fmt.Errorf("valkeygo: unexpected window items: %v", err)
 	}
 	w.Items = make([][]byte, len(items))
 	for i := range items {
 		if w.Items[i], err = items[i].AsBytes(); err != nil {
-			return w, fmt.Errorf("valkey: unexpected window item: %v", err)
+			return w, fmt.Errorf("valkeygo: unexpected window item: %v", err)
 		}
 	}
 	return w, nil
@@ -291,7 +350,7 @@ func (c *client) Subscribe(ctx context.Context, channel string, notify func()) (
 				return
 			}
 			if err == nil { // the server unsubscribed us
-				err = errors.New("valkey: subscription ended by the server")
+				err = errors.New("valkeygo: subscription ended by the server")
 			}
 			select {
 			case failed <- err:

@@ -1,10 +1,8 @@
-package sentinel
+package valkeygo
 
 import (
 	"context"
-	"fmt"
 	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,27 +10,53 @@ import (
 	"github.com/valkey-io/valkey-go"
 
 	"github.com/apt-detection/alertstore/backend"
-	"github.com/apt-detection/alertstore/backends/internal/redislist"
-	"github.com/apt-detection/alertstore/backends/internal/valkeyconv"
-	valkeybackend "github.com/apt-detection/alertstore/backends/valkey"
+	"github.com/apt-detection/alertstore/backends/internal/sentinel"
+	"github.com/apt-detection/alertstore/registry"
 )
 
-// valkeyClient is the valkey+sentinel client: valkey-go's sentinel client
-// (ClientOption.Sentinel), behind a swap so that the monitor can replace a
-// client that stayed bound to a node which is no longer the master.
-// valkey-go has no exported way to make its sentinel client look again:
-// it follows +switch-master messages, and a missed one binds it to the old
-// master (its own documentation says so); a new client resolves afresh
-// and checks ROLE before using the node.
-type valkeyClient struct {
-	swap   *swapClient
-	repair *valkey.Lua
+// openSentinel opens valkey+sentinel://: the library-neutral part (DSN,
+// master check, ROLE and WAIT on appends) is backends/internal/sentinel,
+// the client is valkey-go's sentinel client.
+func openSentinel(ctx context.Context, dsn *registry.DSN, cfg backend.Config) (backend.Driver, error) {
+	return sentinel.Open(ctx, dsn, cfg, func(ctx context.Context, c sentinel.Config) (sentinel.Client, error) {
+		opt := sentinelOption(c)
+		first, err := dialValkey(ctx, opt)
+		if err != nil {
+			return nil, err
+		}
+		swap := newSwapClient(opt, first)
+		return &sentinelClient{client: newClient(swapSource{swap}), swap: swap}, nil
+	})
 }
 
-// valkeyOption translates our configuration into valkey-go's. The
-// settings the guarantees rest on are not configurable, as in the valkey
-// backend: no retries, no client-side cache.
-func valkeyOption(c config) valkey.ClientOption {
+// sentinelClient is valkey-go's sentinel client (ClientOption.Sentinel),
+// behind a swap so that the monitor can replace a client that stayed
+// bound to a node which is no longer the master. valkey-go has no
+// exported way to make its sentinel client look again: it follows
+// +switch-master messages, and a missed one binds it to the old master
+// (its own documentation says so); a new client resolves afresh and checks
+// ROLE before using the node.
+type sentinelClient struct {
+	*client
+	swap *swapClient
+}
+
+var _ sentinel.Client = (*sentinelClient)(nil)
+
+// Retarget replaces the client if it is bound to another node than master.
+func (s *sentinelClient) Retarget(master string, _ map[string]bool) { s.swap.ensure(master) }
+
+// swapSource hands out the swap, which forwards each call to the current
+// client (Append pins one for its transaction), and closes it.
+type swapSource struct{ s *swapClient }
+
+func (w swapSource) get(context.Context) (valkey.Client, error) { return w.s, nil }
+func (w swapSource) close()                                     { w.s.Close() }
+
+// sentinelOption translates our configuration into valkey-go's. The
+// settings the guarantees rest on are not configurable, as for valkey://:
+// no retries, no client-side cache.
+func sentinelOption(c sentinel.Config) valkey.ClientOption {
 	rw := max(c.Data.ReadTimeout, c.Data.WriteTimeout)
 	if rw == 0 {
 		rw = c.Timeout
@@ -68,15 +92,6 @@ func valkeyOption(c config) valkey.ClientOption {
 	}
 }
 
-func newValkeyClient(ctx context.Context, c config) (*valkeyClient, error) {
-	opt := valkeyOption(c)
-	first, err := dialValkey(ctx, opt)
-	if err != nil {
-		return nil, err
-	}
-	return &valkeyClient{swap: newSwapClient(opt, first), repair: valkey.NewLuaScript(redislist.RepairScript)}, nil
-}
-
 // dialValkey runs valkey.NewClient, which connects to the sentinels and the
 // master before it returns and takes no context, bounded by ctx. A client
 // that arrives after ctx is done is closed.
@@ -93,7 +108,7 @@ func dialValkey(ctx context.Context, opt valkey.ClientOption) (valkey.Client, er
 	select {
 	case r := <-ch:
 		if r.err != nil {
-			return nil, translateValkey(r.err)
+			return nil, translate(r.err)
 		}
 		return r.c, nil
 	case <-ctx.Done():
@@ -102,114 +117,9 @@ func dialValkey(ctx context.Context, opt valkey.ClientOption) (valkey.Client, er
 				r.c.Close()
 			}
 		}()
-		return nil, translateValkey(ctx.Err())
+		return nil, translate(ctx.Err())
 	}
 }
-
-func (v *valkeyClient) driver(cfg backend.Config) (backend.Driver, error) {
-	return valkeybackend.OpenClient(v.swap, cfg)
-}
-
-func (v *valkeyClient) append(ctx context.Context, k redislist.Keys, payloads [][]byte, max int, w waitFor) (txResult, error) {
-	var r txResult
-	cl := v.swap.current()
-	elems := make([]string, len(payloads))
-	for i, p := range payloads {
-		elems[i] = valkey.BinaryString(p)
-	}
-	n := int64(len(payloads))
-	b := cl.B()
-	cmds := valkey.Commands{
-		b.Multi().Build(),
-		b.Role().Build(),
-		b.Rpush().Key(k.List).Element(elems...).Build(),
-		b.Incrby().Key(k.Seq).Increment(n).Build(),
-		b.Ltrim().Key(k.List).Start(-int64(max)).Stop(-1).Build(),
-		b.Publish().Channel(k.Events).Message(strconv.FormatInt(n, 10)).Build(),
-		b.Exec().Build(),
-	}
-	const execAt = 6
-	var resps []valkey.ValkeyResult
-	if w.replicas > 0 {
-		cmds = append(cmds, b.Wait().Numreplicas(int64(w.replicas)).Timeout(w.timeout.Milliseconds()).Build())
-		var err error
-		if resps, err = dedicated(ctx, cl, cmds); err != nil {
-			return r, err
-		}
-	} else {
-		resps = cl.DoMulti(ctx, cmds...)
-	}
-	replies, err := resps[execAt].ToArray()
-	if err != nil {
-		// Refused while queueing (READONLY on a replica, NOPERM, OOM):
-		// EXEC says only EXECABORT, the queued command's reply says why.
-		for _, q := range resps[1:execAt] {
-			if qerr := q.Error(); qerr != nil {
-				return r, translateValkey(qerr)
-			}
-		}
-		return r, translateValkey(err)
-	}
-	if len(replies) != 5 {
-		return r, fmt.Errorf("valkey: unexpected EXEC reply of %d elements", len(replies))
-	}
-	if roleReply, err := replies[0].ToArray(); err == nil && len(roleReply) > 0 {
-		r.role, _ = roleReply[0].ToString()
-	}
-	if r.pushed, err = replies[1].ToInt64(); err != nil {
-		// RPUSH refused (WRONGTYPE: the key is not a list).
-		return r, translateValkey(err)
-	}
-	if r.seq, err = replies[2].ToInt64(); err != nil {
-		r.seq = -1
-	}
-	r.acked = -1
-	if w.replicas > 0 && r.role == "master" {
-		if r.acked, err = resps[execAt+1].AsInt64(); err != nil {
-			r.acked, r.waitErr = -1, translateValkey(err)
-		}
-	}
-	return r, nil
-}
-
-// dedicated runs cmds on one connection of its own, so that WAIT counts
-// the transaction before it. valkey-go acquires that connection without a
-// context; the wait for it is bounded by ctx here, and a connection that
-// arrives after ctx is done is released unused.
-func dedicated(ctx context.Context, cl valkey.Client, cmds valkey.Commands) ([]valkey.ValkeyResult, error) {
-	ch := make(chan []valkey.ValkeyResult, 1)
-	go func() {
-		_ = cl.Dedicated(func(dc valkey.DedicatedClient) error {
-			if ctx.Err() == nil {
-				ch <- dc.DoMulti(ctx, cmds...)
-			}
-			return nil
-		})
-	}()
-	select {
-	case resps := <-ch:
-		return resps, nil
-	case <-ctx.Done():
-		return nil, translateValkey(ctx.Err())
-	}
-}
-
-func (v *valkeyClient) repairSeq(ctx context.Context, k redislist.Keys, seq, pushed int64) error {
-	args := []string{strconv.FormatInt(seq, 10), strconv.FormatInt(pushed, 10)}
-	return translateValkey(v.repair.Exec(ctx, v.swap, []string{k.List, k.Seq}, args).Error())
-}
-
-func (v *valkeyClient) retarget(master string, _ map[string]bool) {
-	v.swap.ensure(master)
-}
-
-func (v *valkeyClient) close() error {
-	v.swap.Close()
-	return nil
-}
-
-// translateValkey maps the client's errors as its backend does.
-var translateValkey = valkeyconv.Error
 
 // swapClient is a valkey.Client that forwards every call to the current
 // valkey-go sentinel client, and can replace it (ensure). Calls that

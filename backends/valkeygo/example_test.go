@@ -1,4 +1,4 @@
-package valkey_test
+package valkeygo_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"log"
 
 	"github.com/apt-detection/alertstore/backend"
-	_ "github.com/apt-detection/alertstore/backends/valkey" // registers valkey://, valkeys://
+	_ "github.com/apt-detection/alertstore/backends/valkeygo" // registers valkey://, valkeys://
 	"github.com/apt-detection/alertstore/registry"
 )
 

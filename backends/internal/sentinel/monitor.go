@@ -52,7 +52,7 @@ type monitor struct {
 	stopOnce  sync.Once
 }
 
-func newMonitor(c config, retarget func(string, map[string]bool)) *monitor {
+func newMonitor(c Config, retarget func(string, map[string]bool)) *monitor {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &monitor{
 		name:      c.MasterName,

@@ -1,4 +1,4 @@
-package valkey
+package valkeygo
 
 import "github.com/apt-detection/alertstore/backends/internal/valkeyconv"
 

@@ -1,16 +1,16 @@
-package valkey_test
+package valkeygo_test
 
 import (
 	"context"
 	"testing"
 
-	valkeygo "github.com/valkey-io/valkey-go"
+	"github.com/valkey-io/valkey-go"
 
 	"github.com/apt-detection/alertstore/backend"
 
 	"github.com/apt-detection/alertstore/backends/goredis"
 	"github.com/apt-detection/alertstore/backends/internal/servertest/redistest"
-	"github.com/apt-detection/alertstore/backends/valkey"
+	"github.com/apt-detection/alertstore/backends/valkeygo"
 	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/conformance/containers"
 )
@@ -24,7 +24,7 @@ func TestConformance(t *testing.T) {
 		t.Run(spec.Name, func(t *testing.T) {
 			t.Parallel()
 			srv := redistest.Shared(t, spec)
-			conformance.RunConformanceTests(t, redistest.Harness(valkey.Scheme, srv.Addr()))
+			conformance.RunConformanceTests(t, redistest.Harness(valkeygo.Scheme, srv.Addr()))
 		})
 	}
 }
@@ -33,8 +33,8 @@ func TestConformance(t *testing.T) {
 // doc's escape hatch), and nothing else.
 func TestAs(t *testing.T) {
 	srv := redistest.Shared(t, containers.Matrix()[0])
-	s := redistest.Open(t, redistest.DSN(valkey.Scheme, srv.Addr(), backend.Config{Prefix: redistest.Prefix(t)}, ""))
-	var c valkeygo.Client
+	s := redistest.Open(t, redistest.DSN(valkeygo.Scheme, srv.Addr(), backend.Config{Prefix: redistest.Prefix(t)}, ""))
+	var c valkey.Client
 	if !s.As(&c) {
 		t.Fatal("As(*valkey.Client) = false")
 	}
@@ -52,7 +52,7 @@ func TestServer(t *testing.T) {
 	for _, spec := range containers.Matrix() {
 		t.Run(spec.Name, func(t *testing.T) {
 			t.Parallel()
-			redistest.RunServerTests(t, valkey.Scheme, redistest.Shared(t, spec))
+			redistest.RunServerTests(t, valkeygo.Scheme, redistest.Shared(t, spec))
 		})
 	}
 }
@@ -61,7 +61,7 @@ func TestFaults(t *testing.T) {
 	for _, spec := range containers.Matrix() {
 		t.Run(spec.Name, func(t *testing.T) {
 			t.Parallel()
-			redistest.RunFaultTests(t, valkey.Scheme, spec)
+			redistest.RunFaultTests(t, valkeygo.Scheme, spec)
 		})
 	}
 }
@@ -73,12 +73,12 @@ func TestSharesLayoutWithGoredis(t *testing.T) {
 		t.Run(spec.Name, func(t *testing.T) {
 			t.Parallel()
 			srv := redistest.Shared(t, spec)
-			redistest.RunCrossTests(t, valkey.Scheme, goredis.Scheme, srv)
-			redistest.RunCrossTests(t, goredis.Scheme, valkey.Scheme, srv)
+			redistest.RunCrossTests(t, valkeygo.Scheme, goredis.Scheme, srv)
+			redistest.RunCrossTests(t, goredis.Scheme, valkeygo.Scheme, srv)
 		})
 	}
 }
 
 func TestNoServer(t *testing.T) {
-	redistest.RunOfflineTests(t, valkey.Scheme)
+	redistest.RunOfflineTests(t, valkeygo.Scheme)
 }

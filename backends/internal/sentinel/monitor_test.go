@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -118,7 +117,7 @@ func fakeNode(t *testing.T, role string) *fakeServer {
 }
 
 func testMonitor(sentinels []string, sentinelPassword string) *monitor {
-	return newMonitor(config{
+	return newMonitor(Config{
 		MasterName:       "mymaster",
 		Sentinels:        sentinels,
 		SentinelPassword: sentinelPassword,
@@ -222,7 +221,7 @@ func TestMonitorChecksPeriodically(t *testing.T) {
 	master := fakeNode(t, "master")
 	s := fakeSentinel(t, master.addr, "")
 	var calls atomic.Int64
-	m := newMonitor(config{MasterName: "mymaster", Sentinels: []string{s.addr}, Timeout: time.Second, CheckInterval: 300 * time.Millisecond},
+	m := newMonitor(Config{MasterName: "mymaster", Sentinels: []string{s.addr}, Timeout: time.Second, CheckInterval: 300 * time.Millisecond},
 		func(got string, _ map[string]bool) {
 			if got == master.addr {
 				calls.Add(1)
@@ -248,51 +247,5 @@ func TestMonitorChecksPeriodically(t *testing.T) {
 	time.Sleep(700 * time.Millisecond)
 	if s.conns.Load() != after {
 		t.Error("the monitor probed after stop")
-	}
-}
-
-// TestTrackerClosesOtherDataNodes: go-redis' retarget closes the tracked
-// connections to data nodes other than the master, and keeps the ones to
-// the master and to sentinels (which are no data nodes).
-func TestTrackerClosesOtherDataNodes(t *testing.T) {
-	master, replica, sentinel := fakeNode(t, "master"), fakeNode(t, "slave"), fakeNode(t, "sentinel")
-	tr := &connTracker{dialTimeout: time.Second, conns: map[*trackedConn]struct{}{}}
-	ctx := context.Background()
-	conns := map[string]net.Conn{}
-	for _, s := range []*fakeServer{master, replica, sentinel} {
-		c, err := tr.dial(ctx, "tcp", s.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		conns[s.addr] = c
-	}
-	if n := tr.closeExcept(master.addr, map[string]bool{master.addr: true, replica.addr: true}); n != 1 {
-		t.Fatalf("closed %d connections, want 1", n)
-	}
-	if got := tr.addrs(); got[replica.addr] != 0 || got[master.addr] != 1 || got[sentinel.addr] != 1 {
-		t.Errorf("open connections after closeExcept: %v", got)
-	}
-	ping := func(c net.Conn) error {
-		_ = c.SetDeadline(time.Now().Add(time.Second))
-		if _, err := io.WriteString(c, "*1\r\n$4\r\nPING\r\n"); err != nil {
-			return err
-		}
-		_, err := bufio.NewReader(c).ReadString('\n')
-		return err
-	}
-	if err := ping(conns[replica.addr]); err == nil {
-		t.Error("the connection to the replica still works")
-	}
-	for _, a := range []string{master.addr, sentinel.addr} {
-		if err := ping(conns[a]); err != nil {
-			t.Errorf("connection to %s: %v", a, err)
-		}
-	}
-	// A plain TCP connection exposes its socket to go-redis' health check.
-	if _, ok := conns[master.addr].(interface {
-		SyscallConn() (syscall.RawConn, error)
-	}); !ok {
-		t.Error("a tracked TCP connection hides its socket from the pool's health check")
 	}
 }

@@ -35,7 +35,7 @@ const (
 )
 
 // Parameters this package reads itself; everything else but the shared
-// parameters goes to redisconf, the parser of the goredis and valkey
+// parameters goes to redisconf, the parser of the goredis and valkeygo
 // backends.
 const (
 	paramAddr             = "addr"
@@ -51,8 +51,8 @@ var ownParams = []string{
 	paramMinReplicas, paramReplicaTimeout, paramCheckInterval,
 }
 
-// config is a parsed Sentinel DSN.
-type config struct {
+// Config is a parsed Sentinel DSN.
+type Config struct {
 	// MasterName is the name the sentinels monitor the master under.
 	MasterName string
 	// Sentinels are the sentinel addresses, host:port (IPv6 bracketed):
@@ -64,7 +64,7 @@ type config struct {
 	SentinelPassword string
 	// Data is how to reach the data nodes (master and replicas): the user
 	// info's credentials, db, timeouts, pool and TLS, as the goredis and
-	// valkey backends parse them. Its Addr and Host are the first
+	// valkeygo backends parse them. Its Addr and Host are the first
 	// sentinel's and unused: the sentinels say where the master is.
 	Data redisconf.Config
 	// MinReplicas > 0 makes every append wait (WAIT) until that many
@@ -80,7 +80,7 @@ type config struct {
 }
 
 // String describes the configuration without secrets.
-func (c config) String() string {
+func (c Config) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "master %s via sentinels %s", c.MasterName, strings.Join(c.Sentinels, ","))
 	if c.SentinelUsername != "" {
@@ -106,17 +106,17 @@ func (c config) String() string {
 }
 
 // GoString keeps %#v from printing the passwords.
-func (c config) GoString() string { return "sentinel.config{" + c.String() + "}" }
+func (c Config) GoString() string { return "sentinel.Config{" + c.String() + "}" }
 
-// parseDSN reads a Sentinel DSN whose shared parameters (prefix,
+// ParseDSN reads a Sentinel DSN whose shared parameters (prefix,
 // max_alerts, ...) the registry has already consumed into common. It
 // consumes every other parameter of dsn and fails, naming it, on one it
 // does not know, before any I/O. Errors wrap backend.ErrInvalidConfig and
 // never contain a secret.
 //
 //	redis+sentinel://[user[:password]@]host[:port]/master-name[/db][?params]
-func parseDSN(dsn *registry.DSN, common backend.Config) (config, error) {
-	c := config{Timeout: common.Timeout}
+func ParseDSN(dsn *registry.DSN, common backend.Config) (Config, error) {
+	c := Config{Timeout: common.Timeout}
 	if c.Timeout <= 0 {
 		c.Timeout = backend.DefaultTimeout
 	}
@@ -188,7 +188,7 @@ func parseDSN(dsn *registry.DSN, common backend.Config) (config, error) {
 		return c, err
 	}
 
-	// How to reach the data nodes: the goredis/valkey parser, on a DSN that
+	// How to reach the data nodes: the goredis/valkeygo parser, on a DSN that
 	// holds what is left of ours with the database as its path.
 	c.Data, err = parseData(dsn, db)
 	if err != nil {

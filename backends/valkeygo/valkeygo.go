@@ -1,4 +1,4 @@
-// Package valkey is the Valkey backend on valkey-go: alerts in a Valkey (or
+// Package valkeygo is the Valkey backend on valkey-go: alerts in a Valkey (or
 // Redis) list, in the layout of the system we replace, shared by every
 // process that opens the same server, database and prefix. It stores
 // exactly what the goredis backend stores, in the same keys, so the two
@@ -9,6 +9,8 @@
 //
 //	valkey://[user[:password]@]host[:port][/db][?params]
 //	valkeys://...                              (TLS)
+//	valkey+sentinel://[user[:password]@]sentinel1[:port]/<master-name>[/db][?params]
+//	                                           (a master behind Redis Sentinel; see # Sentinel)
 //
 // The port defaults to 6379 and the database to 0; an IPv6 host is written
 // in brackets (valkey://[::1]:6379/0). Parameters, besides the shared ones
@@ -52,7 +54,7 @@
 //
 // valkey-go retries only read-only commands, never a MULTI/EXEC with a
 // write in it; this backend disables even that (DisableRetry), so that the
-// goredis and valkey backends fail the same way. A write whose reply was
+// goredis and valkeygo backends fail the same way. A write whose reply was
 // lost fails with ErrUnavailable and may or may not have been applied; the
 // Store gave every alert its id before the write, so a caller's retry
 // stores the same id and List returns it once. Idempotent reads are retried
@@ -64,6 +66,19 @@
 // again on a later call if that failed, so that a producer (or a chain of
 // backends) can start before the server and recover when it comes up. Use
 // Ping (`alertstore ping`) to check a DSN.
+//
+// # Sentinel
+//
+// valkey+sentinel:// stores in the master the sentinels name, through
+// valkey-go's sentinel client (ClientOption.Sentinel), in the same layout.
+// Its parameters, the master check and the failover behaviour are shared
+// with goredis' redis+sentinel:// and live in backends/internal/sentinel;
+// docs/dsn.md has the reference. What this package adds: the client sits
+// behind a swap, and when the master check finds it bound to another node
+// than the master (valkey-go missed a +switch-master message) it is
+// replaced by a new one, which resolves the master afresh. Each append
+// runs ROLE inside its MULTI/EXEC and, with min_replicas, WAIT on a
+// dedicated connection (the one transaction of client.go, with options).
 //
 // # Escape hatch
 //
@@ -77,7 +92,7 @@
 // An acknowledged alert is in the server's memory (Capabilities().Durable
 // is false); it survives a restart only as the server's persistence
 // (appendonly, appendfsync, RDB snapshots) allows. See docs/operations.md.
-package valkey
+package valkeygo
 
 import (
 	"context"
@@ -98,15 +113,20 @@ const (
 	Scheme = "valkey"
 	// SchemeTLS is TCP with TLS: valkeys://host:6380/0.
 	SchemeTLS = "valkeys"
+	// SchemeSentinel is a master with replicas behind Redis Sentinel, on
+	// valkey-go's sentinel client: valkey+sentinel://s1:26379/mymaster.
+	SchemeSentinel = "valkey+sentinel"
 )
 
-// ClientName is the connection name this backend sets (CLIENT SETNAME), so
-// that CLIENT LIST on the server shows which connections are alertstore's.
+// ClientName is the connection name this backend sets (CLIENT SETNAME), on
+// sentinels too, so that CLIENT LIST on the server shows which connections
+// are alertstore's.
 const ClientName = "alertstore"
 
 func init() {
 	registry.Register(Scheme, opener(redisconf.TCP))
 	registry.Register(SchemeTLS, opener(redisconf.TLS))
+	registry.Register(SchemeSentinel, openSentinel)
 }
 
 func opener(t redisconf.Transport) registry.Opener {
@@ -159,7 +179,7 @@ func clientOption(rc redisconf.Config, cfg backend.Config) valkey.ClientOption {
 // backend.NewStore(drv, Scheme, cfg).
 func OpenClient(client valkey.Client, cfg backend.Config) (backend.Driver, error) {
 	if client == nil {
-		return nil, fmt.Errorf("%w: valkey: nil client", backend.ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: valkeygo: nil client", backend.ErrInvalidConfig)
 	}
 	if cfg.Prefix != "" {
 		if err := registry.CheckPrefix(cfg.Prefix); err != nil {

@@ -6,38 +6,31 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/apt-detection/alertstore/internal/resp"
 )
 
 // This file holds the few RESP2 round trips of the master check: asking a
 // sentinel where the master is, and asking that node its ROLE. They are
-// ours, not go-redis' or valkey-go's, so that the check is one piece of
+// ours (on internal/resp, the reader the container helpers use too), not
+// go-redis' or valkey-go's, so that the check is one piece of
 // code for both schemes and judges the libraries' routing instead of
 // repeating it. Every probe is one short-lived connection: the check runs
 // every few seconds, and a connection kept open between runs would only
 // add a failure mode (half-open after a pause) to the code that is there
 // to detect failures.
 
-// replyError is an error reply ("-READONLY ...").
-type replyError string
-
-func (e replyError) Error() string { return string(e) }
-
-// code is the reply's first word ("WRONGPASS").
-func (e replyError) code() string { c, _, _ := strings.Cut(string(e), " "); return c }
-
 // authFailure reports whether err is a server's refusal of our
 // credentials or rights, which retrying will not cure.
 func authFailure(err error) bool {
-	var re replyError
+	var re resp.Error
 	if !errors.As(err, &re) {
 		return false
 	}
-	switch re.code() {
+	switch re.Code() {
 	case "WRONGPASS", "NOAUTH", "NOPERM":
 		return true
 	case "ERR":
@@ -59,7 +52,7 @@ type endpoint struct {
 // probeConn is one connection of a probe.
 type probeConn struct {
 	nc net.Conn
-	r  *bufio.Reader
+	r  *resp.Reader
 }
 
 // dialProbe connects to addr, authenticating if ep has a password. The
@@ -85,7 +78,7 @@ func dialProbe(ctx context.Context, addr string, ep endpoint) (*probeConn, error
 		}
 		nc = tc
 	}
-	c := &probeConn{nc: nc, r: bufio.NewReader(nc)}
+	c := &probeConn{nc: nc, r: resp.NewReader(bufio.NewReader(nc), probeLimits)}
 	if ep.password != "" {
 		args := []string{"AUTH", ep.password}
 		if ep.username != "" {
@@ -103,7 +96,7 @@ func dialProbe(ctx context.Context, addr string, ep endpoint) (*probeConn, error
 func (c *probeConn) close() { _ = c.nc.Close() }
 
 // do sends one command and reads its reply: string, int64, []any, nil, or
-// a replyError as the error.
+// a resp.Error as the error.
 func (c *probeConn) do(args ...string) (any, error) {
 	if err := c.send(args...); err != nil {
 		return nil, err
@@ -111,73 +104,14 @@ func (c *probeConn) do(args ...string) (any, error) {
 	return c.read()
 }
 
-func (c *probeConn) send(args ...string) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-	}
-	_, err := io.WriteString(c.nc, b.String())
-	return err
-}
+func (c *probeConn) send(args ...string) error { return resp.WriteCommand(c.nc, args...) }
 
-// maxProbeReply bounds a bulk string or an array of a reply: the answers
-// of SENTINEL and ROLE are small, so anything big is not a sentinel.
-const maxProbeReply = 1 << 20
+func (c *probeConn) read() (any, error) { return c.r.Read() }
 
-func (c *probeConn) read() (any, error) {
-	line, err := c.r.ReadString('\n')
-	if err != nil {
-		return nil, err
-	}
-	if len(line) < 3 || !strings.HasSuffix(line, "\r\n") {
-		return nil, fmt.Errorf("malformed reply %q", line)
-	}
-	body := line[1 : len(line)-2]
-	switch line[0] {
-	case '+':
-		return body, nil
-	case '-':
-		return nil, replyError(body)
-	case ':':
-		return strconv.ParseInt(body, 10, 64)
-	case '$':
-		n, err := strconv.Atoi(body)
-		if err != nil || n > maxProbeReply {
-			return nil, fmt.Errorf("malformed bulk length %q", body)
-		}
-		if n < 0 {
-			return nil, nil
-		}
-		buf := make([]byte, n+2)
-		if _, err := io.ReadFull(c.r, buf); err != nil {
-			return nil, err
-		}
-		return string(buf[:n]), nil
-	case '*':
-		n, err := strconv.Atoi(body)
-		if err != nil || n > maxProbeReply {
-			return nil, fmt.Errorf("malformed array length %q", body)
-		}
-		if n < 0 {
-			return nil, nil
-		}
-		out := make([]any, n)
-		for i := range out {
-			v, err := c.read()
-			var re replyError
-			if err != nil && !errors.As(err, &re) {
-				return nil, err
-			}
-			if err != nil {
-				v = re
-			}
-			out[i] = v
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("unexpected reply type %q", line[0])
-}
+// probeLimits bound a reply: the answers of SENTINEL and ROLE are small
+// (SENTINEL REPLICAS is an array of about 40 fields per replica), so
+// anything big is not a sentinel.
+var probeLimits = resp.Limits{MaxBulk: 1 << 20, MaxArray: 1 << 12, MaxDepth: 3}
 
 // sentinelView is what one sentinel says about the master name.
 type sentinelView struct {

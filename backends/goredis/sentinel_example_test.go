@@ -1,4 +1,4 @@
-package sentinel_test
+package goredis_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"log"
 
 	"github.com/apt-detection/alertstore/backend"
-	_ "github.com/apt-detection/alertstore/backends/sentinel" // registers redis+sentinel://, valkey+sentinel://
+	_ "github.com/apt-detection/alertstore/backends/goredis" // registers redis+sentinel:// (valkeygo registers valkey+sentinel://)
 	"github.com/apt-detection/alertstore/registry"
 )
 
@@ -15,7 +15,7 @@ import (
 // holds the data nodes' password; the sentinels' own password is a
 // parameter. min_replicas=1 makes every store wait until a replica has the
 // alert.
-func Example() {
+func Example_sentinel() {
 	ctx := context.Background()
 	store, err := registry.Open(ctx, "redis+sentinel://:data-pass@sentinel1:26379/mymaster/0"+
 		"?addr=sentinel2:26379&addr=sentinel3:26379"+
@@ -44,7 +44,7 @@ func Example() {
 
 // DSNs are checked before anything is dialled: a parameter of another
 // client's URL format is an error naming it, and no password shows.
-func Example_strictDSN() {
+func Example_sentinelStrictDSN() {
 	_, err := registry.Open(context.Background(),
 		"redis+sentinel://:hunter2@sentinel1:26379/mymaster?sentinel_password=s3cret&master_name=mymaster")
 	fmt.Println(err)
