@@ -65,14 +65,14 @@ func (c *client) Append(ctx context.Context, k redislist.Keys, payloads [][]byte
 	switch {
 	case err == nil:
 		r.Pushed, r.Seq = push.Val(), incr.Val()
-	case role != nil && role.Err() != nil && !errors.Is(role.Err(), redis.Nil) && err == role.Err():
+	case role != nil && role.Err() != nil && !errors.Is(role.Err(), redis.Nil) && errors.Is(err, role.Err()):
 		// ROLE refused (NOPERM for an ACL user without it): nothing ran.
 		return r, translate(role.Err())
 	case push != nil && push.Err() != nil:
 		// RPUSH refused (WRONGTYPE: the key is not a list), or a
 		// transport failure set on the commands: nothing was stored.
 		return r, translate(push.Err())
-	case incr != nil && incr.Err() != nil && err == incr.Err():
+	case incr != nil && incr.Err() != nil && errors.Is(err, incr.Err()):
 		// Only INCRBY failed (a counter overwritten by hand): the alerts
 		// are stored, the driver repairs the counter.
 		r.Pushed, r.Seq = push.Val(), -1

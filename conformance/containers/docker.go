@@ -105,6 +105,13 @@ func checkImage(ctx context.Context, cli *testcontainers.DockerClient, spec Serv
 		spec.Name, spec.Image, imageEnvFor(spec)))
 }
 
+// reaperImage is the image testcontainers starts its reaper from. The
+// exported name is deprecated in favour of an internal constant of the same
+// value, which is not reachable from here.
+//
+//nolint:staticcheck // SA1019: the only exported name of that value.
+var reaperImage = testcontainers.ReaperDefaultImage
+
 // envRyukDisabled is testcontainers' switch for its reaper (Ryuk).
 const envRyukDisabled = "TESTCONTAINERS_RYUK_DISABLED"
 
@@ -142,12 +149,12 @@ func settleReaper(ctx context.Context) {
 // reaperImagePresent reports whether the engine at host answers and has
 // testcontainers' reaper image.
 func reaperImagePresent(ctx context.Context, host string) bool {
-	cli, err := client.New(client.FromEnv, client.WithHost(host), client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.FromEnv, client.WithHost(host))
 	if err != nil {
 		return false
 	}
-	defer cli.Close()
-	_, err = cli.ImageInspect(ctx, testcontainers.ReaperDefaultImage)
+	defer func() { _ = cli.Close() }()
+	_, err = cli.ImageInspect(ctx, reaperImage)
 	return err == nil
 }
 
@@ -162,7 +169,7 @@ func checkReaper(ctx context.Context, cli *testcontainers.DockerClient) error {
 	if testcontainers.ReadConfig().RyukDisabled {
 		return nil
 	}
-	img := testcontainers.ReaperDefaultImage
+	img := reaperImage
 	if _, err := cli.ImageInspect(ctx, img); err != nil {
 		if cerrdefs.IsNotFound(err) {
 			return missingImageError(fmt.Sprintf("containers: testcontainers' reaper (Ryuk) image %s "+

@@ -15,7 +15,6 @@ type serverConfig struct {
 	// Set by the topology code, not by options: a sentinel runs from a
 	// config file instead of command-line settings.
 	sentinelConf func(port int) string
-	name         string
 }
 
 func newServerConfig(opts []Option) serverConfig {

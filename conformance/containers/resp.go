@@ -110,7 +110,7 @@ func do(ctx context.Context, addr, password string, args ...string) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }() // one command on a connection of its own
 	return c.Do(ctx, args...)
 }
 
@@ -134,15 +134,6 @@ func infoField(info, field string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// asString converts a bulk or simple string reply.
-func asString(v any) (string, error) {
-	s, ok := v.(string)
-	if !ok {
-		return "", fmt.Errorf("containers: expected string reply, got %T (%v)", v, v)
-	}
-	return s, nil
 }
 
 // pairsToMap converts a flat [k1 v1 k2 v2 ...] array, as SENTINEL REPLICAS

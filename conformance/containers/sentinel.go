@@ -558,7 +558,7 @@ func (tp *Topology) checkReady(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	want := int64(len(replicaAddrs))
 	for _, cmd := range [][]string{{"SET", readyProbeKey, "1"}, {"DEL", readyProbeKey}} {
 		if _, err := conn.Do(cctx, cmd...); err != nil {

@@ -180,7 +180,7 @@ func launch(ctx context.Context, cli *testcontainers.DockerClient, spec ServerSp
 			FileMode:          0o666,
 		})
 	}
-	var logger tclog.Logger = tclog.NewNoopLogger()
+	logger := tclog.Logger(tclog.NewNoopLogger())
 	if cfg.logf != nil {
 		logger = logfLogger(cfg.logf)
 	}
@@ -435,7 +435,7 @@ func (s *Server) Logs(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }()
 	b, err := io.ReadAll(rc)
 	return string(b), err
 }

@@ -79,7 +79,7 @@ func readState(ctx context.Context, dir string) (state, error) {
 		return st, ioError("listing the store", err)
 	}
 	names, err := f.Readdirnames(-1)
-	f.Close()
+	_ = f.Close() // opened for reading a directory: nothing to flush
 	if err != nil {
 		return st, ioError("listing the store", err)
 	}

@@ -317,7 +317,7 @@ func (d *Driver) Close() error {
 	d.subs = nil
 	d.mu.Unlock()
 	for s := range subs {
-		s.Close()
+		_ = s.Close() // ends the subscription; its own errors are the subscriber's
 	}
 	if d.opts.CloseClient {
 		return d.c.Close()

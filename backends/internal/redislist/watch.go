@@ -61,7 +61,7 @@ func (d *Driver) Watch(ctx context.Context) (backend.Subscription, error) {
 	go func() {
 		select {
 		case <-ctx.Done():
-			s.Close()
+			_ = s.Close() // the subscriber learns of the end from ctx
 		case <-s.done:
 		}
 	}()

@@ -527,13 +527,6 @@ func ourGoroutines() int {
 	return n
 }
 
-func settle() {
-	for range 3 {
-		runtime.Gosched()
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // testWrongType: a key of the wrong type (another tool's string where our
 // list goes) is a server error that retrying will not fix, so it must not
 // be reported as ErrUnavailable, and nothing is stored.
