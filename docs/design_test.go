@@ -49,8 +49,7 @@ type importRule struct {
 	Sibling bool
 	// Required names packages that must exist (a rule about a package
 	// that is gone must be updated, not pass silently). Packages matched
-	// only by From patterns may be missing: the rule list names both the
-	// old and the new layout while it moves.
+	// only by From patterns may be missing.
 	Required []string
 }
 
@@ -82,10 +81,11 @@ var importRules = []importRule{
 		Required: []string{"./backends/goredis"},
 	},
 	{
-		Name:   "OneClientLibraryValkey",
-		Rule:   "the valkey-go backend does not link go-redis",
-		From:   []string{"./backends/valkey/...", "./backends/valkeygo/..."},
-		Forbid: []string{goRedis},
+		Name:     "OneClientLibraryValkey",
+		Rule:     "the valkey-go backend does not link go-redis",
+		From:     []string{"./backends/valkeygo/..."},
+		Forbid:   []string{goRedis},
+		Required: []string{"./backends/valkeygo"},
 	},
 	{
 		Name:   "BackendLinksOneRedisClient",
