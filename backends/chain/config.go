@@ -3,7 +3,6 @@ package chain
 import (
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/apt-detection/alertstore/backend"
@@ -154,11 +153,13 @@ func resolveShared(o Options, tiers []Tier) (resolved, error) {
 // it does not set. It edits the query only, leaving the rest as written
 // (url.URL.String would turn "mem://" into "mem:").
 func inheritShared(tierDSN string, eff shared) string {
-	return editQuery(tierDSN, map[string]string{
-		"prefix":          eff.prefix,
-		"max_alerts":      strconv.Itoa(eff.maxAlerts),
-		"max_alert_bytes": strconv.Itoa(eff.maxAlertBytes),
-	})
+	add := map[string]string{}
+	for k, vs := range registry.ConfigParams(backend.Config{
+		Prefix: eff.prefix, MaxAlerts: eff.maxAlerts, MaxAlertBytes: eff.maxAlertBytes,
+	}) {
+		add[k] = vs[0]
+	}
+	return editQuery(tierDSN, add)
 }
 
 // inheritTimeout gives a tier DSN that sets no timeout of its own the
