@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
@@ -72,6 +71,10 @@ type session struct {
 	has      map[string]bool
 	keys     []int64 // the higher tier's time keys, ascending
 	complete bool    // keys cover the whole higher tier, or at least the cap
+	// outcome counts the alerts the higher tier will hold by time key: its
+	// own (keys) and the backlog's, less what the replay skips or drops.
+	// Set by drain; nil means no drop decision is possible.
+	outcome *keyCounter
 }
 
 // drain moves lo's entries into up; see the package doc.
@@ -89,12 +92,26 @@ func (c *Chain) drain(ctx context.Context, up, lo *tier) error {
 		c.markDownUnlessCtx(ctx, up, err)
 		return fmt.Errorf("reading tier %s: %w", up.name, err)
 	}
+	backlog, err := c.scanAll(ctx, lo)
+	if err != nil {
+		c.markDownUnlessCtx(ctx, lo, err)
+		return fmt.Errorf("reading tier %s: %w", lo.name, err)
+	}
+	if s.complete {
+		keys := slices.Clone(s.keys)
+		for _, e := range backlog {
+			_, k := orderKey(e.Data)
+			keys = append(keys, k)
+		}
+		s.outcome = newKeyCounter(keys)
+	}
 	moved := 0
 	d := c.driver(lo)
 	if dr, ok := backend.DrainerOf(d); ok {
+		backlog = nil // read again batch by batch, so that a crash loses no step
 		moved, err = c.drainEntries(ctx, s, up, lo, dr)
 	} else {
-		moved, err = c.drainWhole(ctx, s, up, lo)
+		moved, err = c.drainWhole(ctx, s, up, lo, backlog)
 	}
 	if moved > 0 {
 		c.log.Info("chain: replayed alerts", "from", lo.name, "to", up.name, "alerts", moved, "took", time.Since(start).Round(time.Millisecond))
@@ -150,29 +167,50 @@ const DropMessage = "chain: dropped an acknowledged alert on replay: the tier it
 // keep decides for one backlog entry: move it, skip it as already there,
 // or drop it. An entry is dropped only when the tier it is replayed into
 // (s.up, by its own max_alerts) would trim it at once: at least that many
-// newer alerts are already there or come after it in the backlog (all of
-// which the replay moves), so moving it would only push a newer alert out
-// of the cap. newerBacklog is how many backlog entries come after it.
-// Every drop is counted (Status.DroppedForCap) and logged.
-func (c *Chain) keep(s *session, data []byte, newerBacklog int64) (id string, move bool) {
+// alerts newer than it, by time (the alert id's, else its timestamp), are
+// already there or in the backlog and not dropped (all of which the
+// replay moves), so moving it would only push a newer alert out of the
+// cap. Counting by time, not by backlog order, matters: writers running
+// at once append slightly out of time order, and an entry must never be
+// dropped for "newer" alerts that are in fact older. Every drop is
+// counted (Status.DroppedForCap) and logged.
+func (c *Chain) keep(s *session, data []byte) (id string, move bool) {
 	id, k := orderKey(data)
 	if id != "" && s.has[id] {
 		c.deduplicated.Add(1)
+		s.outcome.remove(k) // counted once already, as the higher tier's
 		return id, false
 	}
-	if s.complete {
-		newer := int64(len(s.keys) - sort.Search(len(s.keys), func(i int) bool { return s.keys[i] > k }))
-		if newer+newerBacklog >= int64(s.up.maxAlerts) {
+	if s.outcome != nil {
+		if newer := s.outcome.newer(k); newer >= s.up.maxAlerts {
 			c.droppedCap.Add(1)
+			s.outcome.remove(k)
 			from := ""
 			if s.lo != nil {
 				from = s.lo.name
 			}
-			c.log.Warn(DropMessage, "id", id, "from", from, "to", s.up.name, "max_alerts", s.up.maxAlerts, "newer", newer+newerBacklog)
+			c.log.Warn(DropMessage, "id", id, "from", from, "to", s.up.name, "max_alerts", s.up.maxAlerts, "newer", newer)
 			return id, false
 		}
 	}
 	return id, true
+}
+
+// scanAll reads every entry of t, newest first.
+func (c *Chain) scanAll(ctx context.Context, t *tier) ([]backend.Entry, error) {
+	var all []backend.Entry
+	var b int64
+	for {
+		es, err := c.scanTier(ctx, t, b, 1000)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, es...)
+		if len(es) < 1000 {
+			return all, nil
+		}
+		b = es[len(es)-1].Pos
+	}
 }
 
 // drainEntries replays a Drainer tier batch by batch: append up, then
@@ -200,8 +238,8 @@ func (c *Chain) drainEntries(ctx context.Context, s *session, up, lo *tier, dr b
 		remaining := lo.backlog.Load()
 		var send [][]byte
 		var ids []string
-		for i, e := range batch {
-			id, move := c.keep(s, e.Data, max(remaining-int64(i)-1, 0))
+		for _, e := range batch {
+			id, move := c.keep(s, e.Data)
 			if !move {
 				continue
 			}
@@ -237,21 +275,7 @@ func (c *Chain) drainEntries(ctx context.Context, s *session, up, lo *tier, dr b
 // first, then clear it if nothing arrived meanwhile (the chain's own
 // appends to it wait on writeMu for that moment). If something did, the
 // next session copies again and skips what the higher tier holds.
-func (c *Chain) drainWhole(ctx context.Context, s *session, up, lo *tier) (int, error) {
-	var all []backend.Entry
-	var b int64
-	for {
-		es, err := c.scanTier(ctx, lo, b, 1000)
-		if err != nil {
-			c.markDownUnlessCtx(ctx, lo, err)
-			return 0, fmt.Errorf("reading tier %s: %w", lo.name, err)
-		}
-		all = append(all, es...)
-		if len(es) < 1000 {
-			break
-		}
-		b = es[len(es)-1].Pos
-	}
+func (c *Chain) drainWhole(ctx context.Context, s *session, up, lo *tier, all []backend.Entry) (int, error) {
 	if len(all) == 0 {
 		return 0, nil
 	}
@@ -265,8 +289,8 @@ func (c *Chain) drainWhole(ctx context.Context, s *session, up, lo *tier) (int, 
 		batch := all[i:min(i+c.opts.ReplayBatch, len(all))]
 		var send [][]byte
 		var ids []string
-		for j, e := range batch {
-			id, move := c.keep(s, e.Data, int64(len(all)-i-j-1))
+		for _, e := range batch {
+			id, move := c.keep(s, e.Data)
 			if move {
 				send = append(send, e.Data)
 				if id != "" {
@@ -302,4 +326,54 @@ func (c *Chain) drainWhole(ctx context.Context, s *session, up, lo *tier) (int, 
 	}
 	lo.backlog.Store(0)
 	return moved, nil
+}
+
+// keyCounter is a multiset of time keys that answers "how many are
+// greater than k" and takes keys out, each in O(log n): a Fenwick tree
+// over the distinct keys, sorted.
+type keyCounter struct {
+	keys  []int64 // distinct, ascending
+	tree  []int   // Fenwick tree of the counts, 1-based
+	total int
+}
+
+func newKeyCounter(keys []int64) *keyCounter {
+	slices.Sort(keys)
+	kc := &keyCounter{keys: slices.Compact(slices.Clone(keys))}
+	kc.tree = make([]int, len(kc.keys)+1)
+	for _, k := range keys {
+		kc.add(k, 1)
+	}
+	return kc
+}
+
+func (kc *keyCounter) add(k int64, d int) {
+	i, found := slices.BinarySearch(kc.keys, k)
+	if !found {
+		return
+	}
+	kc.total += d
+	for i++; i < len(kc.tree); i += i & -i {
+		kc.tree[i] += d
+	}
+}
+
+// remove takes one k out; a nil counter or an absent key is a no-op.
+func (kc *keyCounter) remove(k int64) {
+	if kc != nil {
+		kc.add(k, -1)
+	}
+}
+
+// newer is how many keys are greater than k.
+func (kc *keyCounter) newer(k int64) int {
+	i, found := slices.BinarySearch(kc.keys, k)
+	if found {
+		i++ // k itself is not newer than k
+	}
+	atMost := 0
+	for ; i > 0; i -= i & -i {
+		atMost += kc.tree[i]
+	}
+	return kc.total - atMost
 }
