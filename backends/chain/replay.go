@@ -64,8 +64,8 @@ func (c *Chain) replayOnce(ctx context.Context) {
 	}
 }
 
-// session is one replay of one lower tier into a higher one: the ids the
-// higher tier already holds, and the time keys of its entries (for the
+// session is one replay of one lower tier into a higher one: the copies
+// of alerts the higher tier already holds (copyKey), and the time keys of its entries (for the
 // cap rule).
 type session struct {
 	up, lo   *tier
@@ -121,8 +121,8 @@ func (c *Chain) newSession(ctx context.Context, up *tier) (*session, error) {
 		}
 		for _, e := range es {
 			id, k := orderKey(e.Data)
-			if id != "" {
-				s.has[id] = true
+			if ck := copyKey(id, e.Data); ck != "" {
+				s.has[ck] = true
 			}
 			s.keys = append(s.keys, k)
 		}
@@ -155,8 +155,13 @@ const DropMessage = "chain: dropped an acknowledged alert on replay: the tier it
 // of the cap. newerBacklog is how many backlog entries come after it.
 // Every drop is counted (Status.DroppedForCap) and logged.
 func (c *Chain) keep(s *session, data []byte, newerBacklog int64) (id string, move bool) {
+	if data == nil {
+		// Left unread by its tier for being over max_alert_bytes: not an
+		// alert, and there are no bytes to move.
+		return "", false
+	}
 	id, k := orderKey(data)
-	if id != "" && s.has[id] {
+	if ck := copyKey(id, data); ck != "" && s.has[ck] {
 		c.deduplicated.Add(1)
 		return id, false
 	}
@@ -199,7 +204,7 @@ func (c *Chain) drainEntries(ctx context.Context, s *session, up, lo *tier, dr b
 		}
 		remaining := lo.backlog.Load()
 		var send [][]byte
-		var ids []string
+		var ids, copies []string
 		for i, e := range batch {
 			id, move := c.keep(s, e.Data, max(remaining-int64(i)-1, 0))
 			if !move {
@@ -208,6 +213,7 @@ func (c *Chain) drainEntries(ctx context.Context, s *session, up, lo *tier, dr b
 			send = append(send, e.Data)
 			if id != "" {
 				ids = append(ids, id)
+				copies = append(copies, copyKey(id, e.Data))
 			}
 		}
 		if len(send) > 0 {
@@ -216,8 +222,8 @@ func (c *Chain) drainEntries(ctx context.Context, s *session, up, lo *tier, dr b
 				c.markDownUnlessCtx(ctx, up, err)
 				return moved, fmt.Errorf("appending to tier %s: %w", up.name, err)
 			}
-			for _, id := range ids {
-				s.has[id] = true
+			for _, ck := range copies {
+				s.has[ck] = true
 			}
 		}
 		last := batch[len(batch)-1].Pos
@@ -264,13 +270,14 @@ func (c *Chain) drainWhole(ctx context.Context, s *session, up, lo *tier) (int, 
 		}
 		batch := all[i:min(i+c.opts.ReplayBatch, len(all))]
 		var send [][]byte
-		var ids []string
+		var ids, copies []string
 		for j, e := range batch {
 			id, move := c.keep(s, e.Data, int64(len(all)-i-j-1))
 			if move {
 				send = append(send, e.Data)
 				if id != "" {
 					ids = append(ids, id)
+					copies = append(copies, copyKey(id, e.Data))
 				}
 			}
 		}
@@ -282,8 +289,8 @@ func (c *Chain) drainWhole(ctx context.Context, s *session, up, lo *tier) (int, 
 			c.markDownUnlessCtx(ctx, up, err)
 			return moved, fmt.Errorf("appending to tier %s: %w", up.name, err)
 		}
-		for _, id := range ids {
-			s.has[id] = true
+		for _, ck := range copies {
+			s.has[ck] = true
 		}
 		moved += len(send)
 		c.replayed.Add(uint64(len(send)))
