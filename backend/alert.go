@@ -54,6 +54,10 @@ type Alert struct {
 	// parsed caches, filled by validate.
 	ts  time.Time
 	sev Severity
+
+	// conflict is set by List on an alert whose id another entry it
+	// examined carries with different content.
+	conflict bool
 }
 
 type member struct {

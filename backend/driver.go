@@ -28,7 +28,12 @@ type Driver interface {
 	// strictly less than before (before <= 0 means from the newest).
 	// Fewer than limit entries means the oldest end was reached. Entries
 	// are returned as stored, including ones that are not valid alerts
-	// (written by another tool): the Store skips and counts those.
+	// (written by another tool): the Store skips and counts those. A
+	// driver whose storage can hold entries over Config.MaxAlertBytes
+	// (written by another tool) should not transfer them: it returns
+	// such an entry with Data nil and TooLarge set to its size. The
+	// Store asks for at most one page plus a bounded chunk per call (see
+	// Store.List), so a driver need not bound limit itself.
 	Scan(ctx context.Context, before int64, limit int) ([]Entry, error)
 
 	// Count returns how many entries are stored, valid alerts or not
@@ -59,6 +64,10 @@ type Entry struct {
 	Pos int64
 	// Data is the stored bytes, normally one JSON alert.
 	Data []byte
+	// TooLarge, when positive, is the size in bytes of an entry over
+	// Config.MaxAlertBytes that the driver left in storage unread; Data
+	// is then nil. The Store counts it in Page.Oversized.
+	TooLarge int64
 }
 
 // Config is what every backend is opened with, whatever its scheme: the

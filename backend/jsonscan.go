@@ -13,7 +13,17 @@ import (
 // each key and the extent of each value. Member values are sub-slices of
 // one compacted buffer. This is the hot path of every read: decoding with
 // json.Decoder's token API cost ten times more.
+//
+// It is linear in the size of data, whatever the data: duplicate keys are
+// found through a keySet, and no step looks back over earlier members.
 func splitObject(data []byte) ([]member, error) {
+	var keys keySet
+	return scanObject(data, &keys)
+}
+
+// scanObject is splitObject with the key set given, so that a test can
+// count its probes.
+func scanObject(data []byte, keys *keySet) ([]member, error) {
 	i := 0
 	for i < len(data) && isSpace(data[i]) {
 		i++
@@ -44,10 +54,8 @@ func splitObject(data []byte) ([]member, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, m := range members {
-			if m.key == key {
-				return nil, fmt.Errorf("%w %q", ErrDuplicateKey, key)
-			}
+		if keys.seen(members, key) {
+			return nil, fmt.Errorf("%w %q", ErrDuplicateKey, key)
 		}
 		p = kend + 1 // skip ':'
 		vend := valueEnd(c, p)
@@ -58,6 +66,51 @@ func splitObject(data []byte) ([]member, error) {
 		}
 		p++ // skip ','
 	}
+}
+
+// smallObject is the member count up to which keySet compares a new key
+// with the earlier ones; beyond it, it switches to a map. Real alerts have
+// about ten top-level keys, for which comparing is cheaper than hashing.
+const smallObject = 16
+
+// keySet finds a repeated key among an object's members in time linear in
+// their number. Comparing each key with every earlier one (what it
+// replaced) is quadratic: one entry of 256 KiB holds some 40,000 keys, and
+// three such entries, pushed by anyone who may RPUSH to the list, made a
+// List take seconds. Go's map hashing is seeded per process, so keys
+// cannot be chosen to collide.
+type keySet struct {
+	m map[string]struct{}
+	// probes counts key comparisons and map operations, for the test that
+	// checks the growth is linear.
+	probes int
+}
+
+// seen reports whether key is among members (the keys before it) and
+// records it.
+func (s *keySet) seen(members []member, key string) bool {
+	if s.m == nil {
+		if len(members) < smallObject {
+			for _, m := range members {
+				s.probes++
+				if m.key == key {
+					return true
+				}
+			}
+			return false
+		}
+		s.m = make(map[string]struct{}, 2*len(members))
+		for _, m := range members {
+			s.probes++
+			s.m[m.key] = struct{}{}
+		}
+	}
+	s.probes++
+	if _, dup := s.m[key]; dup {
+		return true
+	}
+	s.m[key] = struct{}{}
+	return false
 }
 
 func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }

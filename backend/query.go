@@ -53,7 +53,26 @@ type Page struct {
 	Skipped int
 	// Duplicates counts entries whose id was already returned in this
 	// page (an alert stored twice, e.g. replayed after an ambiguous write).
+	// Only identical copies are counted here and left out; a copy whose
+	// content differs is a conflict (see Conflicts).
 	Duplicates int
+	// Oversized counts the skipped entries (included in Skipped) that are
+	// over max_alert_bytes. The Redis and Valkey backends leave them on
+	// the server: their bytes are never transferred.
+	Oversized int
+	// Conflicts lists the ids, in the order found, of which this List
+	// examined copies with different content: a later entry reusing an
+	// alert's id (a forgery, or a broken writer). Every copy is listed
+	// where it matches the query, never one chosen over another, and
+	// each listed copy reports IDConflict.
+	Conflicts []string
+	// Examined counts the stored entries this List read.
+	Examined int
+	// Stopped is set when List stopped at its scan budget (ScanBudget)
+	// before filling the page or reaching the oldest entry: the storage
+	// holds more entries than the store's cap (another tool appended
+	// without trimming). Next continues after the last entry examined.
+	Stopped bool
 }
 
 func (q *Query) check() (limit int, before int64, err error) {

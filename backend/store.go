@@ -174,7 +174,23 @@ func reindex(err error, idx int) error {
 
 // List returns alerts newest first, filtered and paged by q. Entries that
 // are not valid alerts are skipped and counted in Page.Skipped, never an
-// error. Within one page an id is returned at most once.
+// error. Within one page an id is returned once per distinct content:
+// identical copies are counted in Page.Duplicates, copies that differ are
+// all listed and flagged (Page.Conflicts, Alert.IDConflict).
+//
+// A List is bounded whatever the storage holds, so that nobody who can
+// append to it can stall a reader:
+//   - it examines at most Config.MaxAlerts entries (its scan budget: a
+//     store within its cap never needs more), and sets Page.Stopped when
+//     it stopped there before filling the page or reaching the oldest
+//     entry; Page.Next then continues from there;
+//   - entries over Config.MaxAlertBytes are skipped and counted in
+//     Page.Oversized; drivers that can leave them in storage unread;
+//   - decoding is linear in an entry's size, and ctx is checked between
+//     entries: when the deadline passes, List fails with an error wrapping
+//     ErrUnavailable, never a page decoded past its deadline;
+//   - it holds the page (limit alerts) and one chunk of entries, at most
+//     16 MiB or 16 entries, whichever is more.
 func (s *Store) List(ctx context.Context, q Query) (*Page, error) {
 	limit, before, err := q.check()
 	if err != nil {
@@ -187,31 +203,26 @@ func (s *Store) List(ctx context.Context, q Query) (*Page, error) {
 	defer cancel()
 
 	page := &Page{Alerts: make([]*Alert, 0, min(limit, 1024))}
-	seen := make(map[string]bool)
+	r := newPageReader(page, s.cfg.MaxAlertBytes)
+	budget := s.cfg.MaxAlerts
+	chunkMax := listChunkMax(s.cfg.MaxAlertBytes)
 	toSkip := q.Offset
 	// Fetch in chunks sized to the request, growing when filters reject
 	// much, so that "the newest 10" costs one small round trip.
-	chunk := min(max(limit+toSkip, 16), 1000)
+	chunk := min(max(limit+toSkip, 16), chunkMax)
 	for {
+		chunk = min(chunk, budget-page.Examined)
 		entries, err := s.drv.Scan(ctx, before, chunk)
 		if err != nil {
 			return nil, s.wrap("list", err)
 		}
 		for _, e := range entries {
+			if err := ctx.Err(); err != nil {
+				return nil, s.wrap("list", err)
+			}
 			before = e.Pos
-			a, err := decodeStored(e.Data, s.cfg.MaxAlertBytes)
-			if err != nil {
-				page.Skipped++
-				continue
-			}
-			if id := a.ID(); id != "" {
-				if seen[id] {
-					page.Duplicates++
-					continue
-				}
-				seen[id] = true
-			}
-			if !q.match(a) {
+			a := r.admit(e)
+			if a == nil || !q.match(a) {
 				continue
 			}
 			if toSkip > 0 {
@@ -219,15 +230,32 @@ func (s *Store) List(ctx context.Context, q Query) (*Page, error) {
 				continue
 			}
 			page.Alerts = append(page.Alerts, a)
+			r.listed(a)
 			if len(page.Alerts) == limit {
 				page.Next = formatCursor(e.Pos)
 				return page, nil
 			}
 		}
+		if err := ctx.Err(); err != nil {
+			return nil, s.wrap("list", err)
+		}
 		if len(entries) < chunk {
 			return page, nil
 		}
-		chunk = min(chunk*2, 1000)
+		if page.Examined >= budget {
+			// Stopped only if there is more: a store of exactly its cap
+			// ends here.
+			more, err := s.drv.Scan(ctx, before, 1)
+			if err != nil {
+				return nil, s.wrap("list", err)
+			}
+			if len(more) > 0 {
+				page.Stopped = true
+				page.Next = formatCursor(before)
+			}
+			return page, nil
+		}
+		chunk = min(chunk*2, chunkMax)
 	}
 }
 

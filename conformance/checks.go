@@ -50,6 +50,7 @@ func Checks() []Check {
 		{"CapabilitiesMatchInterfaces", "every capability that names an interface (watch, drop, drain) is declared exactly when the driver implements it, durable implies persistent, capabilities never change, and As refuses what it does not support", checkCapabilitiesMatch},
 		{"Drain", "with the drain capability, Oldest returns entries oldest first after a position and Remove deletes exactly those up to a position, again without error, with later positions greater; without it, the driver does not implement Drainer", checkDrain},
 		{"Durable", "with the durable capability, the backend is also persistent and an acknowledged alert is found by another open while the writer is still open (no Close ran); a process crash itself is checked by CrashTest, outside the suite", checkDurable},
+		{"SameIDConflictShown", "a later entry with an alert's id and other content does not hide it: List returns both copies, flagged (Page.Conflicts, Alert.IDConflict), also under a filter only the first matches", checkSameIDConflict},
 	}
 }
 

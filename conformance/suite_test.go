@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"slices"
@@ -26,6 +27,7 @@ type broken struct {
 	liePersist   bool
 	lieDrain     bool // claims Drain without implementing Drainer
 	hideWatch    bool // does not declare Watch (see watcher)
+	keyedByID    bool // keeps one entry per alert id, the newest (an upsert)
 }
 
 func (b *broken) Append(ctx context.Context, alerts [][]byte) error {
@@ -36,6 +38,9 @@ func (b *broken) Append(ctx context.Context, alerts [][]byte) error {
 }
 
 func (b *broken) Scan(ctx context.Context, before int64, limit int) ([]backend.Entry, error) {
+	if b.keyedByID {
+		return b.scanKeyed(ctx, before, limit)
+	}
 	es, err := b.Driver.Scan(ctx, before, limit)
 	if b.oldestFirst {
 		for i, j := 0, len(es)-1; i < j; i, j = i+1, j-1 {
@@ -43,6 +48,30 @@ func (b *broken) Scan(ctx context.Context, before int64, limit int) ([]backend.E
 		}
 	}
 	return es, err
+}
+
+// scanKeyed is Scan of a backend that stores alerts by id: an entry
+// whose id a newer entry carries is gone.
+func (b *broken) scanKeyed(ctx context.Context, before int64, limit int) ([]backend.Entry, error) {
+	all, err := b.Driver.Scan(ctx, 0, backend.MaxMaxAlerts)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []backend.Entry
+	for _, e := range all {
+		var v struct{ ID string }
+		if json.Unmarshal(e.Data, &v) == nil && v.ID != "" {
+			if seen[v.ID] {
+				continue
+			}
+			seen[v.ID] = true
+		}
+		if (before <= 0 || e.Pos < before) && len(out) < limit {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
 func (b *broken) Close() error {
@@ -185,6 +214,9 @@ func TestSuiteCatchesBrokenBackends(t *testing.T) {
 		{"drain-newest-first", func(cfg backend.Config) backend.Driver {
 			return drainer{broken: &broken{Driver: openBolt(cfg)}, newestFirst: true}
 		}, []string{"Drain"}, nil},
+		{"keyed-by-id", func(cfg backend.Config) backend.Driver {
+			return &broken{Driver: memory.Open("", cfg, nil), keyedByID: true}
+		}, []string{"SameIDConflictShown"}, nil},
 		{"drain-correct", func(cfg backend.Config) backend.Driver {
 			return drainer{broken: &broken{Driver: openBolt(cfg)}}
 		}, nil, []string{"Drain"}},

@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -39,6 +40,21 @@ func checkTierPos(t *tier, pos int64) error {
 		return fmt.Errorf("%w: chain: tier %s returned position %d, outside 1..2^58 that chain cursors can carry", backend.ErrUnavailable, t.name, pos)
 	}
 	return nil
+}
+
+// copyKey identifies one copy of an alert: its id and the SHA-256 of its
+// bytes ("" when it has no id). Copies of one alert in two tiers (a replay
+// interrupted, a write retried) have the same bytes, because the chain
+// moves entries as they are; an entry that reuses an alert's id with
+// other content (a forgery, a broken writer) has another key, so that the
+// chain neither merges it with the alert nor, in a replay, drops the
+// alert because the other tier has "its" id.
+func copyKey(id string, data []byte) string {
+	if id == "" {
+		return ""
+	}
+	sum := sha256.Sum256(data)
+	return id + "\x00" + string(sum[:])
 }
 
 // entryID returns the alert id of a stored entry, "" for an entry that has

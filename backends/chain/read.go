@@ -180,8 +180,8 @@ type merged struct {
 }
 
 // gather reads up to the cap from each tier of set and returns the merged
-// view: newest first by time key, one entry per id (the highest tier's),
-// at most the cap.
+// view: newest first by time key, one entry per copy of an alert (the
+// highest tier's; see copyKey), at most the cap.
 func (c *Chain) gather(ctx context.Context, set []*tier) ([]merged, *tier, error) {
 	var all []merged
 	for _, t := range set {
@@ -216,11 +216,11 @@ func (c *Chain) gather(ctx context.Context, set []*tier) ([]merged, *tier, error
 	seen := map[string]bool{}
 	out := all[:0]
 	for _, m := range all {
-		if m.id != "" {
-			if seen[m.id] {
+		if k := copyKey(m.id, m.e.Data); k != "" {
+			if seen[k] {
 				continue
 			}
-			seen[m.id] = true
+			seen[k] = true
 		}
 		out = append(out, m)
 		if len(out) == c.opts.MaxAlerts {
@@ -241,7 +241,9 @@ func (c *Chain) scanMerged(ctx context.Context, set []*tier, before int64, limit
 		if m.key >= key {
 			continue
 		}
-		out = append(out, backend.Entry{Pos: m.key, Data: m.e.Data})
+		e := m.e
+		e.Pos = m.key
+		out = append(out, e)
 		if len(out) == limit {
 			break
 		}

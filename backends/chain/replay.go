@@ -63,8 +63,8 @@ func (c *Chain) replayOnce(ctx context.Context) {
 	}
 }
 
-// session is one replay of one lower tier into a higher one: the ids the
-// higher tier already holds, and the time keys of its entries (for the
+// session is one replay of one lower tier into a higher one: the copies
+// of alerts the higher tier already holds (copyKey), and the time keys of its entries (for the
 // cap rule).
 type session struct {
 	up, lo   *tier
@@ -100,6 +100,9 @@ func (c *Chain) drain(ctx context.Context, up, lo *tier) error {
 	if s.complete {
 		keys := slices.Clone(s.keys)
 		for _, e := range backlog {
+			if e.Data == nil {
+				continue // over max_alert_bytes, never moved (see keep)
+			}
 			_, k := orderKey(e.Data)
 			keys = append(keys, k)
 		}
@@ -138,8 +141,8 @@ func (c *Chain) newSession(ctx context.Context, up *tier) (*session, error) {
 		}
 		for _, e := range es {
 			id, k := orderKey(e.Data)
-			if id != "" {
-				s.has[id] = true
+			if ck := copyKey(id, e.Data); ck != "" {
+				s.has[ck] = true
 			}
 			s.keys = append(s.keys, k)
 		}
@@ -175,8 +178,13 @@ const DropMessage = "chain: dropped an acknowledged alert on replay: the tier it
 // dropped for "newer" alerts that are in fact older. Every drop is
 // counted (Status.DroppedForCap) and logged.
 func (c *Chain) keep(s *session, data []byte) (id string, move bool) {
+	if data == nil {
+		// Left unread by its tier for being over max_alert_bytes: not an
+		// alert, and there are no bytes to move.
+		return "", false
+	}
 	id, k := orderKey(data)
-	if id != "" && s.has[id] {
+	if ck := copyKey(id, data); ck != "" && s.has[ck] {
 		c.deduplicated.Add(1)
 		s.outcome.remove(k) // counted once already, as the higher tier's
 		return id, false
@@ -237,7 +245,7 @@ func (c *Chain) drainEntries(ctx context.Context, s *session, up, lo *tier, dr b
 		}
 		remaining := lo.backlog.Load()
 		var send [][]byte
-		var ids []string
+		var ids, copies []string
 		for _, e := range batch {
 			id, move := c.keep(s, e.Data)
 			if !move {
@@ -246,6 +254,7 @@ func (c *Chain) drainEntries(ctx context.Context, s *session, up, lo *tier, dr b
 			send = append(send, e.Data)
 			if id != "" {
 				ids = append(ids, id)
+				copies = append(copies, copyKey(id, e.Data))
 			}
 		}
 		if len(send) > 0 {
@@ -254,8 +263,8 @@ func (c *Chain) drainEntries(ctx context.Context, s *session, up, lo *tier, dr b
 				c.markDownUnlessCtx(ctx, up, err)
 				return moved, fmt.Errorf("appending to tier %s: %w", up.name, err)
 			}
-			for _, id := range ids {
-				s.has[id] = true
+			for _, ck := range copies {
+				s.has[ck] = true
 			}
 		}
 		last := batch[len(batch)-1].Pos
@@ -288,13 +297,14 @@ func (c *Chain) drainWhole(ctx context.Context, s *session, up, lo *tier, all []
 		}
 		batch := all[i:min(i+c.opts.ReplayBatch, len(all))]
 		var send [][]byte
-		var ids []string
+		var ids, copies []string
 		for _, e := range batch {
 			id, move := c.keep(s, e.Data)
 			if move {
 				send = append(send, e.Data)
 				if id != "" {
 					ids = append(ids, id)
+					copies = append(copies, copyKey(id, e.Data))
 				}
 			}
 		}
@@ -306,8 +316,8 @@ func (c *Chain) drainWhole(ctx context.Context, s *session, up, lo *tier, all []
 			c.markDownUnlessCtx(ctx, up, err)
 			return moved, fmt.Errorf("appending to tier %s: %w", up.name, err)
 		}
-		for _, id := range ids {
-			s.has[id] = true
+		for _, ck := range copies {
+			s.has[ck] = true
 		}
 		moved += len(send)
 		c.replayed.Add(uint64(len(send)))

@@ -137,11 +137,17 @@ func parseWindow(v any) (redislist.Window, error) {
 	}
 	w.Items = make([][]byte, len(items))
 	for i, it := range items {
-		s, ok := it.(string)
-		if !ok {
+		switch it := it.(type) {
+		case string:
+			w.Items[i] = []byte(it)
+		case int64: // the size of an item left on the server
+			if w.TooLarge == nil {
+				w.TooLarge = make([]int64, len(items))
+			}
+			w.TooLarge[i] = max(it, 1)
+		default:
 			return w, fmt.Errorf("goredis: unexpected window item %T", it)
 		}
-		w.Items[i] = []byte(s)
 	}
 	return w, nil
 }

@@ -271,6 +271,14 @@ func (c *client) Window(ctx context.Context, k redislist.Keys, args []string) (r
 	}
 	w.Items = make([][]byte, len(items))
 	for i := range items {
+		if items[i].IsInt64() { // the size of an item left on the server
+			n, _ := items[i].AsInt64()
+			if w.TooLarge == nil {
+				w.TooLarge = make([]int64, len(items))
+			}
+			w.TooLarge[i] = max(n, 1)
+			continue
+		}
 		if w.Items[i], err = items[i].AsBytes(); err != nil {
 			return w, fmt.Errorf("valkeygo: unexpected window item: %v", err)
 		}

@@ -276,15 +276,7 @@ func cmdList(ctx context.Context, env *cliEnv, args []string) (err error) {
 	} else if err := printTable(env.stdout, page.Alerts); err != nil {
 		return err
 	}
-	if page.Skipped > 0 {
-		fmt.Fprintf(env.stderr, "skipped %d stored entries that are not valid alerts\n", page.Skipped)
-	}
-	if page.Duplicates > 0 {
-		fmt.Fprintf(env.stderr, "hid %d duplicate copies of alerts (same id)\n", page.Duplicates)
-	}
-	if page.Next != "" {
-		fmt.Fprintf(env.stderr, "next: alertstore list --cursor %s\n", page.Next)
-	}
+	reportPage(env.stderr, page)
 	return nil
 }
 

@@ -115,11 +115,12 @@ type Options struct {
 
 // Driver implements backend.Driver and backend.Watcher on a Client.
 type Driver struct {
-	c       Client
-	k       Keys
-	max     int
-	timeout time.Duration
-	opts    Options
+	c        Client
+	k        Keys
+	max      int
+	maxBytes int // entries over it stay on the server (see WindowScript)
+	timeout  time.Duration
+	opts     Options
 
 	closed atomic.Bool
 	mu     sync.Mutex
@@ -153,7 +154,10 @@ func New(c Client, cfg backend.Config, opts *Options) *Driver {
 	if o.PollInterval <= 0 {
 		o.PollInterval = 5 * time.Second
 	}
-	return &Driver{c: c, k: NewKeys(cfg.Prefix), max: cfg.MaxAlerts, timeout: cfg.Timeout, opts: o, subs: map[*subscription]struct{}{}}
+	if cfg.MaxAlertBytes <= 0 {
+		cfg.MaxAlertBytes = backend.DefaultMaxAlertBytes
+	}
+	return &Driver{c: c, k: NewKeys(cfg.Prefix), max: cfg.MaxAlerts, maxBytes: cfg.MaxAlertBytes, timeout: cfg.Timeout, opts: o, subs: map[*subscription]struct{}{}}
 }
 
 // Keys returns the driver's key names.
@@ -221,7 +225,8 @@ func (d *Driver) unavailable() {
 	}
 }
 
-// Scan implements backend.Driver.
+// Scan implements backend.Driver. Entries over the store's
+// max_alert_bytes are not transferred: they come back with TooLarge set.
 func (d *Driver) Scan(ctx context.Context, before int64, limit int) ([]backend.Entry, error) {
 	if err := d.check(ctx); err != nil {
 		return nil, err
@@ -234,15 +239,15 @@ func (d *Driver) Scan(ctx context.Context, before int64, limit int) ([]backend.E
 	}
 	var w Window
 	err := d.read(ctx, func() (err error) {
-		w, err = d.c.Window(ctx, d.k, WindowArgs(ModeBefore, before, limit))
+		w, err = d.c.Window(ctx, d.k, WindowArgs(ModeBefore, before, limit, d.maxBytes))
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	out := make([]backend.Entry, len(w.Items))
-	for j, data := range w.Items {
-		out[len(out)-1-j] = backend.Entry{Pos: w.Pos(j), Data: data}
+	for j := range w.Items {
+		out[len(out)-1-j] = w.Entry(j)
 	}
 	return out, nil
 }

@@ -101,7 +101,16 @@ func (f *fakeClient) Window(ctx context.Context, k Keys, args []string) (Window,
 		stop = min(start+int64(limit), n)
 	}
 	w.Start = start
-	for _, d := range f.list[start:stop] {
+	maxBytes, _ := strconv.Atoi(args[3])
+	for j, d := range f.list[start:stop] {
+		if maxBytes > 0 && len(d) > maxBytes {
+			if w.TooLarge == nil {
+				w.TooLarge = make([]int64, stop-start)
+			}
+			w.TooLarge[j] = int64(len(d))
+			w.Items = append(w.Items, nil)
+			continue
+		}
 		w.Items = append(w.Items, append([]byte(nil), d...))
 	}
 	return w, nil
@@ -431,5 +440,50 @@ func TestAppendOptions(t *testing.T) {
 				t.Fatalf("OnUnavailable called %d times, want 1", kicks)
 			}
 		})
+	}
+}
+
+// TestOversizedStayOnServer: the driver asks the script to leave entries
+// over max_alert_bytes on the server, and returns them as TooLarge with
+// their positions, to Scan and to a watch alike.
+func TestOversizedStayOnServer(t *testing.T) {
+	ctx := context.Background()
+	f := newFake()
+	d := New(f, backend.Config{MaxAlertBytes: 100}, &Options{PollInterval: 50 * time.Millisecond})
+	sub, err := d.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if err := d.Append(ctx, [][]byte{[]byte(`{"a":1}`)}); err != nil {
+		t.Fatal(err)
+	}
+	f.foreignPush(strings.Repeat("x", 101))
+	if err := d.Append(ctx, [][]byte{[]byte(`{"b":2}`)}); err != nil {
+		t.Fatal(err)
+	}
+	es, err := d.Scan(ctx, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range es {
+		got = append(got, fmt.Sprintf("%d:%s:%d", e.Pos, e.Data, e.TooLarge))
+	}
+	if want := "3:{\"b\":2}:0 2::101 1:{\"a\":1}:0"; strings.Join(got, " ") != want {
+		t.Errorf("Scan = %v, want %s", got, want)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var watched []int64
+	for range 3 {
+		e, err := sub.Next(wctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		watched = append(watched, e.TooLarge)
+	}
+	if fmt.Sprint(watched) != "[0 101 0]" {
+		t.Errorf("watched TooLarge %v, want [0 101 0]", watched)
 	}
 }

@@ -43,7 +43,11 @@
 // delivered.
 package redislist
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/apt-detection/alertstore/backend"
+)
 
 // Keys are the key and channel names of one namespace.
 type Keys struct {
@@ -66,8 +70,22 @@ type Window struct {
 	Len int64
 	// Start is the list index of Items[0].
 	Start int64
-	// Items is the slice, oldest first.
+	// Items is the slice, oldest first. An item over the size bound of
+	// WindowArgs is nil: its size is in TooLarge.
 	Items [][]byte
+	// TooLarge is nil when every item was transferred; otherwise it is as
+	// long as Items, and TooLarge[j] > 0 is the size of Items[j], which
+	// the script left on the server.
+	TooLarge []int64
+}
+
+// Entry is Items[j] as a backend.Entry.
+func (w *Window) Entry(j int) backend.Entry {
+	e := backend.Entry{Pos: w.Pos(j), Data: w.Items[j]}
+	if j < len(w.TooLarge) && w.TooLarge[j] > 0 {
+		e.Data, e.TooLarge = nil, w.TooLarge[j]
+	}
+	return e
 }
 
 // base is the Pos of list index 0.
@@ -86,16 +104,23 @@ const (
 	ModeAfter = "after"
 )
 
-// WindowArgs are the arguments of WindowScript.
-func WindowArgs(mode string, pos int64, limit int) []string {
-	return []string{mode, strconv.FormatInt(pos, 10), strconv.Itoa(limit)}
+// WindowArgs are the arguments of WindowScript. Items over maxBytes are
+// left on the server and reported by size (maxBytes <= 0: no bound).
+func WindowArgs(mode string, pos int64, limit, maxBytes int) []string {
+	return []string{mode, strconv.FormatInt(pos, 10), strconv.Itoa(limit), strconv.Itoa(maxBytes)}
 }
 
 // WindowScript reads the counter, the length and the needed LRANGE slice in
 // one atomic step, so that the positions it implies are exact, and fetches
 // only that slice (the newest 10 of a 100000-entry list cost 10 entries).
-// KEYS: list, seq. ARGV: mode, position, limit. Reply: {seq, len, start,
-// {items}}. Positions stay far below 2^53, where Lua's numbers are exact.
+// KEYS: list, seq. ARGV: mode, position, limit, max bytes. Reply: {seq,
+// len, start, {items}}, where an item longer than max bytes is replaced by
+// its length (an integer, which no entry can be mistaken for): anyone who
+// may RPUSH can store a 100 MiB entry, and a reader must not download it
+// to learn that it skips it. The items are read one LINDEX at a time from
+// the nearer end, not with one LRANGE, so that the script itself holds
+// one entry at a time, not the window. Positions stay far below 2^53,
+// where Lua's numbers are exact.
 const WindowScript = `
 local n = redis.call('LLEN', KEYS[1])
 local seq = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
@@ -117,7 +142,18 @@ else
   if start >= n or limit <= 0 then return {seq, n, start, {}} end
   stop = start + limit - 1
 end
-return {seq, n, start, redis.call('LRANGE', KEYS[1], start, stop)}
+local maxb = tonumber(ARGV[4]) or 0
+if maxb <= 0 then return {seq, n, start, redis.call('LRANGE', KEYS[1], start, stop)} end
+if stop >= n then stop = n - 1 end
+local items = {}
+for i = start, stop do
+  local idx = i
+  if i >= n / 2 then idx = i - n end
+  local v = redis.call('LINDEX', KEYS[1], idx) or ''
+  if string.len(v) > maxb then v = string.len(v) end
+  items[#items + 1] = v
+end
+return {seq, n, start, items}
 `
 
 // RepairScript raises the counter after an append found it behind the

@@ -39,7 +39,7 @@ func (d *Driver) Watch(ctx context.Context) (backend.Subscription, error) {
 	s.stopSub = stop
 	var w Window
 	err = d.read(setup, func() (err error) {
-		w, err = d.c.Window(setup, d.k, WindowArgs(ModeBefore, 0, 0))
+		w, err = d.c.Window(setup, d.k, WindowArgs(ModeBefore, 0, 0, 0))
 		return err
 	})
 	if err != nil {
@@ -155,7 +155,7 @@ func (s *subscription) fetch(ctx context.Context) error {
 	defer cancel()
 	var w Window
 	err := s.d.read(ctx, func() (err error) {
-		w, err = s.d.c.Window(ctx, s.d.k, WindowArgs(ModeAfter, s.last, s.d.opts.WatchBatch))
+		w, err = s.d.c.Window(ctx, s.d.k, WindowArgs(ModeAfter, s.last, s.d.opts.WatchBatch, s.d.maxBytes))
 		return err
 	})
 	if err != nil {
@@ -178,8 +178,8 @@ func (s *subscription) fetch(ctx context.Context) error {
 		// Entries s.last+1 .. first-1 were trimmed or cleared unread.
 		s.lagged = true
 	}
-	for j, data := range w.Items {
-		s.buf = append(s.buf, backend.Entry{Pos: w.Pos(j), Data: data})
+	for j := range w.Items {
+		s.buf = append(s.buf, w.Entry(j))
 	}
 	if len(w.Items) > 0 {
 		s.last = w.Pos(len(w.Items) - 1)

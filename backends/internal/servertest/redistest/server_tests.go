@@ -44,6 +44,9 @@ func RunServerTests(t *testing.T, scheme string, srv *containers.Server) {
 		{"WatchLeaksNoGoroutines", testWatchNoLeak},
 		{"WrongTypeIsNotUnavailable", testWrongType},
 		{"DropLeavesNoKeys", testDropLeavesNoKeys},
+		{"OversizedEntryNotTransferred", testOversizedNotTransferred},
+		{"JunkFloodBounded", testJunkFloodBounded},
+		{"CraftedKeysKeepDeadline", testCraftedKeysKeepDeadline},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, e) })
