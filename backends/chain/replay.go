@@ -258,7 +258,7 @@ func (c *Chain) drainEntries(ctx context.Context, s *session, up, lo *tier, dr b
 			}
 		}
 		if len(send) > 0 {
-			c.markReplayed(ids)
+			c.markReplayed(copies)
 			if err := c.appendTo(ctx, up, send, false); err != nil {
 				c.markDownUnlessCtx(ctx, up, err)
 				return moved, fmt.Errorf("appending to tier %s: %w", up.name, err)
@@ -311,7 +311,7 @@ func (c *Chain) drainWhole(ctx context.Context, s *session, up, lo *tier, all []
 		if len(send) == 0 {
 			continue
 		}
-		c.markReplayed(ids)
+		c.markReplayed(copies)
 		if err := c.appendTo(ctx, up, send, false); err != nil {
 			c.markDownUnlessCtx(ctx, up, err)
 			return moved, fmt.Errorf("appending to tier %s: %w", up.name, err)

@@ -186,21 +186,25 @@ func (s *subscription) pump(t *tier) {
 }
 
 func (s *subscription) deliver(t *tier, e backend.Entry) {
-	id := entryID(e.Data)
-	if id != "" && s.c.wasReplayed(id) {
+	ck := copyKey(entryID(e.Data), e.Data)
+	if ck != "" && s.c.wasReplayed(ck) {
 		return // a replay's copy of an alert that is not new
 	}
 	if e.Pos > 0 && e.Pos <= posMask {
 		e.Pos = tierPos(t.idx, e.Pos)
 	}
-	s.send(id, e)
+	s.send(ck, e)
 }
 
-// send delivers e unless its id was delivered already.
-func (s *subscription) send(id string, e backend.Entry) {
-	if id != "" {
+// send delivers e unless the same copy (id and bytes, copyKey) was
+// delivered already. Keying by id alone would let a forged entry with a
+// real alert's id, written to a tier first, hide the real one from every
+// watcher; two different entries with one id are both delivered, as List
+// shows both.
+func (s *subscription) send(ck string, e backend.Entry) {
+	if ck != "" {
 		s.mu.Lock()
-		dup := !s.seen.add(id)
+		dup := !s.seen.add(ck)
 		s.mu.Unlock()
 		if dup {
 			return
@@ -227,29 +231,31 @@ func (c *Chain) notify(alerts [][]byte) {
 	c.mu.Unlock()
 	for _, a := range alerts {
 		id, pos := orderKey(a)
-		if id == "" {
+		ck := copyKey(id, a)
+		if ck == "" {
 			continue // cannot be de-duplicated: left to the tier's notification
 		}
 		for _, s := range subs {
-			s.send(id, backend.Entry{Pos: pos, Data: a})
+			s.send(ck, backend.Entry{Pos: pos, Data: a})
 		}
 	}
 }
 
-// markReplayed records ids a replay is about to append to a higher tier,
-// so that watchers ignore the higher tier's announcement of them.
-func (c *Chain) markReplayed(ids []string) {
+// markReplayed records the copies (copyKey) a replay is about to append to
+// a higher tier, so that watchers ignore the higher tier's announcement of
+// them.
+func (c *Chain) markReplayed(copies []string) {
 	c.replayedMu.Lock()
 	defer c.replayedMu.Unlock()
-	for _, id := range ids {
-		c.replayedIDs.add(id)
+	for _, ck := range copies {
+		c.replayedIDs.add(ck)
 	}
 }
 
-func (c *Chain) wasReplayed(id string) bool {
+func (c *Chain) wasReplayed(ck string) bool {
 	c.replayedMu.Lock()
 	defer c.replayedMu.Unlock()
-	_, ok := c.replayedIDs.set[id]
+	_, ok := c.replayedIDs.set[ck]
 	return ok
 }
 

@@ -75,3 +75,46 @@ func TestWatchStartedWhileDown(t *testing.T) {
 	}
 	_ = backend.ErrLagged
 }
+
+// A forged entry that carries a real alert's id, written to a tier first
+// by someone with raw access, must not hide the real alert from watchers:
+// both copies are delivered (List shows and flags both the same way).
+func TestWatchForgedSameIDDoesNotHideTheAlert(t *testing.T) {
+	r := newRig(t, nil)
+	ctx := context.Background()
+	w, err := r.store.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	real := backend.NewAlert()
+	if err := real.SetEntity("victim-host"); err != nil {
+		t.Fatal(err)
+	}
+	if err := real.SetID("0190a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6b"); err != nil {
+		t.Fatal(err)
+	}
+	forged := []byte(`{"id":"0190a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6b","timestamp":"2025-03-01T12:00:00","entity":"decoy","severity":"Low"}`)
+	if err := r.inner.Append(ctx, [][]byte{forged}); err != nil {
+		t.Fatal(err)
+	}
+	next := func(what string) *backend.Alert {
+		t.Helper()
+		nctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		a, err := w.Next(nctx)
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+		return a
+	}
+	if a := next("the forged entry"); a.Entity() != "decoy" {
+		t.Fatalf("first delivery is %q, want the forged decoy", a.Entity())
+	}
+	if err := r.store.Store(ctx, real); err != nil {
+		t.Fatal(err)
+	}
+	if a := next("the real alert with the same id"); a.Entity() != "victim-host" {
+		t.Fatalf("second delivery is %q, want the real alert", a.Entity())
+	}
+}
