@@ -54,6 +54,10 @@ type Alert struct {
 	// parsed caches, filled by validate.
 	ts  time.Time
 	sev Severity
+
+	// set by a Store with signing keys (see Keyring).
+	ver    Verification
+	sigKey string
 }
 
 type member struct {
@@ -182,7 +186,7 @@ func (a *Alert) UnmarshalJSON(data []byte) error {
 
 // Clone returns a deep copy.
 func (a *Alert) Clone() *Alert {
-	c := &Alert{ts: a.ts, sev: a.sev, members: make([]member, len(a.members))}
+	c := &Alert{ts: a.ts, sev: a.sev, ver: a.ver, sigKey: a.sigKey, members: make([]member, len(a.members))}
 	for i, m := range a.members {
 		c.members[i] = member{key: m.key, raw: append(json.RawMessage(nil), m.raw...)}
 	}

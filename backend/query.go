@@ -33,6 +33,9 @@ type Query struct {
 	// bound is open. Alerts without a timestamp never match a bounded
 	// window.
 	Since, Until time.Time
+	// Verified keeps only alerts whose signature verifies (see Keyring);
+	// it needs a Store opened with signing keys (sign_key_file=).
+	Verified bool
 }
 
 // Limits of Query.Limit.
@@ -54,6 +57,10 @@ type Page struct {
 	// Duplicates counts entries whose id was already returned in this
 	// page (an alert stored twice, e.g. replayed after an ambiguous write).
 	Duplicates int
+	// Unsigned and Invalid count the alerts examined (filters aside) that
+	// carry no signature, or one that does not verify, when the Store has
+	// signing keys; both 0 otherwise. See Alert.Verification.
+	Unsigned, Invalid int
 }
 
 func (q *Query) check() (limit int, before int64, err error) {
