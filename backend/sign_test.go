@@ -122,9 +122,9 @@ func must(raw []byte, ok bool) []byte {
 
 func TestKeyRotation(t *testing.T) {
 	old, next := "k2024 "+secret('a', 32), "k2025 "+secret('b', 40)
-	before := ring(t, old)                 // signs with k2024
+	before := ring(t, old)                // signs with k2024
 	during := ring(t, next, "# old", old) // signs with k2025, verifies both
-	after := ring(t, next)                 // k2024 retired
+	after := ring(t, next)                // k2024 retired
 	const alert = `{"id":"1","timestamp":"2025-01-01T00:00:00","entity":"h"}`
 	byOld, byNext := signed(t, before, alert), signed(t, during, alert)
 	for _, c := range []struct {
