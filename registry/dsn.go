@@ -264,6 +264,7 @@ func (d *DSN) Common() (backend.Config, error) {
 	if c.MaxAlerts, err = d.Int("max_alerts", backend.DefaultMaxAlerts, 1, backend.MaxMaxAlerts); err != nil {
 		return c, err
 	}
+	c.MaxAlertsDefault = !d.Has("max_alerts")
 	if c.MaxAlertBytes, err = d.Int("max_alert_bytes", backend.DefaultMaxAlertBytes, 256, 64<<20); err != nil {
 		return c, err
 	}
@@ -359,7 +360,9 @@ func encodeQuery(q url.Values) string {
 
 // ConfigParams turns cfg back into the shared DSN parameters Common reads
 // (prefix, max_alerts, max_alert_bytes, timeout), leaving out the fields
-// that are zero, so that Common gives them their defaults. Harnesses and
+// that are zero (and max_alerts when MaxAlertsDefault is set), so that
+// Common gives them their defaults. The signing keys (Config.Sign) are
+// not a driver's: they are not turned back into sign_key_file. Harnesses and
 // wrappers use it to open a driver by DSN with a given configuration:
 //
 //	dsn, err := registry.WithParams(userDSN, registry.ConfigParams(cfg))
@@ -368,7 +371,7 @@ func ConfigParams(cfg backend.Config) url.Values {
 	if cfg.Prefix != "" {
 		q.Set("prefix", cfg.Prefix)
 	}
-	if cfg.MaxAlerts != 0 {
+	if cfg.MaxAlerts != 0 && !cfg.MaxAlertsDefault {
 		q.Set("max_alerts", strconv.Itoa(cfg.MaxAlerts))
 	}
 	if cfg.MaxAlertBytes != 0 {

@@ -74,7 +74,7 @@ func TestOpenDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	want := backend.Config{Prefix: "apt_detection:", MaxAlerts: 1000, MaxAlertBytes: 256 << 10, Timeout: 5 * time.Second}
+	want := backend.Config{Prefix: "apt_detection:", MaxAlerts: 1000, MaxAlertBytes: 256 << 10, Timeout: 5 * time.Second, MaxAlertsDefault: true}
 	if s.Config() != want || s.Backend() != "mem" {
 		t.Fatalf("Config = %+v backend %q; want %+v mem", s.Config(), s.Backend(), want)
 	}
@@ -179,7 +179,7 @@ func TestRedactDSNFragment(t *testing.T) {
 // defaults, so harnesses and wrappers can open a driver by DSN with
 // exactly the configuration they were given.
 func TestConfigParamsRoundTrip(t *testing.T) {
-	defaults := backend.Config{Prefix: backend.DefaultPrefix, MaxAlerts: backend.DefaultMaxAlerts, MaxAlertBytes: backend.DefaultMaxAlertBytes, Timeout: backend.DefaultTimeout}
+	defaults := backend.Config{Prefix: backend.DefaultPrefix, MaxAlerts: backend.DefaultMaxAlerts, MaxAlertBytes: backend.DefaultMaxAlertBytes, Timeout: backend.DefaultTimeout, MaxAlertsDefault: true}
 	for _, c := range []struct {
 		name string
 		cfg  backend.Config
@@ -187,7 +187,8 @@ func TestConfigParamsRoundTrip(t *testing.T) {
 	}{
 		{"all-set", backend.Config{Prefix: "t:{x}.y-", MaxAlerts: 7, MaxAlertBytes: 4096, Timeout: 1500 * time.Millisecond}, backend.Config{Prefix: "t:{x}.y-", MaxAlerts: 7, MaxAlertBytes: 4096, Timeout: 1500 * time.Millisecond}},
 		{"zero-is-defaults", backend.Config{}, defaults},
-		{"prefix-only", backend.Config{Prefix: "p:"}, backend.Config{Prefix: "p:", MaxAlerts: backend.DefaultMaxAlerts, MaxAlertBytes: backend.DefaultMaxAlertBytes, Timeout: backend.DefaultTimeout}},
+		{"prefix-only", backend.Config{Prefix: "p:"}, backend.Config{Prefix: "p:", MaxAlerts: backend.DefaultMaxAlerts, MaxAlertBytes: backend.DefaultMaxAlertBytes, Timeout: backend.DefaultTimeout, MaxAlertsDefault: true}},
+		{"default-cap-stays-default", backend.Config{MaxAlerts: 5000, MaxAlertsDefault: true}, defaults},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dsn, err := registry.WithParams("mem://", registry.ConfigParams(c.cfg))
