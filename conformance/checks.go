@@ -47,8 +47,10 @@ func Checks() []Check {
 		{"NamespacesIsolated", "two prefixes never see each other's alerts", checkIsolated},
 		{"Drop", "with the drop capability, Store.Drop removes the namespace and the store keeps working on it, starting empty; without it, the driver does not implement Dropper and Store.Drop fails with ErrUnsupported", checkDrop},
 		{"PersistentReopen", "with the persistent capability, alerts survive Close and reopen; without it, a reopened store is empty", checkPersistent},
-		{"CapabilitiesMatchInterfaces", "every capability that names an interface (watch, drop, drain) is declared exactly when the driver implements it, durable implies persistent, capabilities never change, and As refuses what it does not support", checkCapabilitiesMatch},
+		{"CapabilitiesMatchInterfaces", "every capability that names an interface (watch, drop, drain, namespace) is declared exactly when the driver implements it, durable implies persistent, capabilities never change, and As refuses what it does not support", checkCapabilitiesMatch},
 		{"Drain", "with the drain capability, Oldest returns entries oldest first after a position and Remove deletes exactly those up to a position, again without error, with later positions greater; without it, the driver does not implement Drainer", checkDrain},
+		{"NamespaceCap", "with the namespace capability, the first append records the writer's cap; a writer without max_alerts trims to the recorded cap; a writer whose explicit cap is lower is refused with ErrInvalidConfig naming both values and stores nothing; SetCap changes the cap deliberately and leaves an audit record; without it, NamespaceInfo and SetCap fail with ErrUnsupported", checkNamespaceCap},
+		{"ClearAudited", "with the namespace capability, every Clear leaves an audit record (time, client name, entries before), newest first; without it, NamespaceInfo fails with ErrUnsupported", checkClearAudited},
 		{"Durable", "with the durable capability, the backend is also persistent and an acknowledged alert is found by another open while the writer is still open (no Close ran); a process crash itself is checked by CrashTest, outside the suite", checkDurable},
 	}
 }
