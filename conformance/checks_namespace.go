@@ -111,9 +111,6 @@ func checkClearAudited(ctx context.Context, e *Env) error {
 		return err
 	}
 	if !s.Capabilities().Namespace {
-		if err := s.Clear(ctx); err != nil {
-			return err
-		}
 		return unsupportedNamespace(ctx, s)
 	}
 	for round := 1; round <= 2; round++ {
