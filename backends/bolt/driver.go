@@ -26,7 +26,7 @@ func Open(ctx context.Context, path string, cfg backend.Config, opts *Options) (
 		return nil, err
 	}
 	if cfg.MaxAlerts <= 0 {
-		cfg.MaxAlerts = backend.DefaultMaxAlerts
+		cfg.MaxAlerts, cfg.MaxAlertsDefault = backend.DefaultMaxAlerts, true
 	}
 	if path == "" {
 		return nil, fmt.Errorf("%w: bolt: empty path", backend.ErrInvalidConfig)

@@ -70,7 +70,7 @@ func Open(name string, cfg backend.Config, opts *Options) backend.Driver {
 		opts.WatchBuffer = 1024
 	}
 	if cfg.MaxAlerts <= 0 {
-		cfg.MaxAlerts = backend.DefaultMaxAlerts
+		cfg.MaxAlerts, cfg.MaxAlertsDefault = backend.DefaultMaxAlerts, true
 	}
 	if name == "" {
 		return &driver{r: newRing(cfg.MaxAlerts, opts.MaxBytes, opts.WatchBuffer), shared: false, cfg: cfg}
