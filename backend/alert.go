@@ -58,6 +58,9 @@ type Alert struct {
 	// conflict is set by List on an alert whose id another entry it
 	// examined carries with different content.
 	conflict bool
+	// set by a Store with signing keys (see Keyring).
+	ver    Verification
+	sigKey string
 }
 
 type member struct {
@@ -186,7 +189,7 @@ func (a *Alert) UnmarshalJSON(data []byte) error {
 
 // Clone returns a deep copy.
 func (a *Alert) Clone() *Alert {
-	c := &Alert{ts: a.ts, sev: a.sev, members: make([]member, len(a.members))}
+	c := &Alert{ts: a.ts, sev: a.sev, ver: a.ver, sigKey: a.sigKey, members: make([]member, len(a.members))}
 	for i, m := range a.members {
 		c.members[i] = member{key: m.key, raw: append(json.RawMessage(nil), m.raw...)}
 	}

@@ -35,6 +35,11 @@ type Capabilities struct {
 	// and survives a crash in the middle of a replay. Reached through
 	// DrainerOf, by wrappers.
 	Drain bool
+	// Namespace: the driver implements NamespaceKeeper: it records the
+	// namespace's cap at first use and enforces it on writers, and leaves
+	// audit records of Clear and SetCap. Reached through
+	// Store.NamespaceInfo and Store.SetCap.
+	Namespace bool
 }
 
 // Dropper is the optional interface behind Capabilities.Drop, for drivers
@@ -124,6 +129,7 @@ func CheckCapabilities(d Driver) error {
 	_, w := d.(Watcher)
 	_, dr := d.(Dropper)
 	_, dn := d.(Drainer)
+	_, ns := d.(NamespaceKeeper)
 	for _, p := range []struct {
 		name, iface          string
 		declared, implements bool
@@ -131,6 +137,7 @@ func CheckCapabilities(d Driver) error {
 		{"watch", "Watcher", c.Watch, w},
 		{"drop", "Dropper", c.Drop, dr},
 		{"drain", "Drainer", c.Drain, dn},
+		{"namespace", "NamespaceKeeper", c.Namespace, ns},
 	} {
 		switch {
 		case p.declared && !p.implements:

@@ -81,6 +81,17 @@ type Config struct {
 	MaxAlertBytes int
 	// Timeout bounds every call that has no earlier deadline.
 	Timeout time.Duration
+	// MaxAlertsDefault says MaxAlerts was not chosen by whoever opened
+	// the store (no max_alerts= in the DSN): a backend that records its
+	// namespace's cap (Capabilities.Namespace) then trims to the recorded
+	// cap instead. A zero MaxAlerts counts as unset too.
+	MaxAlertsDefault bool
+	// ClientName names this store in audit records (see
+	// NamespaceKeeper). Default: DefaultClientName().
+	ClientName string
+	// Sign, if not nil, makes the Store sign every alert it writes and
+	// verify every alert it reads (see Keyring). Drivers ignore it.
+	Sign *Keyring
 }
 
 // Defaults of Config, also the DSN parameter defaults.

@@ -33,6 +33,9 @@ type Query struct {
 	// bound is open. Alerts without a timestamp never match a bounded
 	// window.
 	Since, Until time.Time
+	// Verified keeps only alerts whose signature verifies (see Keyring);
+	// it needs a Store opened with signing keys (sign_key_file=).
+	Verified bool
 }
 
 // Limits of Query.Limit.
@@ -73,6 +76,10 @@ type Page struct {
 	// holds more entries than the store's cap (another tool appended
 	// without trimming). Next continues after the last entry examined.
 	Stopped bool
+	// Unsigned and Invalid count the alerts examined (filters aside) that
+	// carry no signature, or one that does not verify, when the Store has
+	// signing keys; both 0 otherwise. See Alert.Verification.
+	Unsigned, Invalid int
 }
 
 func (q *Query) check() (limit int, before int64, err error) {

@@ -148,6 +148,9 @@ func (s *Store) storeBatch(ctx context.Context, op string, alerts []*Alert, inde
 		if err := a.ensureIdentity(now); err != nil {
 			return s.wrap(op, err)
 		}
+		if s.cfg.Sign != nil {
+			s.cfg.Sign.Sign(a)
+		}
 		b, _ := a.MarshalJSON()
 		if len(b) > s.cfg.MaxAlertBytes {
 			return s.wrap(op, &AlertError{Index: idx, Err: fmt.Errorf("%w (%d bytes, cap %d; raise max_alert_bytes or trim features)", ErrTooLarge, len(b), s.cfg.MaxAlertBytes)})
@@ -193,6 +196,9 @@ func reindex(err error, idx int) error {
 //     16 MiB or 16 entries, whichever is more.
 func (s *Store) List(ctx context.Context, q Query) (*Page, error) {
 	limit, before, err := q.check()
+	if err == nil && q.Verified && s.cfg.Sign == nil {
+		err = fmt.Errorf("%w: verified alerts asked for, but the store has no signing keys (sign_key_file=)", ErrInvalidQuery)
+	}
 	if err != nil {
 		return nil, s.wrap("list", err)
 	}
@@ -222,7 +228,7 @@ func (s *Store) List(ctx context.Context, q Query) (*Page, error) {
 			}
 			before = e.Pos
 			a := r.admit(e)
-			if a == nil || !q.match(a) {
+			if a == nil || !s.verify(a, page, q.Verified) || !q.match(a) {
 				continue
 			}
 			if toSkip > 0 {
@@ -362,6 +368,7 @@ func (w *Watch) Next(ctx context.Context) (*Alert, error) {
 			w.skipped.Add(1)
 			continue
 		}
+		w.s.verify(a, nil, false)
 		return a, nil
 	}
 }

@@ -12,7 +12,7 @@ import (
 // NewDSNHarness returns a Harness for a backend reached by DSN through
 // registry.Default (its package must be imported, so that its scheme is
 // registered). For each driver it sets the shared parameters (prefix,
-// max_alerts, max_alert_bytes, timeout) on dsn, replacing any dsn has, and
+// max_alerts, max_alert_bytes, timeout, client_name) on dsn, replacing any dsn has, and
 // keeps every other parameter as given. `alertstore selftest` runs the
 // suite through it against any DSN.
 func NewDSNHarness(dsn string) Harness { return dsnHarness{dsn: dsn} }
@@ -38,7 +38,11 @@ func DSNHarness(dsn func(ctx context.Context, t testing.TB) (string, error)) Har
 type dsnHarness struct{ dsn string }
 
 func (h dsnHarness) MakeDriver(ctx context.Context, cfg backend.Config) (backend.Driver, error) {
-	dsn, err := registry.WithParams(h.dsn, registry.ConfigParams(cfg))
+	params := registry.ConfigParams(cfg)
+	if cfg.MaxAlertsDefault {
+		params["max_alerts"] = nil // the DSN's own max_alerts must not make it explicit
+	}
+	dsn, err := registry.WithParams(h.dsn, params)
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,7 @@ type broken struct {
 	lieDurable   bool // claims Durable (and Persistent when liePersist)
 	liePersist   bool
 	lieDrain     bool // claims Drain without implementing Drainer
+	lieNamespace bool // claims Namespace without implementing NamespaceKeeper
 	hideWatch    bool // does not declare Watch (see watcher)
 	keyedByID    bool // keeps one entry per alert id, the newest (an upsert)
 }
@@ -89,6 +90,7 @@ func (b *broken) Capabilities() backend.Capabilities {
 	c.Durable = c.Durable || b.lieDurable
 	c.Persistent = c.Persistent || b.liePersist
 	c.Drain = c.Drain || b.lieDrain
+	c.Namespace = c.Namespace || b.lieNamespace
 	if b.hideWatch {
 		c.Watch = false
 	}
@@ -132,6 +134,25 @@ func (d drainer) Remove(ctx context.Context, upTo int64) error {
 		upTo++
 	}
 	return d.Driver.(backend.Drainer).Remove(ctx, upTo)
+}
+
+// keeper is a named memory driver's NamespaceKeeper behind a wrapper,
+// correct or broken in one way.
+type keeper struct {
+	*broken
+	hideClears bool // NamespaceInfo leaves out the audit records of Clear
+}
+
+func (k keeper) NamespaceInfo(ctx context.Context) (backend.NamespaceInfo, error) {
+	info, err := k.Driver.(backend.NamespaceKeeper).NamespaceInfo(ctx)
+	if k.hideClears {
+		info.Audit = slices.DeleteFunc(info.Audit, func(r backend.AuditRecord) bool { return r.Op == backend.AuditClear })
+	}
+	return info, err
+}
+
+func (k keeper) SetCap(ctx context.Context, n int) error {
+	return k.Driver.(backend.NamespaceKeeper).SetCap(ctx, n)
 }
 
 type brokenHarness struct {
@@ -217,6 +238,28 @@ func TestSuiteCatchesBrokenBackends(t *testing.T) {
 		{"keyed-by-id", func(cfg backend.Config) backend.Driver {
 			return &broken{Driver: memory.Open("", cfg, nil), keyedByID: true}
 		}, []string{"SameIDConflictShown"}, nil},
+		{"ignores-recorded-cap", func(cfg backend.Config) backend.Driver {
+			cfg.MaxAlertsDefault = false // a writer without max_alerts trims to the default
+			return keeper{broken: &broken{Driver: memory.Open(t.Name(), cfg, nil)}}
+		}, []string{"NamespaceCap"}, []string{"ClearAudited"}},
+		{"lower-cap-not-refused", func(cfg backend.Config) backend.Driver {
+			cfg.MaxAlertsDefault = true // every cap taken for unset: nobody is refused
+			return keeper{broken: &broken{Driver: memory.Open(t.Name(), cfg, nil)}}
+		}, []string{"NamespaceCap"}, []string{"ClearAudited"}},
+		{"clear-unaudited", func(cfg backend.Config) backend.Driver {
+			return keeper{broken: &broken{Driver: memory.Open(t.Name(), cfg, nil)}, hideClears: true}
+		}, []string{"ClearAudited"}, []string{"NamespaceCap"}},
+		{"claims-namespace", func(cfg backend.Config) backend.Driver {
+			b := private(cfg)
+			b.lieNamespace = true
+			return b
+		}, []string{"CapabilitiesMatchInterfaces", "NamespaceCap", "ClearAudited"}, nil},
+		{"namespace-undeclared", func(cfg backend.Config) backend.Driver {
+			return keeper{broken: &broken{Driver: memory.Open("", cfg, nil), hideWatch: true}}
+		}, []string{"CapabilitiesMatchInterfaces"}, nil},
+		{"namespace-correct", func(cfg backend.Config) backend.Driver {
+			return keeper{broken: &broken{Driver: memory.Open(t.Name(), cfg, nil)}}
+		}, nil, []string{"NamespaceCap", "ClearAudited"}},
 		{"drain-correct", func(cfg backend.Config) backend.Driver {
 			return drainer{broken: &broken{Driver: openBolt(cfg)}}
 		}, nil, []string{"Drain"}},

@@ -252,6 +252,7 @@ func CheckPrefix(p string) error {
 //	max_alerts       cap of the store, 1..10000000, default 1000
 //	max_alert_bytes  cap of one encoded alert, 256..67108864, default 262144
 //	timeout          deadline of each call, 1ms..10m, default 5s
+//	client_name      this client in audit records, default program@host/pid
 func (d *DSN) Common() (backend.Config, error) {
 	var c backend.Config
 	var err error
@@ -264,14 +265,25 @@ func (d *DSN) Common() (backend.Config, error) {
 	if c.MaxAlerts, err = d.Int("max_alerts", backend.DefaultMaxAlerts, 1, backend.MaxMaxAlerts); err != nil {
 		return c, err
 	}
+	c.MaxAlertsDefault = !d.Has("max_alerts")
 	if c.MaxAlertBytes, err = d.Int("max_alert_bytes", backend.DefaultMaxAlertBytes, 256, 64<<20); err != nil {
 		return c, err
 	}
 	if c.Timeout, err = d.Duration("timeout", backend.DefaultTimeout, time.Millisecond, 10*time.Minute); err != nil {
 		return c, err
 	}
+	if c.ClientName, err = d.Param("client_name", ""); err != nil {
+		return c, err
+	}
+	if d.Has("client_name") && !clientNamePattern.MatchString(c.ClientName) {
+		return c, d.Errorf("parameter client_name: use 1 to 128 of the characters A-Z a-z 0-9 : _ . - @ /")
+	}
 	return c, nil
 }
+
+// clientNamePattern is what a client name in audit records may hold:
+// printable, no spaces, no quotes, nothing a terminal interprets.
+var clientNamePattern = regexp.MustCompile(`^[A-Za-z0-9:_.\-@/]{1,128}$`)
 
 func trimSentinel(err error) string {
 	return strings.TrimPrefix(err.Error(), backend.ErrInvalidConfig.Error()+": ")
@@ -359,7 +371,9 @@ func encodeQuery(q url.Values) string {
 
 // ConfigParams turns cfg back into the shared DSN parameters Common reads
 // (prefix, max_alerts, max_alert_bytes, timeout), leaving out the fields
-// that are zero, so that Common gives them their defaults. Harnesses and
+// that are zero (and max_alerts when MaxAlertsDefault is set), so that
+// Common gives them their defaults. The signing keys (Config.Sign) are
+// not a driver's: they are not turned back into sign_key_file. Harnesses and
 // wrappers use it to open a driver by DSN with a given configuration:
 //
 //	dsn, err := registry.WithParams(userDSN, registry.ConfigParams(cfg))
@@ -368,7 +382,7 @@ func ConfigParams(cfg backend.Config) url.Values {
 	if cfg.Prefix != "" {
 		q.Set("prefix", cfg.Prefix)
 	}
-	if cfg.MaxAlerts != 0 {
+	if cfg.MaxAlerts != 0 && !cfg.MaxAlertsDefault {
 		q.Set("max_alerts", strconv.Itoa(cfg.MaxAlerts))
 	}
 	if cfg.MaxAlertBytes != 0 {
@@ -377,13 +391,17 @@ func ConfigParams(cfg backend.Config) url.Values {
 	if cfg.Timeout != 0 {
 		q.Set("timeout", cfg.Timeout.String())
 	}
+	if cfg.ClientName != "" {
+		q.Set("client_name", cfg.ClientName)
+	}
 	return q
 }
 
 // WithParams returns dsn with the given parameters set (replacing every
 // value they had), keeping everything else as written. Tools use it to
 // point a user's DSN at a scratch namespace (prefix=...), and, with
-// ConfigParams, to apply a whole backend.Config.
+// ConfigParams, to apply a whole backend.Config. A parameter set to no
+// values (nil) is removed.
 func WithParams(dsn string, set url.Values) (string, error) {
 	u, err := url.Parse(dsn)
 	if err != nil || u.Opaque != "" {

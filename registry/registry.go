@@ -93,7 +93,7 @@ func (r *Registry) Schemes() []string {
 
 // Open parses dsn and opens a store. An empty dsn means $ALERTSTORE_DSN.
 func (r *Registry) Open(ctx context.Context, dsn string) (*backend.Store, error) {
-	drv, name, cfg, err := r.open(ctx, dsn)
+	drv, name, cfg, err := r.open(ctx, dsn, true)
 	if err != nil {
 		return nil, err
 	}
@@ -104,13 +104,15 @@ func (r *Registry) Open(ctx context.Context, dsn string) (*backend.Store, error)
 // that compose drivers, and for conformance harnesses that open drivers by
 // DSN. An empty dsn means $ALERTSTORE_DSN.
 func (r *Registry) OpenDriver(ctx context.Context, dsn string) (backend.Driver, error) {
-	drv, _, _, err := r.open(ctx, dsn)
+	drv, _, _, err := r.open(ctx, dsn, false)
 	return drv, err
 }
 
 // open parses dsn and opens its driver, returning the canonical scheme and
-// the shared configuration Open gives the Store.
-func (r *Registry) open(ctx context.Context, dsn string) (backend.Driver, string, backend.Config, error) {
+// the shared configuration Open gives the Store. forStore: a Store will be
+// built on the driver, which is what the Store's own parameters
+// (sign_key_file) need.
+func (r *Registry) open(ctx context.Context, dsn string, forStore bool) (backend.Driver, string, backend.Config, error) {
 	if dsn == "" {
 		dsn = os.Getenv(EnvDSN)
 	}
@@ -131,6 +133,9 @@ func (r *Registry) open(ctx context.Context, dsn string) (backend.Driver, string
 	}
 	cfg, err := d.Common()
 	if err != nil {
+		return nil, "", cfg, openErr(e.name, err)
+	}
+	if cfg.Sign, err = d.signKeys(forStore); err != nil {
 		return nil, "", cfg, openErr(e.name, err)
 	}
 	drv, err := e.opener(ctx, d, cfg)

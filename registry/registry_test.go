@@ -38,6 +38,9 @@ func TestOpenRejectsBadDSNs(t *testing.T) {
 		{"prefix-empty", "mem://?prefix=", []string{"prefix"}},
 		{"prefix-too-long", "mem://?prefix=" + strings.Repeat("a", 129), []string{"prefix"}},
 		{"max-alert-bytes-small", "mem://?max_alert_bytes=10", []string{"max_alert_bytes"}},
+		{"client-name-space", "mem://?client_name=a%20b", []string{"client_name"}},
+		{"client-name-escape", "mem://?client_name=a%1B%5B2J", []string{"client_name"}},
+		{"client-name-empty", "mem://?client_name=", []string{"client_name"}},
 		{"mem-path", "mem://name/path", []string{"unexpected path"}},
 		{"mem-max-bytes", "mem://?max_bytes=1", []string{"max_bytes"}},
 		{"password-in-userinfo", "mem://user:" + secret + "@name?bogus=1", []string{"xxxxx"}},
@@ -74,7 +77,7 @@ func TestOpenDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	want := backend.Config{Prefix: "apt_detection:", MaxAlerts: 1000, MaxAlertBytes: 256 << 10, Timeout: 5 * time.Second}
+	want := backend.Config{Prefix: "apt_detection:", MaxAlerts: 1000, MaxAlertBytes: 256 << 10, Timeout: 5 * time.Second, MaxAlertsDefault: true}
 	if s.Config() != want || s.Backend() != "mem" {
 		t.Fatalf("Config = %+v backend %q; want %+v mem", s.Config(), s.Backend(), want)
 	}
@@ -179,7 +182,7 @@ func TestRedactDSNFragment(t *testing.T) {
 // defaults, so harnesses and wrappers can open a driver by DSN with
 // exactly the configuration they were given.
 func TestConfigParamsRoundTrip(t *testing.T) {
-	defaults := backend.Config{Prefix: backend.DefaultPrefix, MaxAlerts: backend.DefaultMaxAlerts, MaxAlertBytes: backend.DefaultMaxAlertBytes, Timeout: backend.DefaultTimeout}
+	defaults := backend.Config{Prefix: backend.DefaultPrefix, MaxAlerts: backend.DefaultMaxAlerts, MaxAlertBytes: backend.DefaultMaxAlertBytes, Timeout: backend.DefaultTimeout, MaxAlertsDefault: true}
 	for _, c := range []struct {
 		name string
 		cfg  backend.Config
@@ -187,7 +190,9 @@ func TestConfigParamsRoundTrip(t *testing.T) {
 	}{
 		{"all-set", backend.Config{Prefix: "t:{x}.y-", MaxAlerts: 7, MaxAlertBytes: 4096, Timeout: 1500 * time.Millisecond}, backend.Config{Prefix: "t:{x}.y-", MaxAlerts: 7, MaxAlertBytes: 4096, Timeout: 1500 * time.Millisecond}},
 		{"zero-is-defaults", backend.Config{}, defaults},
-		{"prefix-only", backend.Config{Prefix: "p:"}, backend.Config{Prefix: "p:", MaxAlerts: backend.DefaultMaxAlerts, MaxAlertBytes: backend.DefaultMaxAlertBytes, Timeout: backend.DefaultTimeout}},
+		{"prefix-only", backend.Config{Prefix: "p:"}, backend.Config{Prefix: "p:", MaxAlerts: backend.DefaultMaxAlerts, MaxAlertBytes: backend.DefaultMaxAlertBytes, Timeout: backend.DefaultTimeout, MaxAlertsDefault: true}},
+		{"client-name", backend.Config{ClientName: "detector-1@ids-01/42"}, backend.Config{Prefix: backend.DefaultPrefix, MaxAlerts: backend.DefaultMaxAlerts, MaxAlertBytes: backend.DefaultMaxAlertBytes, Timeout: backend.DefaultTimeout, MaxAlertsDefault: true, ClientName: "detector-1@ids-01/42"}},
+		{"default-cap-stays-default", backend.Config{MaxAlerts: 5000, MaxAlertsDefault: true}, defaults},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dsn, err := registry.WithParams("mem://", registry.ConfigParams(c.cfg))

@@ -26,7 +26,7 @@ func Open(ctx context.Context, path string, cfg backend.Config, opts *Options) (
 		return nil, err
 	}
 	if cfg.MaxAlerts <= 0 {
-		cfg.MaxAlerts = backend.DefaultMaxAlerts
+		cfg.MaxAlerts, cfg.MaxAlertsDefault = backend.DefaultMaxAlerts, true
 	}
 	if path == "" {
 		return nil, fmt.Errorf("%w: bolt: empty path", backend.ErrInvalidConfig)
@@ -42,6 +42,7 @@ func Open(ctx context.Context, path string, cfg backend.Config, opts *Options) (
 			bucket:    []byte(cfg.Prefix),
 			maxAlerts: cfg.MaxAlerts,
 			maxBytes:  o.MaxBytes,
+			cfg:       cfg,
 		},
 		opts:   o,
 		mySubs: map[*notify.Queue]struct{}{},
@@ -231,9 +232,9 @@ func (d *driver) Clear(ctx context.Context) error {
 			}
 		}
 		m := tx.Bucket(metaBucket)
-		next, _, _ := readMeta(m, d.ns.prefix)
+		next, count, _ := readMeta(m, d.ns.prefix)
 		writeMeta(m, d.ns.prefix, next, 0, 0)
-		return nil
+		return addAudit(m, d.ns.prefix, backend.AuditRecord{Op: backend.AuditClear, Client: backend.ClientNameOf(d.ns.cfg), Entries: int64(count)})
 	})
 }
 
@@ -247,7 +248,7 @@ func (d *driver) Drop(ctx context.Context) error {
 			}
 		}
 		m := tx.Bucket(metaBucket)
-		for _, k := range []string{metaNext, metaCount, metaBytes} {
+		for _, k := range []string{metaNext, metaCount, metaBytes, metaCap, metaAudit} {
 			if err := m.Delete([]byte(d.ns.prefix + k)); err != nil {
 				return err
 			}
@@ -268,10 +269,11 @@ func (d *driver) Ping(ctx context.Context) error {
 
 // Capabilities: on disk and fsync'd (Persistent, Durable), shared by the
 // drivers of one path in this process, watched within this process, and
-// droppable (a prefix keeps counters beside its entries) and drainable
-// (a chain can replay it entry by entry).
+// droppable (a prefix keeps counters beside its entries), drainable
+// (a chain can replay it entry by entry), and keeps its namespace's
+// record (namespace.go).
 func (d *driver) Capabilities() backend.Capabilities {
-	return backend.Capabilities{Watch: true, Shared: true, Persistent: true, Durable: true, Drop: true, Drain: true}
+	return backend.Capabilities{Watch: true, Shared: true, Persistent: true, Durable: true, Drop: true, Drain: true, Namespace: true}
 }
 
 // Close ends this driver's watches and releases the file; the last driver

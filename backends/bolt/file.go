@@ -154,6 +154,7 @@ type namespace struct {
 	bucket    []byte
 	maxAlerts int
 	maxBytes  int64
+	cfg       backend.Config // for the recorded cap's rule and audit records
 }
 
 func (f *file) writer() {
@@ -243,6 +244,10 @@ func (f *file) commit(group []*appendReq) {
 }
 
 func (f *file) finish(r *appendReq, err error) {
+	if backend.IsCapError(err) {
+		r.res <- err // the writer's configuration, not the file
+		return
+	}
 	if err != nil {
 		r.res <- fmt.Errorf("%w: committing to %s: %v", backend.ErrUnavailable, f.path, err)
 		return
@@ -263,10 +268,14 @@ func (r *appendReq) apply(tx *bbolt.Tx) error {
 	if next == 0 {
 		next = 1
 	}
+	maxAlerts, err := capFor(m, ns)
+	if err != nil {
+		return err
+	}
 	// Alerts that the cap would drop at once are not written, but they
 	// take their positions (and watchers see them), as if appended and
 	// trimmed.
-	skip := max(len(r.data)-ns.maxAlerts, 0)
+	skip := max(len(r.data)-maxAlerts, 0)
 	r.entries = r.entries[:0]
 	for i, d := range r.data {
 		pos := next + uint64(i)
@@ -281,7 +290,7 @@ func (r *appendReq) apply(tx *bbolt.Tx) error {
 		total += uint64(len(d))
 	}
 	next += uint64(len(r.data))
-	count, total, err = trim(b, count, total, uint64(ns.maxAlerts), uint64(ns.maxBytes), 0)
+	count, total, err = trim(b, count, total, uint64(maxAlerts), uint64(ns.maxBytes), 0)
 	if err != nil {
 		return err
 	}

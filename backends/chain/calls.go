@@ -42,7 +42,10 @@ func (c *Chain) callWithin(ctx context.Context, t *tier, within time.Duration, f
 // permanent reports an error that another tier would return too: falling
 // back cannot help, and the tier is not to blame.
 func permanent(err error) bool {
-	return errors.Is(err, backend.ErrInvalidAlert) || errors.Is(err, backend.ErrInvalidQuery)
+	// A tier that refuses the chain's cap (below its namespace's recorded
+	// one) would refuse it again after any fallback: the caller must hear
+	// it, not find the alerts parked in a lower tier forever.
+	return errors.Is(err, backend.ErrInvalidAlert) || errors.Is(err, backend.ErrInvalidQuery) || backend.IsCapError(err)
 }
 
 // tierError names the tier in an error, and makes sure errors.Is finds

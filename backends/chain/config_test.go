@@ -9,6 +9,7 @@ import (
 
 	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/backends/chain"
+	"github.com/apt-detection/alertstore/backends/memory"
 	"github.com/apt-detection/alertstore/registry"
 )
 
@@ -159,5 +160,32 @@ func TestTierTimeoutInheritance(t *testing.T) {
 	}
 	if got := s.Config().Timeout.String(); got != "9s" {
 		t.Errorf("the chain's timeout = %s, want 9s", got)
+	}
+}
+
+// TestCapRefusedByTierIsReported: a tier whose namespace recorded a higher
+// cap than the chain's refuses the chain's writes; the chain reports that
+// to the caller instead of parking the alert in the next tier.
+func TestCapRefusedByTierIsReported(t *testing.T) {
+	ctx := context.Background()
+	first := memory.Open(t.Name(), backend.Config{Prefix: "capref:", MaxAlerts: 5000}, nil)
+	defer first.Close()
+	if err := first.Append(ctx, [][]byte{[]byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := chain.New(ctx, []chain.Tier{
+		{Name: "first", Driver: memory.Open(t.Name(), backend.Config{Prefix: "capref:", MaxAlerts: 1000}, nil)},
+		{Name: "second", Driver: memory.Open(t.Name()+"-2", backend.Config{Prefix: "capref:", MaxAlerts: 1000}, nil)},
+	}, &chain.Options{Prefix: "capref:", MaxAlerts: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = c.Append(ctx, [][]byte{[]byte(`{"entity":"x"}`)})
+	if !errors.Is(err, backend.ErrInvalidConfig) || !strings.Contains(err.Error(), "max_alerts=1000 is below the cap 5000") {
+		t.Fatalf("Append = %v, want the first tier's cap refusal", err)
+	}
+	if st := c.(*chain.Chain).Status(); st.Backlog != 0 || st.Fallbacks != 0 {
+		t.Fatalf("the refused alert went to the second tier: backlog %d, fallbacks %d", st.Backlog, st.Fallbacks)
 	}
 }

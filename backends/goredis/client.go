@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -15,9 +16,10 @@ import (
 // client runs the layout's operations on go-redis. Every error it returns
 // has been through translate.
 type client struct {
-	rdb    *redis.Client
-	window *redis.Script
-	repair *redis.Script
+	rdb     *redis.Client
+	window  *redis.Script
+	repair  *redis.Script
+	scripts sync.Map // script source -> *redis.Script, for Eval
 }
 
 var _ redislist.Client = (*client)(nil)
@@ -41,6 +43,7 @@ func (c *client) Append(ctx context.Context, k redislist.Keys, payloads [][]byte
 	n := int64(len(payloads))
 	var role *redis.Cmd
 	var push, incr *redis.IntCmd
+	var capv *redis.SliceCmd
 	queue := func(p redis.Pipeliner) error {
 		if o.Role {
 			role = p.Do(ctx, "ROLE")
@@ -49,6 +52,7 @@ func (c *client) Append(ctx context.Context, k redislist.Keys, payloads [][]byte
 		incr = p.IncrBy(ctx, k.Seq, n)
 		p.LTrim(ctx, k.List, -int64(max), -1)
 		p.Publish(ctx, k.Events, n)
+		capv = p.MGet(ctx, k.Cap)
 		return nil
 	}
 	var err error
@@ -84,6 +88,7 @@ func (c *client) Append(ctx context.Context, k redislist.Keys, payloads [][]byte
 		// commands alone.
 		return r, translate(err)
 	}
+	r.Cap = capOf(capv.Val())
 	if role != nil {
 		r.Role = roleOf(role.Val())
 	}
@@ -96,6 +101,16 @@ func (c *client) Append(ctx context.Context, k redislist.Keys, payloads [][]byte
 		}
 	}
 	return r, nil
+}
+
+// capOf reads the recorded cap from MGET's reply (0: none).
+func capOf(v []any) int64 {
+	if len(v) != 1 {
+		return 0
+	}
+	s, _ := v[0].(string)
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
 }
 
 // roleOf reads the role from ROLE's reply.
@@ -171,6 +186,27 @@ func (c *client) LLen(ctx context.Context, key string) (int64, error) {
 
 func (c *client) Del(ctx context.Context, key string) error {
 	return translate(c.rdb.Del(ctx, key).Err())
+}
+
+// Eval runs one of redislist's scripts, each held as a redis.Script
+// (EVALSHA, EVAL when the server does not have it yet).
+func (c *client) Eval(ctx context.Context, script string, keys, args []string) ([]string, error) {
+	s, _ := c.scripts.LoadOrStore(script, redis.NewScript(script))
+	v, err := s.(*redis.Script).Run(ctx, c.rdb, keys, stringArgs(args)...).Result()
+	if err != nil {
+		return nil, translate(err)
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("goredis: unexpected script reply %T", v)
+	}
+	out := make([]string, len(arr))
+	for i, e := range arr {
+		if out[i], ok = e.(string); !ok {
+			return nil, fmt.Errorf("goredis: unexpected script reply element %T", e)
+		}
+	}
+	return out, nil
 }
 
 func (c *client) Ping(ctx context.Context) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/backends/internal/notify"
@@ -69,10 +70,10 @@ func Open(name string, cfg backend.Config, opts *Options) backend.Driver {
 		opts.WatchBuffer = 1024
 	}
 	if cfg.MaxAlerts <= 0 {
-		cfg.MaxAlerts = backend.DefaultMaxAlerts
+		cfg.MaxAlerts, cfg.MaxAlertsDefault = backend.DefaultMaxAlerts, true
 	}
 	if name == "" {
-		return &driver{r: newRing(cfg.MaxAlerts, opts.MaxBytes, opts.WatchBuffer), shared: false}
+		return &driver{r: newRing(cfg.MaxAlerts, opts.MaxBytes, opts.WatchBuffer), shared: false, cfg: cfg}
 	}
 	key := name + "\x00" + cfg.Prefix
 	namedMu.Lock()
@@ -83,8 +84,9 @@ func Open(name string, cfg backend.Config, opts *Options) backend.Driver {
 		named[key] = r
 	}
 	// Each opener brings its own cap, as each Redis client brings its own
-	// LTRIM bound; the ring applies the bound of the latest append.
-	return &driver{r: r, shared: true, maxAlerts: cfg.MaxAlerts, maxBytes: opts.MaxBytes}
+	// LTRIM bound; the namespace's recorded cap decides what it may trim
+	// to (see keeper).
+	return &keeper{&driver{r: r, shared: true, maxAlerts: cfg.MaxAlerts, maxBytes: opts.MaxBytes, cfg: cfg}}
 }
 
 // ring is the shared state: a circular buffer of entries with contiguous
@@ -100,6 +102,10 @@ type ring struct {
 	maxBytes  int
 	watchBuf  int
 	subs      map[*notify.Queue]struct{}
+
+	// The namespace's record (named stores only, see keeper).
+	recordedCap int
+	audit       []backend.AuditRecord // oldest first, at most AuditKeep
 }
 
 func newRing(maxAlerts, maxBytes, watchBuf int) *ring {
@@ -158,6 +164,7 @@ func (r *ring) append(data [][]byte, maxAlerts, maxBytes int) {
 type driver struct {
 	r         *ring
 	shared    bool
+	cfg       backend.Config
 	maxAlerts int
 	maxBytes  int
 	mu        sync.Mutex
@@ -184,7 +191,17 @@ func (d *driver) Append(ctx context.Context, alerts [][]byte) error {
 	}
 	d.r.mu.Lock()
 	defer d.r.mu.Unlock()
-	d.r.append(alerts, d.maxAlerts, d.maxBytes)
+	maxAlerts := d.maxAlerts
+	if d.shared {
+		if d.r.recordedCap == 0 {
+			d.r.recordedCap = d.cfg.MaxAlerts
+		}
+		var err error
+		if maxAlerts, err = backend.CheckCap(d.cfg, d.r.recordedCap); err != nil {
+			return err
+		}
+	}
+	d.r.append(alerts, maxAlerts, d.maxBytes)
 	return nil
 }
 
@@ -236,6 +253,9 @@ func (d *driver) Clear(ctx context.Context) error {
 	r := d.r
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if d.shared {
+		r.record(backend.AuditRecord{Op: backend.AuditClear, Client: backend.ClientNameOf(d.cfg), Entries: int64(r.n)})
+	}
 	r.buf, r.head, r.n, r.bytes = nil, 0, 0, 0
 	return nil
 }
@@ -243,7 +263,52 @@ func (d *driver) Clear(ctx context.Context) error {
 func (d *driver) Ping(ctx context.Context) error { return d.check(ctx) }
 
 func (d *driver) Capabilities() backend.Capabilities {
-	return backend.Capabilities{Watch: true, Shared: d.shared}
+	return backend.Capabilities{Watch: true, Shared: d.shared, Namespace: d.shared}
+}
+
+// keeper is a named store's driver: several openers share its namespace,
+// so it keeps the namespace's record (backend.NamespaceKeeper). A private
+// store has one writer, and nothing to protect from another.
+type keeper struct{ *driver }
+
+var _ backend.NamespaceKeeper = keeper{}
+
+// record appends an audit record; r.mu is held.
+func (r *ring) record(a backend.AuditRecord) {
+	a.Time = time.Now().UTC()
+	r.audit = append(r.audit, a)
+	if len(r.audit) > backend.AuditKeep {
+		r.audit = append([]backend.AuditRecord(nil), r.audit[len(r.audit)-backend.AuditKeep:]...)
+	}
+}
+
+func (k keeper) NamespaceInfo(ctx context.Context) (backend.NamespaceInfo, error) {
+	if err := k.check(ctx); err != nil {
+		return backend.NamespaceInfo{}, err
+	}
+	r := k.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	info := backend.NamespaceInfo{Cap: r.recordedCap, Len: int64(r.n), Appended: -1}
+	for i := len(r.audit) - 1; i >= 0; i-- {
+		info.Audit = append(info.Audit, r.audit[i])
+	}
+	return info, nil
+}
+
+func (k keeper) SetCap(ctx context.Context, n int) error {
+	if err := k.check(ctx); err != nil {
+		return err
+	}
+	if err := backend.CheckCapValue(n); err != nil {
+		return err
+	}
+	r := k.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.record(backend.AuditRecord{Op: backend.AuditSetCap, Client: backend.ClientNameOf(k.cfg), Entries: int64(r.n), Cap: n, OldCap: r.recordedCap})
+	r.recordedCap = n
+	return nil
 }
 
 func (d *driver) Close() error {

@@ -102,9 +102,10 @@ func (l *lazy) close() {
 // client runs the layout's operations on valkey-go. Every error it returns
 // has been through translate.
 type client struct {
-	src    source
-	window *valkey.Lua
-	repair *valkey.Lua
+	src     source
+	window  *valkey.Lua
+	repair  *valkey.Lua
+	scripts sync.Map // script source -> *valkey.Lua, for Eval
 }
 
 var _ redislist.Client = (*client)(nil)
@@ -168,6 +169,7 @@ func (c *client) Append(ctx context.Context, k redislist.Keys, payloads [][]byte
 		b.Incrby().Key(k.Seq).Increment(n).Build(),
 		b.Ltrim().Key(k.List).Start(-int64(max)).Stop(-1).Build(),
 		b.Publish().Channel(k.Events).Message(strconv.FormatInt(n, 10)).Build(),
+		b.Mget().Key(k.Cap).Build(),
 		b.Exec().Build(),
 	)
 	execAt := len(cmds) - 1
@@ -202,8 +204,13 @@ func (c *client) Append(ctx context.Context, k redislist.Keys, payloads [][]byte
 		}
 		replies = replies[min(1, len(replies)):]
 	}
-	if len(replies) != 4 {
+	if len(replies) != 5 {
 		return r, fmt.Errorf("valkeygo: unexpected EXEC reply of %d elements", len(replies))
+	}
+	if capv, err := replies[4].ToArray(); err == nil && len(capv) == 1 {
+		if s, err := capv[0].ToString(); err == nil {
+			r.Cap, _ = strconv.ParseInt(s, 10, 64)
+		}
 	}
 	if r.Pushed, err = replies[0].ToInt64(); err != nil {
 		// RPUSH refused (WRONGTYPE: the key is not a list).
@@ -310,6 +317,27 @@ func (c *client) Del(ctx context.Context, key string) error {
 		return err
 	}
 	return translate(cl.Do(ctx, cl.B().Del().Key(key).Build()).Error())
+}
+
+// Eval runs one of redislist's scripts, each held as a valkey.Lua
+// (EVALSHA, EVAL when the server does not have it yet).
+func (c *client) Eval(ctx context.Context, script string, keys, args []string) ([]string, error) {
+	cl, err := c.src.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s, _ := c.scripts.LoadOrStore(script, valkey.NewLuaScript(script))
+	arr, err := s.(*valkey.Lua).Exec(ctx, cl, keys, args).ToArray()
+	if err != nil {
+		return nil, translate(err)
+	}
+	out := make([]string, len(arr))
+	for i := range arr {
+		if out[i], err = arr[i].ToString(); err != nil {
+			return nil, fmt.Errorf("valkeygo: unexpected script reply element: %v", err)
+		}
+	}
+	return out, nil
 }
 
 func (c *client) Ping(ctx context.Context) error {

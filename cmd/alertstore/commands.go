@@ -230,13 +230,14 @@ func cmdList(ctx context.Context, env *cliEnv, args []string) (err error) {
 	since := fs.String("since", "", "keep alerts at or after this time (ISO 8601, or a duration ago such as 2h)")
 	until := fs.String("until", "", "keep alerts before this time (ISO 8601, or a duration ago)")
 	asJSON := fs.Bool("json", false, "print NDJSON, one alert per line, exactly as stored")
+	verified := fs.Bool("verified", false, "only alerts whose signature verifies (needs sign_key_file= in the DSN)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("list takes no arguments, got %q", fs.Args())
 	}
-	q := backend.Query{Limit: *limit, Offset: *offset, Cursor: *cursor, Entity: *entity, SourceType: *source}
+	q := backend.Query{Limit: *limit, Offset: *offset, Cursor: *cursor, Entity: *entity, SourceType: *source, Verified: *verified}
 	if *sev != "" {
 		for _, w := range strings.Split(*sev, ",") {
 			s, err := backend.ParseSeverity(w)
@@ -276,6 +277,7 @@ func cmdList(ctx context.Context, env *cliEnv, args []string) (err error) {
 	} else if err := printTable(env.stdout, page.Alerts); err != nil {
 		return err
 	}
+	reportSignatures(env, page, *verified)
 	reportPage(env.stderr, page)
 	return nil
 }

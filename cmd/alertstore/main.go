@@ -51,6 +51,7 @@ func commands() []command {
 		{"list", "list alerts newest first, filtered (--json for NDJSON)", cmdList},
 		{"count", "print the number of stored entries", cmdCount},
 		{"clear", "delete every alert of the namespace (needs --yes)", cmdClear},
+		{"cap", "show the namespace's recorded cap, or change it (cap set N --yes)", cmdCap},
 		{"ping", "check that the backend answers", cmdPing},
 		{"status", "backend, health, count, capabilities, and a chain's tiers and replay", cmdStatus},
 		{"backends", "list the registered DSN schemes", cmdBackends},

@@ -42,5 +42,5 @@ func cmdStatus(ctx context.Context, env *cliEnv, args []string) (err error) {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "entries:      %d\n", n)
-	return nil
+	return printIntegrity(ctx, env, s)
 }

@@ -24,6 +24,7 @@ type Client interface {
 	//	INCRBY k.Seq len(payloads)
 	//	LTRIM k.List -max -1
 	//	PUBLISH k.Events len(payloads)
+	//	MGET k.Cap
 	// then, if o.MinReplicas > 0 and ROLE said master, WAIT o.MinReplicas
 	// o.ReplicaTimeout on the same connection (WAIT counts the writes of
 	// its own connection). It returns the replies (see AppendResult); err
@@ -42,6 +43,11 @@ type Client interface {
 	Del(ctx context.Context, key string) error
 	// Ping is PING.
 	Ping(ctx context.Context) error
+	// Eval runs a script of this package (EVALSHA, EVAL when the server
+	// lacks it) whose reply is an array of strings, and returns them.
+	// It may be retried: every such script is safe to run twice or is
+	// run only once by its caller.
+	Eval(ctx context.Context, script string, keys, args []string) ([]string, error)
 	// Subscribe subscribes to channel and returns once the server has
 	// confirmed it (or ctx is done). Until stop is called it calls notify
 	// for every message and after every re-subscription that follows a
@@ -84,6 +90,9 @@ type AppendResult struct {
 	Acked int64
 	// WaitErr is why WAIT failed, translated like every error.
 	WaitErr error
+	// Cap is MGET k.Cap's reply: the namespace's recorded cap, 0 when
+	// none is recorded (or the reply did not parse).
+	Cap int64
 }
 
 // Options tune a Driver; the zero value is the defaults.
@@ -117,6 +126,7 @@ type Options struct {
 type Driver struct {
 	c        Client
 	k        Keys
+	cfg      backend.Config
 	max      int
 	maxBytes int // entries over it stay on the server (see WindowScript)
 	timeout  time.Duration
@@ -125,6 +135,9 @@ type Driver struct {
 	closed atomic.Bool
 	mu     sync.Mutex
 	subs   map[*subscription]struct{}
+
+	// recorded is the namespace's cap as last read, 0 when unknown.
+	recorded atomic.Int64
 }
 
 var (
@@ -139,7 +152,7 @@ func New(c Client, cfg backend.Config, opts *Options) *Driver {
 		cfg.Prefix = backend.DefaultPrefix
 	}
 	if cfg.MaxAlerts <= 0 {
-		cfg.MaxAlerts = backend.DefaultMaxAlerts
+		cfg.MaxAlerts, cfg.MaxAlertsDefault = backend.DefaultMaxAlerts, true
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = backend.DefaultTimeout
@@ -157,7 +170,7 @@ func New(c Client, cfg backend.Config, opts *Options) *Driver {
 	if cfg.MaxAlertBytes <= 0 {
 		cfg.MaxAlertBytes = backend.DefaultMaxAlertBytes
 	}
-	return &Driver{c: c, k: NewKeys(cfg.Prefix), max: cfg.MaxAlerts, maxBytes: cfg.MaxAlertBytes, timeout: cfg.Timeout, opts: o, subs: map[*subscription]struct{}{}}
+	return &Driver{c: c, k: NewKeys(cfg.Prefix), cfg: cfg, max: cfg.MaxAlerts, maxBytes: cfg.MaxAlertBytes, timeout: cfg.Timeout, opts: o, subs: map[*subscription]struct{}{}}
 }
 
 // Keys returns the driver's key names.
@@ -187,13 +200,24 @@ func (d *Driver) Append(ctx context.Context, alerts [][]byte) error {
 		return nil
 	}
 	o := d.opts.Append
-	r, err := d.c.Append(ctx, d.k, alerts, d.max, o)
+	trim, err := d.trimCap(ctx)
 	if err != nil {
 		if errors.Is(err, backend.ErrUnavailable) {
 			d.unavailable()
 		}
 		return err
 	}
+	r, err := d.c.Append(ctx, d.k, alerts, trim, o)
+	if err != nil {
+		if errors.Is(err, backend.ErrUnavailable) {
+			d.unavailable()
+		}
+		return err
+	}
+	// The cap as of this append, for the next one: a deliberate change
+	// (SetCap, by anybody) applies from the next append on; 0 (the key
+	// is gone) records it again.
+	d.recorded.Store(r.Cap)
 	if o.Role && r.Role != "master" {
 		d.unavailable()
 		return fmt.Errorf("%w: the node that ran the append answers ROLE %q, not master: not acknowledged (a writable replica keeps such writes to itself)", backend.ErrUnavailable, r.Role)
@@ -265,16 +289,6 @@ func (d *Driver) Count(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// Clear implements backend.Driver: it deletes the list and keeps the
-// counter, so positions (and cursors) never go backwards.
-func (d *Driver) Clear(ctx context.Context) error {
-	if err := d.check(ctx); err != nil {
-		return err
-	}
-	// DEL is idempotent: retrying it cannot do harm.
-	return d.read(ctx, func() error { return d.c.Del(ctx, d.k.List) })
-}
-
 // Drop implements backend.Dropper: it deletes the list and the position
 // counter, leaving no key of the namespace behind (the conformance suite
 // and `alertstore selftest` drop their scratch namespaces this way).
@@ -282,7 +296,7 @@ func (d *Driver) Drop(ctx context.Context) error {
 	if err := d.check(ctx); err != nil {
 		return err
 	}
-	for _, key := range []string{d.k.List, d.k.Seq} {
+	for _, key := range []string{d.k.List, d.k.Seq, d.k.Cap, d.k.Base, d.k.Audit} {
 		if err := d.read(ctx, func() error { return d.c.Del(ctx, key) }); err != nil {
 			return err
 		}
@@ -302,7 +316,7 @@ func (d *Driver) Ping(ctx context.Context) error {
 // acknowledged append is in the server's memory, and on its disk only as
 // the server's persistence settings (appendfsync) say.
 func (d *Driver) Capabilities() backend.Capabilities {
-	return backend.Capabilities{Watch: true, Shared: true, Persistent: true, Drop: true}
+	return backend.Capabilities{Watch: true, Shared: true, Persistent: true, Drop: true, Namespace: true}
 }
 
 // As implements backend.Aser with Options.As; a closed driver supports

@@ -27,6 +27,10 @@ type fakeClient struct {
 	role    string
 	acked   int64
 	waitErr error
+
+	// The namespace's record (namespace.go), as the scripts keep it.
+	cap, base int64
+	audit     []string
 }
 
 func newFake() *fakeClient { return &fakeClient{subs: map[int]func(){}, role: "master"} }
@@ -46,7 +50,7 @@ func (f *fakeClient) Append(ctx context.Context, k Keys, payloads [][]byte, max 
 	for _, n := range f.subs {
 		n()
 	}
-	r := AppendResult{Pushed: pushed, Seq: f.seq, Acked: -1}
+	r := AppendResult{Pushed: pushed, Seq: f.seq, Acked: -1, Cap: f.cap}
 	if o.Role {
 		r.Role = f.role
 	}
@@ -139,6 +143,56 @@ func (f *fakeClient) Del(ctx context.Context, key string) error {
 }
 
 func (f *fakeClient) Ping(ctx context.Context) error { return nil }
+
+// Eval runs the namespace scripts in Go.
+func (f *fakeClient) Eval(ctx context.Context, script string, keys, args []string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return nil, backend.ErrUnavailable
+	}
+	itoa := func(n int64) string { return strconv.FormatInt(n, 10) }
+	n := int64(len(f.list))
+	switch script {
+	case CapInitScript:
+		if f.cap == 0 {
+			f.cap, _ = strconv.ParseInt(args[0], 10, 64)
+		}
+		return []string{itoa(f.cap)}, nil
+	case ClearScript:
+		f.seq = max(f.seq, n)
+		f.list, f.base = nil, f.seq
+		f.audit = append(f.audit, args[0]+`,"entries":`+itoa(n)+"}")
+		return []string{itoa(n)}, nil
+	case SetCapScript:
+		old := f.cap
+		f.cap, _ = strconv.ParseInt(args[0], 10, 64)
+		f.audit = append(f.audit, args[1]+`,"old_cap":`+itoa(old)+`,"entries":`+itoa(n)+"}")
+		return []string{itoa(old)}, nil
+	case InfoScript:
+		out := []string{itoa(n), itoa(max(f.seq, n)), "", ""}
+		if f.cap > 0 {
+			out[2] = itoa(f.cap)
+		}
+		if f.base > 0 {
+			out[3] = itoa(f.base)
+		}
+		for i := len(f.audit) - 1; i >= 0; i-- {
+			out = append(out, f.audit[i])
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("fake: unknown script")
+}
+
+// ltrim is an old tool's own LTRIM key -n -1.
+func (f *fakeClient) ltrim(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.list) > n {
+		f.list = f.list[len(f.list)-n:]
+	}
+}
 
 func (f *fakeClient) Subscribe(ctx context.Context, channel string, notify func()) (func(), error) {
 	f.mu.Lock()

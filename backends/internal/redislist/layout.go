@@ -12,10 +12,13 @@
 //	P + "alerts"         list of JSON alerts, oldest first (the old system's key)
 //	P + "alerts:seq"     integer: how many entries were ever appended through us
 //	P + "alerts:events"  pub/sub channel: a message per append (the batch size)
+//	P + "alerts:cap"     integer: the namespace's recorded cap (namespace.go)
+//	P + "alerts:base"    integer: the counter when the list was last cleared
+//	P + "alerts:audit"   list of JSON audit records, oldest first, capped
 //
 // An append is one MULTI/EXEC: RPUSH the alerts, INCRBY the counter by the
-// batch size, LTRIM the list to its newest max_alerts entries and PUBLISH
-// the batch size. Other clients see all of it or none of it; the list is
+// batch size, LTRIM the list to its newest max_alerts entries, PUBLISH
+// the batch size and MGET the recorded cap. Other clients see all of it or none of it; the list is
 // never over its cap. `redis-cli llen P+alerts` and a Python LRANGE 0 -1 with
 // json.loads keep working, both ways.
 //
@@ -54,11 +57,17 @@ type Keys struct {
 	List   string // the alert list, prefix + "alerts"
 	Seq    string // the append counter, prefix + "alerts:seq"
 	Events string // the pub/sub channel, prefix + "alerts:events"
+	Cap    string // the recorded cap, prefix + "alerts:cap"
+	Base   string // the counter at the last Clear, prefix + "alerts:base"
+	Audit  string // the audit records, prefix + "alerts:audit"
 }
 
 // NewKeys names the keys of prefix.
 func NewKeys(prefix string) Keys {
-	return Keys{List: prefix + "alerts", Seq: prefix + "alerts:seq", Events: prefix + "alerts:events"}
+	return Keys{
+		List: prefix + "alerts", Seq: prefix + "alerts:seq", Events: prefix + "alerts:events",
+		Cap: prefix + "alerts:cap", Base: prefix + "alerts:base", Audit: prefix + "alerts:audit",
+	}
 }
 
 // Window is the reply of WindowScript: the counter and length read in the

@@ -47,6 +47,10 @@ func RunServerTests(t *testing.T, scheme string, srv *containers.Server) {
 		{"OversizedEntryNotTransferred", testOversizedNotTransferred},
 		{"JunkFloodBounded", testJunkFloodBounded},
 		{"CraftedKeysKeepDeadline", testCraftedKeysKeepDeadline},
+		{"CapRecordedBesideList", testCapRecorded},
+		{"TrimByOldToolReported", testTrimReported},
+		{"AuditRecordsBesideList", testAuditRecords},
+		{"SignedAlertsStayPlainJSON", testSigned},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, e) })
@@ -210,7 +214,7 @@ func count(t *testing.T, s *backend.Store) int64 {
 // of its own (durability is the server's configuration, docs/guarantees.md).
 func testCapabilities(t *testing.T, e env) {
 	s := e.open(t, backend.Config{Prefix: Prefix(t)})
-	want := backend.Capabilities{Watch: true, Shared: true, Persistent: true, Drop: true}
+	want := backend.Capabilities{Watch: true, Shared: true, Persistent: true, Drop: true, Namespace: true}
 	if got := s.Capabilities(); got != want {
 		t.Errorf("capabilities %+v, want %+v", got, want)
 	}
@@ -560,8 +564,14 @@ func testDropLeavesNoKeys(t *testing.T, e env) {
 	if err := s.Clear(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
-	if keys := e.do(t, "KEYS", cfg.Prefix+"*"); fmt.Sprint(keys) != "["+cfg.Prefix+"alerts:seq]" {
-		t.Errorf("after Clear, keys %v, want only the counter %salerts:seq", keys, cfg.Prefix)
+	keys := fmt.Sprint(e.do(t, "KEYS", cfg.Prefix+"*"))
+	for _, k := range []string{"alerts:seq", "alerts:cap", "alerts:base", "alerts:audit"} {
+		if !strings.Contains(keys, cfg.Prefix+k) {
+			t.Errorf("after Clear, keys %v lack %s%s", keys, cfg.Prefix, k)
+		}
+	}
+	if strings.Contains(keys, cfg.Prefix+"alerts ") || strings.Contains(keys, cfg.Prefix+"alerts]") {
+		t.Errorf("after Clear, the list is still there: %v", keys)
 	}
 	store(t, s, 1, "again")
 	if err := s.Drop(testCtx(t)); err != nil {

@@ -1,0 +1,144 @@
+package main
+
+// The integrity of the record (issue 9, section 6): the namespace's
+// recorded cap (cap), what status shows of it and of the audit records,
+// and what list says about signatures.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apt-detection/alertstore/backend"
+)
+
+// statusAuditRecords is how many audit records status prints.
+const statusAuditRecords = 5
+
+func cmdCap(ctx context.Context, env *cliEnv, args []string) (err error) {
+	fs, dsn := newFlags(env, "cap", "[show | set N --yes] [--dsn DSN]")
+	yes := fs.Bool("yes", false, "really change the namespace's cap")
+	// Flags may come after the subcommand: cap set 5000 --yes.
+	var pos []string
+	rest := args
+	for {
+		if err := parseFlags(fs, rest); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	sub, n := "show", 0
+	switch {
+	case len(pos) == 0 || (len(pos) == 1 && pos[0] == "show"):
+	case len(pos) == 2 && pos[0] == "set":
+		sub = "set"
+		if n, err = strconv.Atoi(pos[1]); err != nil || backend.CheckCapValue(n) != nil {
+			return usagef("cap set: %q is not a whole number in [1, %d]", pos[1], backend.MaxMaxAlerts)
+		}
+	default:
+		return usagef("cap takes show, or set N --yes; got %q", pos)
+	}
+	s, err := env.openStore(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer closeInto(&err, s)
+	info, err := s.NamespaceInfo(ctx)
+	if err != nil {
+		return err
+	}
+	prefix := s.Config().Prefix
+	if sub == "show" {
+		if info.Cap == 0 {
+			fmt.Fprintf(env.stdout, "no cap recorded for prefix %q of %s yet (the first append records its writer's max_alerts)\n", prefix, s.Backend())
+			return nil
+		}
+		fmt.Fprintf(env.stdout, "%d\n", info.Cap)
+		return nil
+	}
+	if !*yes {
+		return usagef("cap set changes the cap of prefix %q of %s from %s to %d for every writer that does not set max_alerts (%d entries now; lowering it drops the oldest at the next append); run again with --yes",
+			prefix, s.Backend(), capString(info.Cap), n, info.Len)
+	}
+	if err := s.SetCap(ctx, n); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "cap of prefix %q of %s: %s -> %d (audited)\n", prefix, s.Backend(), capString(info.Cap), n)
+	return nil
+}
+
+func capString(c int) string {
+	if c == 0 {
+		return "none"
+	}
+	return strconv.Itoa(c)
+}
+
+// printIntegrity is status's part about the record: signing, the
+// recorded cap (and entries missing below it), the newest audit records.
+// A backend without the namespace capability gets one line saying so.
+func printIntegrity(ctx context.Context, env *cliEnv, s *backend.Store) error {
+	if k := s.Config().Sign; k != nil {
+		fmt.Fprintf(env.stdout, "signing:      on, signs with key %s, verifies %s\n", k.SigningKey(), strings.Join(k.KeyIDs(), ", "))
+	} else {
+		fmt.Fprintf(env.stdout, "signing:      off (no sign_key_file)\n")
+	}
+	info, err := s.NamespaceInfo(ctx)
+	if errors.Is(err, backend.ErrUnsupported) {
+		fmt.Fprintf(env.stdout, "recorded cap: not kept by this backend\n")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "recorded cap: %s\n", capString(info.Cap))
+	if m := info.Missing(); m > 0 {
+		fmt.Fprintf(env.stdout, "WARNING:      %d entries missing: %d stored, but the recorded cap is %d and %d were appended since the last clear; "+
+			"something outside alertstore trimmed or deleted them (an old tool's LTRIM with its own max_alerts?)\n",
+			m, info.Len, info.Cap, info.Appended)
+	}
+	if len(info.Audit) == 0 {
+		fmt.Fprintf(env.stdout, "audit:        no clear or cap change recorded\n")
+		return nil
+	}
+	fmt.Fprintf(env.stdout, "audit:        newest %d of %d records\n", min(len(info.Audit), statusAuditRecords), len(info.Audit))
+	for _, r := range info.Audit[:min(len(info.Audit), statusAuditRecords)] {
+		what := fmt.Sprintf("cleared %d entries", r.Entries)
+		if r.Op == backend.AuditSetCap {
+			what = fmt.Sprintf("cap %s -> %d (%d entries)", capString(r.OldCap), r.Cap, r.Entries)
+		}
+		fmt.Fprintf(env.stdout, "  %s  %-24s %s\n", r.Time.UTC().Format(time.RFC3339), sanitize(r.Client), what)
+	}
+	return nil
+}
+
+// sanitize keeps a client name read from storage from steering the
+// terminal: anything but printable ASCII becomes '?'.
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// reportSignatures tells, on stderr, how many listed alerts were unsigned
+// or failed verification (or were hidden, with --verified).
+func reportSignatures(env *cliEnv, p *backend.Page, verified bool) {
+	if p.Unsigned == 0 && p.Invalid == 0 {
+		return
+	}
+	verb := "listed"
+	if verified {
+		verb = "hid"
+	}
+	fmt.Fprintf(env.stderr, "%s %d unsigned and %d alerts whose signature does not verify (edited, forged, or signed with a key this reader lacks)\n", verb, p.Unsigned, p.Invalid)
+}
