@@ -111,7 +111,7 @@ func (c *Chain) drain(ctx context.Context, up, lo *tier) error {
 	moved := 0
 	d := c.driver(lo)
 	if dr, ok := backend.DrainerOf(d); ok {
-		backlog = nil // read again batch by batch, so that a crash loses no step
+		// Read again batch by batch (Oldest), so that a crash loses no step.
 		moved, err = c.drainEntries(ctx, s, up, lo, dr)
 	} else {
 		moved, err = c.drainWhole(ctx, s, up, lo, backlog)
@@ -245,7 +245,7 @@ func (c *Chain) drainEntries(ctx context.Context, s *session, up, lo *tier, dr b
 		}
 		remaining := lo.backlog.Load()
 		var send [][]byte
-		var ids, copies []string
+		var copies []string
 		for _, e := range batch {
 			id, move := c.keep(s, e.Data)
 			if !move {
@@ -253,7 +253,6 @@ func (c *Chain) drainEntries(ctx context.Context, s *session, up, lo *tier, dr b
 			}
 			send = append(send, e.Data)
 			if id != "" {
-				ids = append(ids, id)
 				copies = append(copies, copyKey(id, e.Data))
 			}
 		}
@@ -297,13 +296,12 @@ func (c *Chain) drainWhole(ctx context.Context, s *session, up, lo *tier, all []
 		}
 		batch := all[i:min(i+c.opts.ReplayBatch, len(all))]
 		var send [][]byte
-		var ids, copies []string
+		var copies []string
 		for _, e := range batch {
 			id, move := c.keep(s, e.Data)
 			if move {
 				send = append(send, e.Data)
 				if id != "" {
-					ids = append(ids, id)
 					copies = append(copies, copyKey(id, e.Data))
 				}
 			}
