@@ -92,26 +92,31 @@ func (c *Chain) drain(ctx context.Context, up, lo *tier) error {
 		c.markDownUnlessCtx(ctx, up, err)
 		return fmt.Errorf("reading tier %s: %w", up.name, err)
 	}
-	backlog, err := c.scanAll(ctx, lo)
+	// The backlog's time keys, for the drop rule. A Drainer tier is read
+	// again batch by batch (Oldest), so that a crash loses no step, and
+	// only its keys are kept meanwhile; any other tier is copied whole, so
+	// its entries are kept for the copy.
+	dr, drains := backend.DrainerOf(c.driver(lo))
+	var backlog []backend.Entry
+	var keys []int64
+	err = c.scanEach(ctx, lo, func(e backend.Entry) {
+		if !drains {
+			backlog = append(backlog, e)
+		}
+		if e.Data != nil { // nil: over max_alert_bytes, never moved (see keep)
+			_, k := orderKey(e.Data)
+			keys = append(keys, k)
+		}
+	})
 	if err != nil {
 		c.markDownUnlessCtx(ctx, lo, err)
 		return fmt.Errorf("reading tier %s: %w", lo.name, err)
 	}
 	if s.complete {
-		keys := slices.Clone(s.keys)
-		for _, e := range backlog {
-			if e.Data == nil {
-				continue // over max_alert_bytes, never moved (see keep)
-			}
-			_, k := orderKey(e.Data)
-			keys = append(keys, k)
-		}
-		s.outcome = newKeyCounter(keys)
+		s.outcome = newKeyCounter(append(keys, s.keys...))
 	}
 	moved := 0
-	d := c.driver(lo)
-	if dr, ok := backend.DrainerOf(d); ok {
-		// Read again batch by batch (Oldest), so that a crash loses no step.
+	if drains {
 		moved, err = c.drainEntries(ctx, s, up, lo, dr)
 	} else {
 		moved, err = c.drainWhole(ctx, s, up, lo, backlog)
@@ -204,18 +209,20 @@ func (c *Chain) keep(s *session, data []byte) (id string, move bool) {
 	return id, true
 }
 
-// scanAll reads every entry of t, newest first.
-func (c *Chain) scanAll(ctx context.Context, t *tier) ([]backend.Entry, error) {
-	var all []backend.Entry
+// scanEach calls f with every entry of t, newest first, reading 1,000 at
+// a time.
+func (c *Chain) scanEach(ctx context.Context, t *tier, f func(backend.Entry)) error {
 	var b int64
 	for {
 		es, err := c.scanTier(ctx, t, b, 1000)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		all = append(all, es...)
+		for _, e := range es {
+			f(e)
+		}
 		if len(es) < 1000 {
-			return all, nil
+			return nil
 		}
 		b = es[len(es)-1].Pos
 	}
