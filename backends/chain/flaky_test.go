@@ -13,10 +13,10 @@ import (
 type mode int32
 
 const (
-	up     mode = iota
-	down        // fails at once with ErrUnavailable, like a stopped server
-	frozen      // blocks until the call's deadline, like a paused container
-	untrusted   // fails at once with ErrSecurity, like a certificate that does not verify
+	up        mode = iota
+	down           // fails at once with ErrUnavailable, like a stopped server
+	frozen         // blocks until the call's deadline, like a paused container
+	untrusted      // fails at once with ErrSecurity, like a certificate that does not verify
 )
 
 // flaky is a controllable test driver around a real one: it can be taken
