@@ -109,3 +109,12 @@ func TestTLS(t *testing.T) {
 		})
 	}
 }
+
+func TestACLRoles(t *testing.T) {
+	for _, spec := range containers.Matrix() {
+		t.Run(spec.Name, func(t *testing.T) {
+			t.Parallel()
+			redistest.RunACLTests(t, goredis.Scheme, spec)
+		})
+	}
+}
