@@ -176,7 +176,7 @@ func TestTranslate(t *testing.T) {
 		switch {
 		case tt.want != nil && !errors.Is(got, tt.want):
 			t.Errorf("translate(%v) = %v, want %v", tt.err, got, tt.want)
-		case tt.want == backend.ErrSecurity && errors.Is(got, backend.ErrUnavailable):
+		case errors.Is(tt.want, backend.ErrSecurity) && errors.Is(got, backend.ErrUnavailable):
 			t.Errorf("translate(%v) = %v, want %v", tt.err, got, tt.want)
 		case tt.want == nil && (errors.Is(got, backend.ErrUnavailable) || errors.Is(got, backend.ErrClosed)):
 			t.Errorf("translate(%v) = %v, want a plain error", tt.err, got)

@@ -142,7 +142,7 @@ func TestTranslate(t *testing.T) {
 		if !errors.Is(got, tt.want) {
 			t.Errorf("translate(%v) = %v, want %v", tt.err, got, tt.want)
 		}
-		if tt.want == backend.ErrSecurity && errors.Is(got, backend.ErrUnavailable) {
+		if errors.Is(tt.want, backend.ErrSecurity) && errors.Is(got, backend.ErrUnavailable) {
 			t.Errorf("translate(%v) = %v: a security failure must not wrap ErrUnavailable", tt.err, got)
 		}
 	}

@@ -55,6 +55,7 @@ func commands() []command {
 		{"ping", "check that the backend answers", cmdPing},
 		{"status", "backend, health, count, capabilities, and a chain's tiers and replay", cmdStatus},
 		{"backends", "list the registered DSN schemes", cmdBackends},
+		{"doctor", "check the deployment for what is unsafe (TLS, ACL, eviction, persistence, version...) and say how to fix it", cmdDoctor},
 		{"selftest", "run the conformance checks against the DSN in a scratch namespace", cmdSelftest},
 	}
 }

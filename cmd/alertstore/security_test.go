@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -69,6 +71,35 @@ func TestReportSecurity(t *testing.T) {
 			var buf bytes.Buffer
 			if code := report(&buf, "list", tt.err); code != tt.code || !strings.Contains(buf.String(), tt.msg) {
 				t.Errorf("report = %d, %q; want %d containing %q", code, buf.String(), tt.code, tt.msg)
+			}
+		})
+	}
+}
+
+// doctor prints one verdict per line and exits 1 when any is FAIL.
+func TestDoctorCommand(t *testing.T) {
+	dir := t.TempDir()
+	open := filepath.Join(dir, "open.db")
+	if err := os.WriteFile(open, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		args []string
+		code int
+		out  string
+	}{
+		{"Memory", []string{"doctor", "--dsn", "mem://doc"}, exitOK, "WARN  memory:"},
+		{"OpenFile", []string{"doctor", "--dsn", "bolt://" + open}, exitFailed, "FAIL  file:"},
+		{"StrayArgument", []string{"doctor", "redis://elsewhere"}, exitUsage, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, "", tt.args...)
+			if code != tt.code || !strings.Contains(out, tt.out) {
+				t.Errorf("alertstore %q = %d\nstdout: %s\nstderr: %s\nwant %d, stdout containing %q", tt.args, code, out, errOut, tt.code, tt.out)
 			}
 		})
 	}
