@@ -38,6 +38,16 @@ var (
 	// store; List from the last alert seen to catch up.
 	ErrLagged = errors.New("alertstore: watch fell behind, notifications were dropped")
 
+	// ErrSecurity reports that the storage could not be trusted or would
+	// not trust us: a TLS certificate that fails verification (unknown
+	// authority, a name it was not issued for, expired), a TLS handshake
+	// the peer refused (a client certificate missing or rejected), or the
+	// server refusing our credentials or rights (WRONGPASS, NOAUTH,
+	// NOPERM). It never wraps ErrUnavailable: retrying, or falling back to
+	// another backend, does not cure it; an operator has to look. A chain
+	// fails the call on it instead of falling back (backends/chain).
+	ErrSecurity = errors.New("alertstore: security check failed")
+
 	// ErrUnsupported is errors.ErrUnsupported: an optional capability the
 	// backend does not declare.
 	ErrUnsupported = errors.ErrUnsupported

@@ -48,6 +48,25 @@ func permanent(err error) bool {
 	return errors.Is(err, backend.ErrInvalidAlert) || errors.Is(err, backend.ErrInvalidQuery) || backend.IsCapError(err)
 }
 
+// insecure reports a security failure of a tier (backend.ErrSecurity: a
+// certificate that does not verify, credentials refused). Falling back on
+// it would hide from the caller that somebody may be impersonating the
+// tier, or that its credentials are wrong: the call fails instead, with
+// the tier named, and the chain logs it at error level. The tier is not
+// marked down: the next call tries it again and fails the same way, until
+// an operator fixes it.
+func insecure(err error) bool { return errors.Is(err, backend.ErrSecurity) }
+
+// securityFailure logs a tier's security failure at error level and names
+// the tier in the error the call returns.
+func (c *Chain) securityFailure(t *tier, op string, err error) error {
+	c.mu.Lock()
+	t.lastErr = err.Error()
+	c.mu.Unlock()
+	c.log.Error("chain: security failure on a tier; not falling back", "tier", t.name, "op", op, "error", err)
+	return fmt.Errorf("chain: %s: tier %s (not falling back on a security failure): %w", op, t.name, err)
+}
+
 // tierError names the tier in an error, and makes sure errors.Is finds
 // ErrUnavailable through the aggregate.
 func tierError(t *tier, err error) error {

@@ -13,9 +13,10 @@ import (
 type mode int32
 
 const (
-	up     mode = iota
-	down        // fails at once with ErrUnavailable, like a stopped server
-	frozen      // blocks until the call's deadline, like a paused container
+	up        mode = iota
+	down           // fails at once with ErrUnavailable, like a stopped server
+	frozen         // blocks until the call's deadline, like a paused container
+	untrusted      // fails at once with ErrSecurity, like a certificate that does not verify
 )
 
 // flaky is a controllable test driver around a real one: it can be taken
@@ -56,6 +57,8 @@ func (f *flaky) gate(ctx context.Context) error {
 	switch mode(f.mode.Load()) {
 	case down:
 		return fmt.Errorf("%w: flaky: connection refused", backend.ErrUnavailable)
+	case untrusted:
+		return fmt.Errorf("%w: flaky: TLS: x509: certificate signed by unknown authority", backend.ErrSecurity)
 	case frozen:
 		<-ctx.Done()
 		return fmt.Errorf("%w: flaky: frozen: %w", backend.ErrUnavailable, ctx.Err())

@@ -46,7 +46,15 @@ func (c *Chain) isHealthy(t *tier) bool {
 // markDown records a tier's failure, and starts its prober if it was
 // healthy. The caller has checked that the failure is the tier's, not the
 // caller's ctx.
+//
+// A security failure (insecure) never marks a tier down: that would send
+// the writes to the next tier, silently. It is logged at error level and
+// the tier stays where it was.
 func (c *Chain) markDown(t *tier, err error) {
+	if insecure(err) {
+		_ = c.securityFailure(t, "call", err)
+		return
+	}
 	c.mu.Lock()
 	t.lastErr = err.Error()
 	if !t.healthy {
@@ -130,6 +138,12 @@ func (c *Chain) probe(t *tier) {
 		c.mu.Lock()
 		t.lastErr = err.Error()
 		c.mu.Unlock()
+		if insecure(err) {
+			// The tier was down already, so writes were going to the
+			// next tier; now it answers but fails a security check:
+			// say so at error level on every probe, not as an outage.
+			c.log.Error("chain: security failure probing a down tier; writes stay on the next tier", "tier", t.name, "error", err)
+		}
 	}
 }
 

@@ -113,7 +113,10 @@ func newChain(ctx context.Context, tiers []Tier, opts *Options) (*Chain, error) 
 		switch {
 		case err == nil:
 			t.drv = drv
-		case errors.Is(err, backend.ErrInvalidConfig) || ctx.Err() != nil:
+		case errors.Is(err, backend.ErrInvalidConfig) || insecure(err) || ctx.Err() != nil:
+			// A bad DSN is the caller's to fix now; so is a tier that
+			// fails a security check: the chain does not start on the
+			// next tier in its place.
 			_ = c.closeTiers() // the open error is what the caller needs
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("chain: opening tier %s: %w", t.name, ctx.Err())
@@ -156,6 +159,13 @@ func newChain(ctx context.Context, tiers []Tier, opts *Options) (*Chain, error) 
 	if ctx.Err() != nil {
 		_ = c.closeTiers() // the open error is what the caller needs
 		return nil, fmt.Errorf("chain: %w", ctx.Err())
+	}
+	for i, t := range c.tiers {
+		if insecure(errs[i]) {
+			err := c.securityFailure(t, "open", errs[i])
+			_ = c.closeTiers()
+			return nil, err
+		}
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	now := time.Now()

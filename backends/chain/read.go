@@ -32,6 +32,9 @@ func (c *Chain) readSet(ctx context.Context, failed []bool) ([]*tier, []error) {
 			if ctx.Err() != nil {
 				return nil, []error{ctx.Err()}
 			}
+			if insecure(err) {
+				return nil, []error{c.securityFailure(t, "count", err)}
+			}
 			failed[t.idx] = true
 			c.markDown(t, err)
 			errs = append(errs, tierError(t, err))
@@ -54,6 +57,11 @@ func (c *Chain) read(ctx context.Context, op string, fn func(set []*tier) (*tier
 	var errs []error
 	for range len(c.tiers) + 1 {
 		set, serrs := c.readSet(ctx, failed)
+		for _, e := range serrs {
+			if insecure(e) {
+				return e
+			}
+		}
 		errs = append(errs, serrs...)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -70,6 +78,9 @@ func (c *Chain) read(ctx context.Context, op string, fn func(set []*tier) (*tier
 		}
 		if permanent(err) || bad == nil {
 			return err
+		}
+		if insecure(err) {
+			return c.securityFailure(bad, op, err)
 		}
 		failed[bad.idx] = true
 		c.markDown(bad, err)
@@ -301,6 +312,9 @@ func (c *Chain) Clear(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("chain: clear tier %s: %w", t.name, ctx.Err())
 		}
+		if insecure(err) {
+			return c.securityFailure(t, "clear", err)
+		}
 		if c.driver(t) != nil {
 			c.markDown(t, err)
 		}
@@ -326,6 +340,9 @@ func (c *Chain) Ping(ctx context.Context) error {
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if insecure(err) {
+			return c.securityFailure(t, "ping", err)
 		}
 		if c.driver(t) != nil {
 			c.markDown(t, err)

@@ -45,6 +45,9 @@ func (c *Chain) Append(ctx context.Context, alerts [][]byte) error {
 		if permanent(err) {
 			return err
 		}
+		if insecure(err) {
+			return c.securityFailure(t, "append", err)
+		}
 		c.markDown(t, err)
 		errs = append(errs, tierError(t, err))
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,6 +21,9 @@ type client struct {
 	window  *redis.Script
 	repair  *redis.Script
 	scripts sync.Map // script source -> *redis.Script, for Eval
+	// noRO is set once the server has answered that it has no
+	// EVALSHA_RO (Redis before 7.0): reads then use EVALSHA.
+	noRO atomic.Bool
 }
 
 var _ redislist.Client = (*client)(nil)
@@ -123,8 +127,23 @@ func roleOf(v any) string {
 	return s
 }
 
+// Window runs the read script with EVALSHA_RO (EVAL_RO when the server
+// lacks it), so that a reader's ACL user needs no right to run scripts
+// that write (docs/security.md); on a server without the _RO commands
+// (Redis before 7.0) it uses EVALSHA.
 func (c *client) Window(ctx context.Context, k redislist.Keys, args []string) (redislist.Window, error) {
-	v, err := c.window.Run(ctx, c.rdb, []string{k.List, k.Seq}, stringArgs(args)...).Result()
+	keys := []string{k.List, k.Seq}
+	var v any
+	var err error
+	if !c.noRO.Load() {
+		v, err = c.window.RunRO(ctx, c.rdb, keys, stringArgs(args)...).Result()
+		if err != nil && redislist.UnknownCommand(err.Error()) {
+			c.noRO.Store(true)
+		}
+	}
+	if c.noRO.Load() {
+		v, err = c.window.Run(ctx, c.rdb, keys, stringArgs(args)...).Result()
+	}
 	if err != nil {
 		return redislist.Window{}, translate(err)
 	}

@@ -2,7 +2,10 @@ package goredis
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -164,11 +167,16 @@ func TestTranslate(t *testing.T) {
 		{redisError("READONLY You can't write against a read only replica."), backend.ErrUnavailable},
 		{redisError("OOM command not allowed when used memory > 'maxmemory'."), backend.ErrUnavailable},
 		{redisError("WRONGTYPE Operation against a key holding the wrong kind of value"), nil},
-		{redisError("NOAUTH Authentication required."), nil},
+		{redisError("NOAUTH Authentication required."), backend.ErrSecurity},
+		{redisError("WRONGPASS invalid username-password pair"), backend.ErrSecurity},
+		{redisError("NOPERM User w has no permissions to run the 'del' command"), backend.ErrSecurity},
+		{fmt.Errorf("dial: %w", &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}), backend.ErrSecurity},
 	} {
 		got := translate(tt.err)
 		switch {
 		case tt.want != nil && !errors.Is(got, tt.want):
+			t.Errorf("translate(%v) = %v, want %v", tt.err, got, tt.want)
+		case errors.Is(tt.want, backend.ErrSecurity) && errors.Is(got, backend.ErrUnavailable):
 			t.Errorf("translate(%v) = %v, want %v", tt.err, got, tt.want)
 		case tt.want == nil && (errors.Is(got, backend.ErrUnavailable) || errors.Is(got, backend.ErrClosed)):
 			t.Errorf("translate(%v) = %v, want a plain error", tt.err, got)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valkey-io/valkey-go"
@@ -102,10 +103,14 @@ func (l *lazy) close() {
 // client runs the layout's operations on valkey-go. Every error it returns
 // has been through translate.
 type client struct {
-	src     source
-	window  *valkey.Lua
-	repair  *valkey.Lua
-	scripts sync.Map // script source -> *valkey.Lua, for Eval
+	src      source
+	window   *valkey.Lua
+	windowRO *valkey.Lua
+	repair   *valkey.Lua
+	scripts  sync.Map // script source -> *valkey.Lua, for Eval
+	// noRO is set once the server has answered that it has no
+	// EVALSHA_RO (Redis before 7.0): reads then use EVALSHA.
+	noRO atomic.Bool
 }
 
 var _ redislist.Client = (*client)(nil)
@@ -135,9 +140,10 @@ func (c *client) asFunc(timeout time.Duration) func(any) bool {
 
 func newClient(src source) *client {
 	return &client{
-		src:    src,
-		window: valkey.NewLuaScript(redislist.WindowScript),
-		repair: valkey.NewLuaScript(redislist.RepairScript),
+		src:      src,
+		window:   valkey.NewLuaScript(redislist.WindowScript),
+		windowRO: valkey.NewLuaScriptReadOnly(redislist.WindowScript),
+		repair:   valkey.NewLuaScript(redislist.RepairScript),
 	}
 }
 
@@ -260,7 +266,20 @@ func (c *client) Window(ctx context.Context, k redislist.Keys, args []string) (r
 	if err != nil {
 		return w, err
 	}
-	arr, err := c.window.Exec(ctx, cl, []string{k.List, k.Seq}, args).ToArray()
+	// EVALSHA_RO (EVAL_RO), so that a reader's ACL user needs no right to
+	// run scripts that write (docs/security.md); EVALSHA on a server
+	// without them (Redis before 7.0).
+	keys := []string{k.List, k.Seq}
+	var arr []valkey.ValkeyMessage
+	if !c.noRO.Load() {
+		arr, err = c.windowRO.Exec(ctx, cl, keys, args).ToArray()
+		if err != nil && redislist.UnknownCommand(err.Error()) {
+			c.noRO.Store(true)
+		}
+	}
+	if c.noRO.Load() {
+		arr, err = c.window.Exec(ctx, cl, keys, args).ToArray()
+	}
 	if err != nil {
 		return w, translate(err)
 	}

@@ -2,7 +2,10 @@ package valkeygo
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -133,9 +136,14 @@ func TestTranslate(t *testing.T) {
 		{valkey.ErrClosing, backend.ErrUnavailable},
 		{context.DeadlineExceeded, backend.ErrUnavailable},
 		{errors.New("dial tcp: connection refused"), backend.ErrUnavailable},
+		{fmt.Errorf("dial: %w", &tls.CertificateVerificationError{Err: x509.HostnameError{}}), backend.ErrSecurity},
 	} {
-		if got := translate(tt.err); !errors.Is(got, tt.want) {
+		got := translate(tt.err)
+		if !errors.Is(got, tt.want) {
 			t.Errorf("translate(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+		if errors.Is(tt.want, backend.ErrSecurity) && errors.Is(got, backend.ErrUnavailable) {
+			t.Errorf("translate(%v) = %v: a security failure must not wrap ErrUnavailable", tt.err, got)
 		}
 	}
 	if !errors.Is(translate(context.Canceled), context.Canceled) || errors.Is(translate(context.Canceled), backend.ErrUnavailable) {

@@ -8,6 +8,7 @@
 //	alertstore list [--limit N] [--severity high,critical] [--min-severity medium]
 //	                [--entity E] [--source kafka] [--since 1h] [--until T] [--json]
 //	alertstore count | clear --yes | ping | status | backends | selftest
+//	alertstore doctor [--dsn DSN]           OK/WARN/FAIL per safety check, with fixes
 //
 // The DSN comes from --dsn, else $ALERTSTORE_DSN, else the embedded default
 // store (see `alertstore help`). Exit codes, for scripts:
@@ -17,4 +18,6 @@
 //	2  usage or configuration error (bad flag, bad DSN, clear without --yes)
 //	3  the backend is unavailable (down, frozen, timed out)
 //	4  invalid alert input (nothing was stored)
+//	5  a security check failed: a TLS certificate that does not verify, or
+//	   credentials or rights the server refused (not an outage)
 package main

@@ -10,8 +10,9 @@ import (
 // own copy of a dial failure would show it two or three times. The chain
 // logs through log/slog, one record per event (a record per dropped alert,
 // say); the command reports what matters of it once, itself (a failed
-// call's error, reportDrops), for the same reason.
+// call's error, reportDrops), for the same reason. The one kind of record
+// it prints is a backend's security warning (security.go).
 func init() {
 	goredis.DiscardClientLog()
-	slog.SetDefault(slog.New(slog.DiscardHandler))
+	slog.SetDefault(slog.New(cmdLog))
 }

@@ -20,6 +20,7 @@ const (
 	exitUsage       = 2
 	exitUnavailable = 3
 	exitInvalid     = 4
+	exitSecurity    = 5
 )
 
 func main() {
@@ -55,6 +56,7 @@ func commands() []command {
 		{"ping", "check that the backend answers", cmdPing},
 		{"status", "backend, health, count, capabilities, and a chain's tiers and replay", cmdStatus},
 		{"backends", "list the registered DSN schemes", cmdBackends},
+		{"doctor", "check the deployment for what is unsafe (TLS, ACL, eviction, persistence, version...) and say how to fix it", cmdDoctor},
 		{"selftest", "run the conformance checks against the DSN in a scratch namespace", cmdSelftest},
 	}
 }
@@ -68,6 +70,7 @@ type cliEnv struct {
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	env := &cliEnv{stdin: stdin, stdout: stdout, stderr: stderr}
+	defer cmdLog.start(stderr)()
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		printUsage(stdout)
 		if len(args) == 0 {
@@ -99,7 +102,8 @@ bolt:///var/lib/alertstore/alerts.db. See docs/dsn.md.
 A password in --dsn shows in ps: prefer $%[1]s, or password_file=.
 
 Exit codes: 0 ok, 1 failed, 2 usage or config error, 3 backend unavailable,
-4 invalid alert input (nothing stored).
+4 invalid alert input (nothing stored), 5 security check failed (TLS
+certificate, credentials or permissions refused; see docs/security.md).
 Run "alertstore <command> -h" for a command's flags.
 `, envDSN, defaultDSNDescription())
 }
@@ -124,6 +128,12 @@ func report(w io.Writer, cmd string, err error) int {
 		fmt.Fprintf(w, "alertstore %s: %v\n", cmd, err)
 		fmt.Fprintf(w, "hint: nothing was stored; fix the input (an alert is a JSON object; severity is info|low|medium|high|critical)\n")
 		return exitInvalid
+	case errors.Is(err, backend.ErrSecurity):
+		// Before ErrUnavailable: a certificate that does not verify is
+		// not an outage, and waiting for the server will not cure it.
+		fmt.Fprintf(w, "alertstore %s: SECURITY: %v\n", cmd, err)
+		fmt.Fprintf(w, "hint: the server's certificate did not verify, the server refused our certificate, or it refused the credentials or rights: check tls_ca, tls_server_name, tls_cert/tls_key and the ACL user (docs/security.md); do not work around it with tls_insecure_skip_verify\n")
+		return exitSecurity
 	case errors.Is(err, backend.ErrUnavailable):
 		fmt.Fprintf(w, "alertstore %s: %v\n", cmd, err)
 		fmt.Fprintf(w, "hint: is the server running and reachable? try `alertstore ping`, `redis-cli -h HOST -p PORT ping`; see docs/operations.md\n")

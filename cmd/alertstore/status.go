@@ -32,6 +32,7 @@ func cmdStatus(ctx context.Context, env *cliEnv, args []string) (err error) {
 	start := time.Now()
 	pingErr := s.Ping(ctx)
 	printChainStatus(env, s)
+	printSecurityWarnings(env)
 	if pingErr != nil {
 		fmt.Fprintf(env.stdout, "health:       DOWN (%v)\n", pingErr)
 		return pingErr

@@ -11,6 +11,7 @@ type serverConfig struct {
 	args           []string
 	startupTimeout time.Duration
 	logf           func(format string, args ...any)
+	tls            *TLSFiles
 
 	// Set by the topology code, not by options: a sentinel runs from a
 	// config file instead of command-line settings.

@@ -29,6 +29,7 @@ type Server struct {
 	spec     ServerSpec
 	cfg      serverConfig
 	port     int
+	tlsPort  int // 0 without WithTLS
 	addr     string
 	sentinel bool
 	ctr      *testcontainers.DockerContainer
@@ -116,7 +117,13 @@ func start(ctx context.Context, spec ServerSpec, cfg serverConfig, sentinel bool
 		if err != nil {
 			return nil, err
 		}
-		s, err := launch(ctx, cli, spec, cfg, sentinel, port)
+		tlsPort := 0
+		if cfg.tls != nil {
+			if tlsPort, err = freePort(); err != nil {
+				return nil, err
+			}
+		}
+		s, err := launch(ctx, cli, spec, cfg, sentinel, port, tlsPort)
 		if err == nil {
 			return s, nil
 		}
@@ -149,6 +156,7 @@ func (s *Server) command() []string {
 	if s.cfg.password != "" {
 		cmd = append(cmd, "--requirepass", s.cfg.password, "--masterauth", s.cfg.password)
 	}
+	cmd = append(cmd, s.cfg.tlsArgs(s.tlsPort)...)
 	return append(cmd, s.cfg.args...)
 }
 
@@ -159,11 +167,12 @@ func (s *Server) command() []string {
 // hands it to the redis user.
 const sentinelConfPath = "/data/sentinel.conf"
 
-func launch(ctx context.Context, cli *testcontainers.DockerClient, spec ServerSpec, cfg serverConfig, sentinel bool, port int) (*Server, error) {
+func launch(ctx context.Context, cli *testcontainers.DockerClient, spec ServerSpec, cfg serverConfig, sentinel bool, port, tlsPort int) (*Server, error) {
 	s := &Server{
 		spec:     spec,
 		cfg:      cfg,
 		port:     port,
+		tlsPort:  tlsPort,
 		addr:     "127.0.0.1:" + strconv.Itoa(port),
 		sentinel: sentinel,
 		docker:   cli,
@@ -179,6 +188,9 @@ func launch(ctx context.Context, cli *testcontainers.DockerClient, spec ServerSp
 			ContainerFilePath: sentinelConfPath,
 			FileMode:          0o666,
 		})
+	}
+	if !sentinel {
+		files = append(files, cfg.tlsFiles()...)
 	}
 	logger := tclog.Logger(tclog.NewNoopLogger())
 	if cfg.logf != nil {

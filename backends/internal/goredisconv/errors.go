@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/backends/internal/redisconf"
 	"github.com/apt-detection/alertstore/backends/internal/redislist"
 )
 
@@ -24,8 +25,12 @@ import (
 //     did not answer in time);
 //   - a server reply that means "not now" (LOADING, BUSY, MASTERDOWN,
 //     READONLY, OOM, MISCONF, ...): ErrUnavailable, with the reply;
-//   - any other server reply (WRONGTYPE, NOAUTH, NOPERM, ...): a plain
-//     error with the reply, since retrying will not help;
+//   - a TLS failure (a certificate that does not verify, a handshake the
+//     server refused) and a server reply refusing our credentials or
+//     rights (WRONGPASS, NOAUTH, NOPERM): ErrSecurity, never
+//     ErrUnavailable, so that nobody retries or falls back on it;
+//   - any other server reply (WRONGTYPE, ...): a plain error with the
+//     reply, since retrying will not help;
 //   - a cancelled context: returned as is, the caller asked for it.
 //
 // redis.Nil never reaches here: no operation of the layout has a nil
@@ -43,8 +48,14 @@ func Error(err error) error {
 	case errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, redis.ErrPoolExhausted):
 		return fmt.Errorf("%w: no free connection in the pool (raise pool_size?): %v", backend.ErrUnavailable, err)
 	}
+	if redisconf.TLSFailure(err) {
+		return fmt.Errorf("%w: TLS: %v", backend.ErrSecurity, err)
+	}
 	var rerr redis.Error
 	if errors.As(err, &rerr) {
+		if redisconf.Refusal(rerr.Error()) {
+			return fmt.Errorf("%w: server replied: %w", backend.ErrSecurity, err)
+		}
 		if redislist.Transient(rerr.Error()) {
 			return fmt.Errorf("%w: server replied %v", backend.ErrUnavailable, rerr)
 		}

@@ -18,6 +18,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strconv"
@@ -232,8 +233,28 @@ func Parse(dsn *registry.DSN, t Transport) (Config, error) {
 		if c.TLS, err = tp.build(dsn, c.Host); err != nil {
 			return c, err
 		}
+		if c.TLS.InsecureSkipVerify {
+			WarnInsecure(dsn.Scheme(), c.Host)
+		}
 	}
 	return c, nil
+}
+
+// InsecureSkipVerifyWarning is the message of the record WarnInsecure
+// logs.
+const InsecureSkipVerifyWarning = "alertstore: tls_insecure_skip_verify=true: the server's certificate is not checked, so anyone on the network path can impersonate it, and read and alter the alerts; use tls_ca instead"
+
+// SecurityAttr is the attribute key of the security warnings the Redis
+// backends log (its value names the finding): the command prints every
+// record carrying it on stderr, and `alertstore status` lists them.
+const SecurityAttr = "security"
+
+// WarnInsecure logs, at warning level through log/slog's default logger,
+// that a connection's server certificate is not verified. Parse calls it
+// on every open of a DSN with tls_insecure_skip_verify=true, so the
+// warning recurs as long as the setting stays.
+func WarnInsecure(scheme, host string) {
+	slog.Warn(InsecureSkipVerifyWarning, SecurityAttr, "tls_insecure_skip_verify", "scheme", scheme, "host", host)
 }
 
 // parseHostPort fills Addr and Host of a tcp DSN.

@@ -29,3 +29,10 @@ func Transient(reply string) bool {
 	}
 	return false
 }
+
+// UnknownCommand reports whether an error reply says the server does not
+// have the command ("ERR unknown command 'evalsha_ro', ..."): an older
+// server, for which the backends fall back to an older command.
+func UnknownCommand(reply string) bool {
+	return strings.Contains(reply, "unknown command")
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/backends/internal/redisconf"
 )
 
 // monitor is the failover hygiene both schemes share. It resolves the
@@ -167,7 +168,7 @@ func (m *monitor) find(ctx context.Context) (string, error) {
 	votes := map[string]int{}
 	var order []string // candidates in order of first mention
 	var problems []string
-	answered, unknown, refused := 0, 0, 0
+	answered, unknown, refused, untrusted := 0, 0, 0, 0
 	m.mu.Lock()
 	for i, s := range m.sentinels {
 		if err := errs[i]; err != nil {
@@ -177,6 +178,8 @@ func (m *monitor) find(ctx context.Context) (string, error) {
 				unknown++
 			case authFailure(err):
 				refused++
+			case redisconf.TLSFailure(err):
+				untrusted++
 			}
 			continue
 		}
@@ -196,10 +199,14 @@ func (m *monitor) find(ctx context.Context) (string, error) {
 	tried := strings.Join(m.sentinels, ", ")
 	if answered == 0 {
 		switch {
+		case untrusted > 0 && untrusted+refused+unknown == len(m.sentinels):
+			// A certificate that does not verify is not an outage.
+			return "", fmt.Errorf("%w: master %q: TLS with the sentinels (%s) failed (check tls_ca, tls_cert/tls_key, tls_server_name): %s",
+				backend.ErrSecurity, m.name, tried, strings.Join(problems, "; "))
 		case refused > 0 && refused+unknown == len(m.sentinels):
 			// Retrying will not help: say which credentials to fix.
-			return "", fmt.Errorf("master %q: the sentinels (%s) refused the sentinel credentials (sentinel_username, sentinel_password): %s",
-				m.name, tried, strings.Join(problems, "; "))
+			return "", fmt.Errorf("%w: master %q: the sentinels (%s) refused the sentinel credentials (sentinel_username, sentinel_password): %s",
+				backend.ErrSecurity, m.name, tried, strings.Join(problems, "; "))
 		case unknown == len(m.sentinels):
 			return "", fmt.Errorf("%w: master %q: no sentinel of %s monitors a master of that name (check the name in the DSN path against 'sentinel monitor' in sentinel.conf)",
 				backend.ErrNotFound, m.name, tried)
@@ -216,7 +223,10 @@ func (m *monitor) find(ctx context.Context) (string, error) {
 			return addr, nil
 		}
 		if authFailure(err) {
-			return "", fmt.Errorf("master %q: data node %s refused the data-node credentials (the DSN's user info, username=, password=): %v", m.name, addr, err)
+			return "", fmt.Errorf("%w: master %q: data node %s refused the data-node credentials (the DSN's user info, username=, password=): %v", backend.ErrSecurity, m.name, addr, err)
+		}
+		if redisconf.TLSFailure(err) {
+			return "", fmt.Errorf("%w: master %q: TLS with data node %s failed (check tls_ca, tls_cert/tls_key, tls_server_name): %v", backend.ErrSecurity, m.name, addr, err)
 		}
 		if err == nil {
 			err = fmt.Errorf("answers ROLE %s", role)

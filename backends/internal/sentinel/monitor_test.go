@@ -202,8 +202,8 @@ func TestMonitorResolve(t *testing.T) {
 		for _, pw := range []string{"", "wrong"} {
 			m := testMonitor([]string{s.addr}, pw)
 			_, err := m.resolve(ctx)
-			if err == nil || errors.Is(err, backend.ErrUnavailable) || !strings.Contains(err.Error(), "sentinel_password") {
-				t.Errorf("password %q: resolve = %v; want a credentials error naming sentinel_password", pw, err)
+			if !errors.Is(err, backend.ErrSecurity) || errors.Is(err, backend.ErrUnavailable) || !strings.Contains(err.Error(), "sentinel_password") {
+				t.Errorf("password %q: resolve = %v; want ErrSecurity naming sentinel_password", pw, err)
 			}
 			if pw != "" && strings.Contains(err.Error(), pw) {
 				t.Errorf("the error shows the password: %v", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/valkey-io/valkey-go"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/backends/internal/redisconf"
 	"github.com/apt-detection/alertstore/backends/internal/redislist"
 )
 
@@ -22,8 +23,12 @@ import (
 //     a client that cannot connect (valkey.ErrClosing): ErrUnavailable;
 //   - a server reply that means "not now" (LOADING, BUSY, MASTERDOWN,
 //     READONLY, OOM, MISCONF, ...): ErrUnavailable, with the reply;
-//   - any other server reply (WRONGTYPE, NOAUTH, NOPERM, ...): a plain
-//     error with the reply, since retrying will not help;
+//   - a TLS failure (a certificate that does not verify, a handshake the
+//     server refused) and a server reply refusing our credentials or
+//     rights (WRONGPASS, NOAUTH, NOPERM): ErrSecurity, never
+//     ErrUnavailable, so that nobody retries or falls back on it;
+//   - any other server reply (WRONGTYPE, ...): a plain error with the
+//     reply, since retrying will not help;
 //   - a cancelled context: returned as is, the caller asked for it.
 //
 // valkey.ErrClosing also means "closed", but a call on a closed driver
@@ -41,7 +46,13 @@ func Error(err error) error {
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%w: no answer within the deadline: %w", backend.ErrUnavailable, err)
 	}
+	if redisconf.TLSFailure(err) {
+		return fmt.Errorf("%w: TLS: %v", backend.ErrSecurity, err)
+	}
 	if verr, ok := valkey.IsValkeyErr(err); ok {
+		if redisconf.Refusal(verr.Error()) {
+			return fmt.Errorf("%w: server replied: %w", backend.ErrSecurity, err)
+		}
 		if redislist.Transient(verr.Error()) {
 			return fmt.Errorf("%w: server replied %v", backend.ErrUnavailable, verr)
 		}

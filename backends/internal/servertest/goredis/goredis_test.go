@@ -100,3 +100,21 @@ func TestUnixSocket(t *testing.T) {
 func TestNoServer(t *testing.T) {
 	redistest.RunOfflineTests(t, goredis.Scheme)
 }
+
+func TestTLS(t *testing.T) {
+	for _, spec := range containers.Matrix() {
+		t.Run(spec.Name, func(t *testing.T) {
+			t.Parallel()
+			redistest.RunTLSTests(t, goredis.SchemeTLS, spec)
+		})
+	}
+}
+
+func TestACLRoles(t *testing.T) {
+	for _, spec := range containers.Matrix() {
+		t.Run(spec.Name, func(t *testing.T) {
+			t.Parallel()
+			redistest.RunACLTests(t, goredis.Scheme, spec)
+		})
+	}
+}

@@ -20,9 +20,8 @@ const serverPassword = "fault-P@ss:w/rd"
 // since they stop and pause it: a stopped server and a frozen one give
 // ErrUnavailable within the deadline and the store recovers, and a write
 // whose reply is lost is not resent by the client. The server requires a
-// password, so the same run checks authentication: the DSN forms, an ACL
-// user with the rights docs/dsn.md lists, and wrong or missing
-// credentials.
+// password, so the same run checks authentication: the DSN forms and
+// wrong or missing credentials (the ACL roles have RunACLTests).
 func RunFaultTests(t *testing.T, scheme string, spec containers.ServerSpec) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -33,7 +32,6 @@ func RunFaultTests(t *testing.T, scheme string, spec containers.ServerSpec) {
 		fn   func(*testing.T, env)
 	}{
 		{"PasswordForms", testPasswordForms},
-		{"ACLUser", testACLUser},
 		{"WrongCredentialsFail", testWrongCredentials},
 		{"LostExecReplyIsNotResent", testLostReply},
 		{"FullServerIsUnavailable", testOOM},

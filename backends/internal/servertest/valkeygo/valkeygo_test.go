@@ -82,3 +82,21 @@ func TestSharesLayoutWithGoredis(t *testing.T) {
 func TestNoServer(t *testing.T) {
 	redistest.RunOfflineTests(t, valkeygo.Scheme)
 }
+
+func TestTLS(t *testing.T) {
+	for _, spec := range containers.Matrix() {
+		t.Run(spec.Name, func(t *testing.T) {
+			t.Parallel()
+			redistest.RunTLSTests(t, valkeygo.SchemeTLS, spec)
+		})
+	}
+}
+
+func TestACLRoles(t *testing.T) {
+	for _, spec := range containers.Matrix() {
+		t.Run(spec.Name, func(t *testing.T) {
+			t.Parallel()
+			redistest.RunACLTests(t, valkeygo.Scheme, spec)
+		})
+	}
+}

@@ -1,0 +1,123 @@
+package doctor
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apt-detection/alertstore/backend"
+)
+
+func TestKnownVulns(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		table   []vuln
+		version string
+		want    []string // CVE ids expected; nil: none
+	}{
+		{"RedisFixed", redisVulns, "8.2.2", nil},
+		{"RedisNewerBranch", redisVulns, "9.0.0", nil},
+		{"Redis80Old", redisVulns, "8.0.2", []string{"CVE-2025-49844", "CVE-2025-32023"}},
+		{"Redis80Patched", redisVulns, "8.0.4", nil},
+		{"Redis70EndOfLife", redisVulns, "7.0.15", []string{"CVE-2025-49844", "CVE-2024-31449", "never fixed on the 7.0 branch"}},
+		{"Redis72OneBehind", redisVulns, "7.2.10", []string{"CVE-2025-49844"}},
+		{"Valkey81Old", valkeyVulns, "8.1.1", []string{"CVE-2025-49844", "CVE-2025-32023"}},
+		{"Valkey81Patched", valkeyVulns, "8.1.4", nil},
+		{"Valkey80", valkeyVulns, "8.0.1", []string{"CVE-2024-46981"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			v, ok := parseVersion(tt.version)
+			if !ok {
+				t.Fatalf("parseVersion(%q) failed", tt.version)
+			}
+			got := strings.Join(knownVulns(tt.table, v), "\n")
+			if tt.want == nil && got != "" {
+				t.Errorf("%s: %s, want none", tt.version, got)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("%s: %q does not name %s", tt.version, got, w)
+				}
+			}
+		})
+	}
+}
+
+// Every fixed version of the tables parses and belongs to its branch, so
+// that a typo cannot silently pass every server.
+func TestVulnTablesWellFormed(t *testing.T) {
+	for _, table := range [][]vuln{redisVulns, valkeyVulns} {
+		for _, x := range table {
+			if !strings.HasPrefix(x.id, "CVE-") || x.what == "" || len(x.fixed) == 0 {
+				t.Errorf("%+v: incomplete row", x)
+			}
+			for b, f := range x.fixed {
+				v, ok := parseVersion(f)
+				if !ok || v.branch() != b {
+					t.Errorf("%s: fixed[%q] = %q is not a release of that branch", x.id, b, f)
+				}
+			}
+		}
+	}
+}
+
+func TestFileChecks(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	private := filepath.Join(dir, "private.db")
+	open := filepath.Join(dir, "open.db")
+	for p, mode := range map[string]os.FileMode{private: 0o600, open: 0o644} {
+		if err := os.WriteFile(p, nil, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := filepath.Join(dir, "link.db")
+	if err := os.Symlink(private, link); err != nil {
+		t.Fatal(err)
+	}
+	bolt := func(p string) string { return "bolt://" + (&url.URL{Path: p}).EscapedPath() }
+	for _, tt := range []struct {
+		name, dsn, scope, check string
+		want                    Verdict
+		says                    string
+	}{
+		{"Private", bolt(private), "", "file", OK, "0600"},
+		{"ReadableByOthers", bolt(open), "", "file", Fail, "chmod 600"},
+		{"Symlink", bolt(link), "", "file", Warn, "symbolic link"},
+		{"Missing", bolt(filepath.Join(dir, "none.db")), "", "file", Warn, "does not exist yet"},
+		{"Memory", "mem://", "", "memory", Warn, "lost"},
+		{"ChainTiers", "chain://?tier=" + url.QueryEscape("mem://") + "&tier=" + url.QueryEscape(bolt(open)), "tier 2", "file", Fail, "0644"},
+		{"Sentinel", "redis+sentinel://s1:26379/mymaster", "", "sentinel", Warn, "each replica"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, err := Run(context.Background(), tt.dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, ok := rep.Find(tt.scope, tt.check)
+			if !ok || f.Verdict != tt.want || !strings.Contains(f.String(), tt.says) {
+				t.Fatalf("finding %s/%s = %v (found %t), want %s saying %q; all: %v", tt.scope, tt.check, f, ok, tt.want, tt.says, rep.Findings)
+			}
+			if rep.Unsafe() != (tt.want == Fail) {
+				t.Errorf("Unsafe = %t with %v", rep.Unsafe(), rep.Findings)
+			}
+		})
+	}
+}
+
+func TestBadDSN(t *testing.T) {
+	for _, dsn := range []string{"redis://h/0?bogus=1", "bolt://host/x.db", "chain://"} {
+		if _, err := Run(context.Background(), dsn); !errors.Is(err, backend.ErrInvalidConfig) {
+			t.Errorf("Run(%q) = %v, want ErrInvalidConfig", dsn, err)
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+)
+
+// securityAttr is the attribute key the backends put on their security
+// warnings (redisconf.SecurityAttr; the command imports no backend
+// internals, so the key is repeated here and checked by a test).
+const securityAttr = "security"
+
+// securityLog is the command's slog handler: it drops every record (the
+// command reports errors once, itself; see logging.go) except the
+// backends' security warnings, such as tls_insecure_skip_verify, which
+// it prints on the running command's stderr at every open and keeps for
+// `status` to list.
+type securityLog struct {
+	mu     sync.Mutex
+	w      io.Writer
+	seen   []string
+	attrs  []slog.Attr
+	parent *securityLog
+}
+
+var cmdLog = &securityLog{}
+
+// root is the handler that holds the state; WithAttrs copies share it.
+func (h *securityLog) root() *securityLog {
+	if h.parent != nil {
+		return h.parent
+	}
+	return h
+}
+
+// start points the handler at a command's stderr and forgets what an
+// earlier command saw; the returned function detaches it again.
+func (h *securityLog) start(w io.Writer) func() {
+	r := h.root()
+	r.mu.Lock()
+	r.w, r.seen = w, nil
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		r.w = nil
+		r.mu.Unlock()
+	}
+}
+
+// warnings returns the security warnings seen since start.
+func (h *securityLog) warnings() []string {
+	r := h.root()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.seen...)
+}
+
+func (h *securityLog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+
+func (h *securityLog) WithAttrs(as []slog.Attr) slog.Handler {
+	return &securityLog{parent: h.root(), attrs: append(append([]slog.Attr(nil), h.attrs...), as...)}
+}
+
+func (h *securityLog) WithGroup(string) slog.Handler { return h }
+
+func (h *securityLog) Handle(_ context.Context, r slog.Record) error {
+	finding := ""
+	detail := ""
+	visit := func(a slog.Attr) bool {
+		if a.Key == securityAttr {
+			finding = a.Value.String()
+		} else {
+			detail += " " + a.Key + "=" + a.Value.String()
+		}
+		return true
+	}
+	for _, a := range h.attrs {
+		visit(a)
+	}
+	r.Attrs(visit)
+	if finding == "" {
+		return nil
+	}
+	line := r.Message + " (" + finding + ";" + detail + ")"
+	root := h.root()
+	root.mu.Lock()
+	defer root.mu.Unlock()
+	root.seen = append(root.seen, line)
+	if root.w != nil {
+		fmt.Fprintf(root.w, "alertstore: warning: %s\n", line)
+	}
+	return nil
+}
+
+// printSecurityWarnings lists, in `status`, the security warnings the
+// backends logged while the command opened and used the store.
+func printSecurityWarnings(env *cliEnv) {
+	for _, w := range cmdLog.warnings() {
+		fmt.Fprintf(env.stdout, "security:     WARNING %s\n", w)
+	}
+}
