@@ -211,7 +211,29 @@ func (c *client) Del(ctx context.Context, key string) error {
 // (EVALSHA, EVAL when the server does not have it yet).
 func (c *client) Eval(ctx context.Context, script string, keys, args []string) ([]string, error) {
 	s, _ := c.scripts.LoadOrStore(script, redis.NewScript(script))
-	v, err := s.(*redis.Script).Run(ctx, c.rdb, keys, stringArgs(args)...).Result()
+	return stringsReply(s.(*redis.Script).Run(ctx, c.rdb, keys, stringArgs(args)...).Result())
+}
+
+// EvalRO runs a reading script with EVALSHA_RO, falling back as Window
+// does.
+func (c *client) EvalRO(ctx context.Context, script string, keys, args []string) ([]string, error) {
+	s, _ := c.scripts.LoadOrStore(script, redis.NewScript(script))
+	var v any
+	var err error
+	if !c.noRO.Load() {
+		v, err = s.(*redis.Script).RunRO(ctx, c.rdb, keys, stringArgs(args)...).Result()
+		if err != nil && redislist.UnknownCommand(err.Error()) {
+			c.noRO.Store(true)
+		}
+	}
+	if c.noRO.Load() {
+		v, err = s.(*redis.Script).Run(ctx, c.rdb, keys, stringArgs(args)...).Result()
+	}
+	return stringsReply(v, err)
+}
+
+// stringsReply reads a script's array-of-strings reply.
+func stringsReply(v any, err error) ([]string, error) {
 	if err != nil {
 		return nil, translate(err)
 	}

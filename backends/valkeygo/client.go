@@ -346,7 +346,33 @@ func (c *client) Eval(ctx context.Context, script string, keys, args []string) (
 		return nil, err
 	}
 	s, _ := c.scripts.LoadOrStore(script, valkey.NewLuaScript(script))
-	arr, err := s.(*valkey.Lua).Exec(ctx, cl, keys, args).ToArray()
+	return stringsReply(s.(*valkey.Lua).Exec(ctx, cl, keys, args).ToArray())
+}
+
+// EvalRO runs a reading script with EVALSHA_RO, falling back as Window
+// does.
+func (c *client) EvalRO(ctx context.Context, script string, keys, args []string) ([]string, error) {
+	cl, err := c.src.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var arr []valkey.ValkeyMessage
+	if !c.noRO.Load() {
+		ro, _ := c.scripts.LoadOrStore("ro\x00"+script, valkey.NewLuaScriptReadOnly(script))
+		arr, err = ro.(*valkey.Lua).Exec(ctx, cl, keys, args).ToArray()
+		if err != nil && redislist.UnknownCommand(err.Error()) {
+			c.noRO.Store(true)
+		}
+	}
+	if c.noRO.Load() {
+		s, _ := c.scripts.LoadOrStore(script, valkey.NewLuaScript(script))
+		arr, err = s.(*valkey.Lua).Exec(ctx, cl, keys, args).ToArray()
+	}
+	return stringsReply(arr, err)
+}
+
+// stringsReply reads a script's array-of-strings reply.
+func stringsReply(arr []valkey.ValkeyMessage, err error) ([]string, error) {
 	if err != nil {
 		return nil, translate(err)
 	}

@@ -17,10 +17,16 @@ import "strings"
 //	ltrim publish
 //	role wait                    the Sentinel schemes' append (ROLE in the
 //	                             transaction, WAIT for min_replicas)
-//	evalsha eval                 RepairScript, which raises the counter (SET)
-//	evalsha_ro eval_ro           WindowScript: List, Watch (LLEN, GET, LRANGE)
-//	get lrange set               what the two scripts call (scripts are
-//	                             checked against the user's rights too)
+//	evalsha eval                 RepairScript, which raises the counter (SET);
+//	                             the namespace record's scripts: the cap's
+//	                             first record (SETNX), Clear and SetCap with
+//	                             their audit records (RPUSH, LTRIM, DEL, SET)
+//	evalsha_ro eval_ro           WindowScript: List, Watch (LLEN, GET, LINDEX,
+//	                             LRANGE); InfoScript: NamespaceInfo (LLEN,
+//	                             GET, MGET, LRANGE)
+//	get mget lindex lrange       what the scripts call (scripts are checked
+//	set setnx                    against the user's rights too); MGET also
+//	                             reads the recorded cap in every append
 //	llen                         Count
 //	subscribe unsubscribe        Watch (valkey-go also sends punsubscribe
 //	punsubscribe sunsubscribe    and sunsubscribe when it ends one)
@@ -40,14 +46,14 @@ var connCommands = []string{"ping", "hello", "client|setname", "client|setinfo"}
 // backends send for a namespace.
 var WriterCommands = append(append([]string{}, connCommands...),
 	"multi", "exec", "discard", "rpush", "incrby", "ltrim", "publish", "role", "wait",
-	"evalsha", "eval", "evalsha_ro", "eval_ro", "get", "lrange", "set",
+	"evalsha", "eval", "evalsha_ro", "eval_ro", "get", "mget", "lindex", "lrange", "set", "setnx",
 	"llen", "subscribe", "unsubscribe", "punsubscribe", "sunsubscribe", "del")
 
 // ReaderCommands are the commands of the reader role: List, Count, Watch
 // and Ping, and nothing that writes. Its scripts run with EVALSHA_RO and
 // EVAL_RO, which the server refuses to run a writing command from.
 var ReaderCommands = append(append([]string{}, connCommands...),
-	"evalsha_ro", "eval_ro", "get", "lrange", "llen", "subscribe", "unsubscribe", "punsubscribe", "sunsubscribe")
+	"evalsha_ro", "eval_ro", "get", "mget", "lindex", "lrange", "llen", "subscribe", "unsubscribe", "punsubscribe", "sunsubscribe")
 
 // RoleRules are the ACL SETUSER rules (after the user name) of a role with
 // commands on the namespace prefix, authenticating with password: all

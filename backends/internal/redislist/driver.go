@@ -48,6 +48,10 @@ type Client interface {
 	// It may be retried: every such script is safe to run twice or is
 	// run only once by its caller.
 	Eval(ctx context.Context, script string, keys, args []string) ([]string, error)
+	// EvalRO is Eval for a script that only reads: EVALSHA_RO (EVAL_RO),
+	// so that the reader role needs no right to run scripts that write;
+	// EVALSHA on a server without them (Redis before 7.0).
+	EvalRO(ctx context.Context, script string, keys, args []string) ([]string, error)
 	// Subscribe subscribes to channel and returns once the server has
 	// confirmed it (or ctx is done). Until stop is called it calls notify
 	// for every message and after every re-subscription that follows a

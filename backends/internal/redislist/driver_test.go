@@ -144,6 +144,11 @@ func (f *fakeClient) Del(ctx context.Context, key string) error {
 
 func (f *fakeClient) Ping(ctx context.Context) error { return nil }
 
+// EvalRO is Eval: the fake has no ACL.
+func (f *fakeClient) EvalRO(ctx context.Context, script string, keys, args []string) ([]string, error) {
+	return f.Eval(ctx, script, keys, args)
+}
+
 // Eval runs the namespace scripts in Go.
 func (f *fakeClient) Eval(ctx context.Context, script string, keys, args []string) ([]string, error) {
 	f.mu.Lock()

@@ -137,7 +137,7 @@ func (d *Driver) NamespaceInfo(ctx context.Context) (backend.NamespaceInfo, erro
 	}
 	var v []string
 	err := d.read(ctx, func() (err error) {
-		v, err = d.c.Eval(ctx, InfoScript, []string{d.k.List, d.k.Seq, d.k.Cap, d.k.Base, d.k.Audit}, []string{strconv.Itoa(backend.AuditKeep)})
+		v, err = d.c.EvalRO(ctx, InfoScript, []string{d.k.List, d.k.Seq, d.k.Cap, d.k.Base, d.k.Audit}, []string{strconv.Itoa(backend.AuditKeep)})
 		return err
 	})
 	if err != nil {
