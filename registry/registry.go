@@ -134,6 +134,7 @@ func (r *Registry) open(ctx context.Context, dsn string) (backend.Driver, string
 		return nil, "", cfg, openErr(e.name, err)
 	}
 	drv, err := e.opener(ctx, d, cfg)
+	logWarnings(ctx, d)
 	if err != nil {
 		return nil, "", cfg, openErr(e.name, err)
 	}
