@@ -62,6 +62,9 @@ func inspect(s string) (u *url.URL, q url.Values, p *unclean) {
 	if u.Opaque != "" {
 		return nil, nil, &unclean{scheme: scheme, reason: "want scheme://address, e.g. " + scheme + "://..., with two slashes after the scheme"}
 	}
+	if !hostChars.MatchString(u.Host) {
+		return nil, nil, &unclean{scheme: scheme, reason: "the host holds a character no host name has (parameters go after a '?'; a password's '/', '?', '#' must be percent-encoded as %2F, %3F, %23)"}
+	}
 	rest := afterAuthority(s)
 	if why := strayAt(rest); why != "" {
 		return nil, nil, &unclean{scheme: scheme, reason: why}
@@ -79,6 +82,11 @@ func inspect(s string) (u *url.URL, q url.Values, p *unclean) {
 	}
 	return u, q, nil
 }
+
+// hostChars are the characters of a host name, an IPv4 address or a
+// bracketed IPv6 address with its zone ("[fe80::1%25eth0]"), a port, and
+// the "~" and "." of bolt's home and relative paths.
+var hostChars = regexp.MustCompile(`^[A-Za-z0-9._~\-:\[\]%]*$`)
 
 // parseReason describes a url.Parse failure in our words.
 func parseReason(err error) string {
@@ -122,6 +130,9 @@ func strayAt(rest string) string {
 	if strings.Contains(path, "@") {
 		return "an '@' in the path" + fix
 	}
+	if strings.ContainsAny(path, "&=") {
+		return "a '&' or '=' in the path: parameters go after a '?' (a literal '&' or '=' in a path is written %26, %3D)"
+	}
 	for _, piece := range strings.Split(query, "&") {
 		name, value, _ := strings.Cut(piece, "=")
 		if strings.Contains(name, "@") {
@@ -134,9 +145,6 @@ func strayAt(rest string) string {
 		v, _ := url.QueryUnescape(value)
 		if secretParam(n) || strings.Contains(v, "://") {
 			continue
-		}
-		if printableName(n) {
-			return "an '@' in the value of " + n + "=" + fix
 		}
 		return "an '@' in a parameter's value" + fix
 	}
@@ -171,7 +179,8 @@ func nestedValue(v string) string {
 }
 
 // hiddenNames are the parameter names of raw query q (in order) that are
-// not printed: those that do not look like a parameter name, and those
+// not printed: those that do not look like a parameter name, those
+// without "=" (every parameter has a value), and those
 // that follow a value that is not printed (a secret's, or an unknown
 // parameter's), since an unescaped '&' in that value makes its tail look
 // like a parameter. known says whether a name was consumed.
@@ -182,9 +191,9 @@ func hiddenNames(rawQuery string, known func(string) bool) map[string]bool {
 		if piece == "" {
 			continue
 		}
-		raw, _, _ := strings.Cut(piece, "=")
+		raw, _, hasValue := strings.Cut(piece, "=")
 		n, err := url.QueryUnescape(raw)
-		if err != nil || prevHidden || !printableName(n) {
+		if err != nil || prevHidden || !printableName(n) || !hasValue {
 			hidden[n] = true
 		}
 		prevHidden = secretParam(n) || !known(n)

@@ -287,9 +287,10 @@ func masterPath(u *url.URL) (name, db string, err error) {
 	return name, db, nil
 }
 
-// addrChars are the characters of a host:port, [ipv6]:port or
-// [fe80::1%zone]:port: an addr= value with any other is not printed.
-var addrChars = regexp.MustCompile(`^[A-Za-z0-9._:\[\]%-]*$`)
+// addrChars are the shapes of host:port, [ipv6]:port and
+// [fe80::1%zone]:port (a '%' only in brackets): an addr= value of any
+// other shape is not printed.
+var addrChars = regexp.MustCompile(`^(\[[0-9A-Za-z:.%_-]*\]?|[A-Za-z0-9._:-]*)(:[0-9A-Za-z]*)?$`)
 
 // hostName is what a sentinel host outside brackets may be: a DNS name or
 // an IPv4 address.

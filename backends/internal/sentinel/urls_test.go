@@ -214,7 +214,7 @@ func TestParseDSNRejects(t *testing.T) {
 		{"empty addr", "redis+sentinel://s1/m?addr=", "empty address"},
 		{"duplicate sentinel", "redis+sentinel://s1:26379/m?addr=s1", "given twice"},
 		{"addr with a path", "redis+sentinel://s1/m?addr=s2/x", "value not shown"},
-		{"stray bracket", "redis+sentinel://s1/m?addr=]", "not a host name"},
+		{"stray bracket", "redis+sentinel://s1/m?addr=]", "value not shown"},
 		{"ipv4 in brackets", "redis+sentinel://s1/m?addr=[10.0.0.1]:1", "is not an IPv6 address"},
 		{"sentinel user without password", "redis+sentinel://s1/m?sentinel_username=sam", "without sentinel_password"},
 		{"empty sentinel user", "redis+sentinel://s1/m?sentinel_username=&sentinel_password=" + sentinelSecret, "sentinel_username= is empty"},
