@@ -58,9 +58,15 @@ type DSNReject struct {
 const (
 	DSNUnknownParameter       = "UnknownParameter"
 	DSNUnknownSecretParameter = "UnknownSecretParameter"
-	DSNSharedParameters       = "SharedParameters"
-	DSNRejects                = "Rejects"
-	DSNRedacted               = "Redacted"
+	// DSNMisspelledSecretParameter: an unknown parameter whose name says
+	// nothing of a secret (a typo of one) still has its value hidden.
+	DSNMisspelledSecretParameter = "MisspelledSecretParameter"
+	// DSNSplitSecret: a secret with an unescaped '&' whose tail reads as
+	// an unknown parameter; the tail's name is not shown either.
+	DSNSplitSecret      = "SplitSecret"
+	DSNSharedParameters = "SharedParameters"
+	DSNRejects          = "Rejects"
+	DSNRedacted         = "Redacted"
 )
 
 // DSNSecret is the password the DSN checks look for, in every error and
@@ -71,7 +77,8 @@ const DSNSecret = "conformance-Secret-4f1d9c"
 // Parameters the checks add: unknown to every backend.
 const (
 	dsnUnknownParam = "alertstore_conformance_unknown"
-	dsnSecretParam  = "alertstore_conformance_token" // "token": secret-named
+	dsnSecretParam  = "alertstore_conformance_token"   // "token": secret-named
+	dsnTypoParam    = "alertstore_conformance_pasword" // a typo: not secret-named
 )
 
 // RunDSNChecks runs the DSN checks as subtests of t, one per rule, with
@@ -106,7 +113,7 @@ func RunDSN(ctx context.Context, c DSNCase) []Result {
 	const ruleReject = "an invalid DSN fails with ErrInvalidConfig, before any I/O, and its error names what is wrong and shows no secret"
 	reject := func(name, says string, edit func(string) (string, error)) {
 		start := time.Now()
-		add(name, ruleReject, dsnReject(ctx, reg, c, says, edit), start)
+		add(name, ruleReject, hideSecret(dsnReject(ctx, reg, c, says, edit)), start)
 	}
 	set := func(params url.Values) func(string) (string, error) {
 		return func(dsn string) (string, error) { return registry.WithParams(dsn, params) }
@@ -114,6 +121,15 @@ func RunDSN(ctx context.Context, c DSNCase) []Result {
 
 	reject(DSNUnknownParameter, `"`+dsnUnknownParam+`"`, set(url.Values{dsnUnknownParam: {"1"}}))
 	reject(DSNUnknownSecretParameter, `"`+dsnSecretParam+`"`, set(url.Values{dsnSecretParam: {DSNSecret}}))
+	reject(DSNMisspelledSecretParameter, `"`+dsnTypoParam+`"`, set(url.Values{dsnTypoParam: {DSNSecret}}))
+	reject(DSNSplitSecret, `"`+dsnSecretParam+`"`, func(dsn string) (string, error) {
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		// As written by hand: token=x&<the rest of the secret>=1.
+		return dsn + sep + dsnSecretParam + "=x&" + DSNSecret + "=1", nil
+	})
 	for _, p := range []struct {
 		name, says string
 		params     url.Values
@@ -131,7 +147,7 @@ func RunDSN(ctx context.Context, c DSNCase) []Result {
 	}
 
 	start := time.Now()
-	add(DSNRedacted, "a valid DSN's secret appears neither in the opened driver's String() nor in an error of Open or Ping", dsnRedacted(ctx, reg, c), start)
+	add(DSNRedacted, "a valid DSN's secret appears neither in the opened driver's String() nor in an error of Open or Ping", hideSecret(dsnRedacted(ctx, reg, c)), start)
 	return out
 }
 
@@ -220,6 +236,15 @@ func leaked(s string) string {
 		return "the password (conformance.DSNSecret)"
 	}
 	return ""
+}
+
+// hideSecret keeps a check's failure from printing DSNSecret, wherever the
+// DSN it quotes (redacted, but with values a backend does not know) put it.
+func hideSecret(err error) error {
+	if err == nil || !strings.Contains(err.Error(), DSNSecret) {
+		return err
+	}
+	return errors.New(redactSecrets(err.Error()))
 }
 
 // redactSecrets keeps a failure message from printing the secret it

@@ -92,10 +92,10 @@ func TestDSNChecksCatchBrokenOpeners(t *testing.T) {
 		mustFail []string
 	}{
 		{"correct", dsnBackend{}, nil},
-		{"io-before-unknown", dsnBackend{ioBeforeUnknown: true}, []string{conformance.DSNUnknownParameter, conformance.DSNUnknownSecretParameter, conformance.DSNRejects + "/relative-path"}},
-		{"mkdir-before-unknown", dsnBackend{mkdirBeforeUnknown: true}, []string{conformance.DSNUnknownParameter, conformance.DSNUnknownSecretParameter}},
-		{"raw-url-in-error", dsnBackend{rawURLInError: true}, []string{conformance.DSNUnknownParameter, conformance.DSNUnknownSecretParameter}},
-		{"plain-error", dsnBackend{plainError: true}, []string{conformance.DSNUnknownParameter, conformance.DSNUnknownSecretParameter}},
+		{"io-before-unknown", dsnBackend{ioBeforeUnknown: true}, []string{conformance.DSNUnknownParameter, conformance.DSNUnknownSecretParameter, conformance.DSNMisspelledSecretParameter, conformance.DSNSplitSecret, conformance.DSNRejects + "/relative-path"}},
+		{"mkdir-before-unknown", dsnBackend{mkdirBeforeUnknown: true}, []string{conformance.DSNUnknownParameter, conformance.DSNUnknownSecretParameter, conformance.DSNMisspelledSecretParameter, conformance.DSNSplitSecret}},
+		{"raw-url-in-error", dsnBackend{rawURLInError: true}, []string{conformance.DSNUnknownParameter, conformance.DSNUnknownSecretParameter, conformance.DSNMisspelledSecretParameter, conformance.DSNSplitSecret}},
+		{"plain-error", dsnBackend{plainError: true}, []string{conformance.DSNUnknownParameter, conformance.DSNUnknownSecretParameter, conformance.DSNMisspelledSecretParameter, conformance.DSNSplitSecret}},
 		{"accepts-relative", dsnBackend{acceptsRelative: true}, []string{conformance.DSNRejects + "/relative-path"}},
 		{"raw-url-in-string", dsnBackend{rawURLInString: true}, []string{conformance.DSNRedacted}},
 	} {
@@ -133,6 +133,8 @@ func TestDSNCheckNames(t *testing.T) {
 	want := []string{
 		"UnknownParameter",
 		"UnknownSecretParameter",
+		"MisspelledSecretParameter",
+		"SplitSecret",
 		"SharedParameters/max_alerts-zero",
 		"SharedParameters/max_alerts-twice",
 		"SharedParameters/max_alert_bytes-small",

@@ -1,10 +1,8 @@
 package registry
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -26,38 +24,23 @@ type DSN struct {
 	u        *url.URL
 	params   url.Values
 	consumed map[string]bool
+	public   map[string]bool // consumed by a getter that is not Secret
+	slashes  bool            // written "scheme://", even with an empty authority
+	warnings []string
 }
 
-// ParseDSN parses s. It fails, without echoing any secret, on a malformed
-// URL or a missing scheme.
+// ParseDSN parses s. It fails, without echoing any secret, on a DSN that
+// does not parse cleanly: then the error shows the scheme, the host where
+// it is certain, and why, in its own words (see docs/dsn.md, "Secrets").
 func ParseDSN(s string) (*DSN, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, fmt.Errorf("%w: empty DSN (set --dsn or ALERTSTORE_DSN, e.g. mem:// or redis://localhost:6379/0)", backend.ErrInvalidConfig)
 	}
-	u, err := url.Parse(s)
-	if err != nil {
-		// url.Error quotes the whole URL, password included: keep only
-		// the reason.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("%w: malformed DSN %s: %v", backend.ErrInvalidConfig, RedactDSN(s), err)
+	u, params, p := inspect(s)
+	if p != nil {
+		return nil, fmt.Errorf("%w: DSN %s: %s", backend.ErrInvalidConfig, p.show(), p.reason)
 	}
-	if u.Scheme == "" {
-		return nil, fmt.Errorf("%w: DSN %s has no scheme (want e.g. mem://, redis://host:6379)", backend.ErrInvalidConfig, RedactDSN(s))
-	}
-	if u.Opaque != "" {
-		return nil, fmt.Errorf("%w: DSN %s: want scheme://address, e.g. %s://..., with two slashes after the scheme", backend.ErrInvalidConfig, RedactDSN(s), u.Scheme)
-	}
-	params, err := url.ParseQuery(u.RawQuery)
-	if err != nil {
-		return nil, fmt.Errorf("%w: DSN %s: malformed parameters", backend.ErrInvalidConfig, RedactDSN(s))
-	}
-	if u.Fragment != "" {
-		return nil, fmt.Errorf("%w: DSN %s: unexpected fragment (a '#' in a password must be written %%23)", backend.ErrInvalidConfig, RedactDSN(s))
-	}
-	return &DSN{u: u, params: params, consumed: map[string]bool{}}, nil
+	return &DSN{u: u, params: params, consumed: map[string]bool{}, public: map[string]bool{}, slashes: rawScheme(s) != ""}, nil
 }
 
 // Scheme is the DSN's scheme, lower-cased.
@@ -96,8 +79,39 @@ func (d *DSN) Password() (string, bool) {
 	return d.u.User.Password()
 }
 
-// String is the DSN with every secret replaced by "xxxxx".
-func (d *DSN) String() string { return RedactDSN(d.u.String()) }
+// String is the DSN with every secret replaced by "xxxxx": the user
+// info's password, and the value of every parameter that is secret-named,
+// read as a secret (Secret) or not read by any getter yet. So an error
+// about an unknown parameter never shows its value, whatever its name.
+func (d *DSN) String() string {
+	u := *d.u
+	u.User = redactUser(u.User)
+	q := url.Values{}
+	hidden := hiddenNames(d.u.RawQuery, func(n string) bool { return d.consumed[n] })
+	for k, vs := range d.params {
+		if hidden[k] && !d.consumed[k] {
+			for range vs {
+				q.Add(redacted, redacted)
+			}
+			continue
+		}
+		for _, v := range vs {
+			if d.public[k] && !secretParam(k) {
+				v = nestedValue(v)
+			} else {
+				v = redacted
+			}
+			q.Add(k, v)
+		}
+	}
+	u.RawQuery = q.Encode()
+	u.ForceQuery = false
+	out := u.String()
+	if d.slashes && !strings.HasPrefix(out, u.Scheme+"://") {
+		out = u.Scheme + "://" + strings.TrimPrefix(out, u.Scheme+":")
+	}
+	return out
+}
 
 // Errorf builds an ErrInvalidConfig error that names this (redacted) DSN.
 func (d *DSN) Errorf(format string, args ...any) error {
@@ -110,6 +124,13 @@ func (d *DSN) Has(name string) bool { _, ok := d.params[name]; return ok }
 // Param returns the parameter's single value (consuming it), or def. A
 // parameter given twice is an error.
 func (d *DSN) Param(name, def string) (string, error) {
+	d.public[name] = true
+	return d.param(name, def)
+}
+
+// param is Param for a value that may be a secret: it stays hidden in
+// String.
+func (d *DSN) param(name, def string) (string, error) {
 	d.consumed[name] = true
 	vs, ok := d.params[name]
 	if !ok {
@@ -125,8 +146,14 @@ func (d *DSN) Param(name, def string) (string, error) {
 // consuming it.
 func (d *DSN) Params(name string) []string {
 	d.consumed[name] = true
+	d.public[name] = true
 	return append([]string(nil), d.params[name]...)
 }
+
+// Hide keeps the values of a parameter out of String (and so out of
+// Errorf): for an opener that found a value is not what the parameter
+// takes, and may be a secret put in the wrong place.
+func (d *DSN) Hide(name string) { d.public[name] = false }
 
 // Int reads an integer parameter in [lo, hi].
 func (d *DSN) Int(name string, def, lo, hi int) (int, error) {
@@ -177,10 +204,12 @@ func (d *DSN) Bool(name string, def bool) (bool, error) {
 }
 
 // Secret reads a secret that may be given inline (name=...) or from a file
-// (name_file=/path, whose content minus one trailing newline is the secret).
-// Giving both is an error. Errors never include the secret.
+// (name_file=/path; see ReadSecretFile for what the file may hold). Giving
+// both is an error, and so is a secret given but empty, or holding a CR,
+// LF or NUL: an empty password would make a client library log in as the
+// "default" user instead of failing. Errors never include the secret.
 func (d *DSN) Secret(name string) (string, bool, error) {
-	inline, err := d.Param(name, "")
+	inline, err := d.param(name, "")
 	if err != nil {
 		return "", false, err
 	}
@@ -193,22 +222,23 @@ func (d *DSN) Secret(name string) (string, bool, error) {
 	case hasInline && hasFile:
 		return "", false, d.Errorf("give %s or %s_file, not both", name, name)
 	case hasFile:
-		b, err := os.ReadFile(path)
-		if err != nil {
-			var pe *os.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return "", false, d.Errorf("reading %s_file %q: %v", name, path, err)
-		}
-		return strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r"), true, nil
+		s, err := d.ReadSecretFile(name+"_file", path)
+		return s, err == nil, err
+	case hasInline && inline == "":
+		return "", false, d.Errorf("%s= is empty: give the password, or leave the parameter out (an empty password is never sent)", name)
+	case hasInline && strings.ContainsAny(inline, "\r\n\x00"):
+		return "", false, d.Errorf("%s holds a line break or NUL, which no password may hold", name)
 	case hasInline:
 		return inline, true, nil
 	}
 	return "", false, nil
 }
 
-// Unknown returns an error naming every parameter nobody consumed, or nil.
+// Unknown returns an error naming every parameter nobody consumed, or
+// nil. It never shows their values, and it leaves out the names that
+// cannot be parameter names or that follow a secret's or an unknown
+// parameter's value (an unescaped '&' in a password makes its tail look
+// like a parameter): those it counts.
 func (d *DSN) Unknown() error {
 	var left []string
 	for k := range d.params {
@@ -219,8 +249,25 @@ func (d *DSN) Unknown() error {
 	if len(left) == 0 {
 		return nil
 	}
-	sort.Strings(left)
-	return d.Errorf("unknown parameter %s for scheme %s", strings.Join(quoteAll(left), ", "), d.Scheme())
+	hidden := hiddenNames(d.u.RawQuery, func(n string) bool { return d.consumed[n] })
+	var shown []string
+	nHidden := 0
+	for _, k := range left {
+		if hidden[k] || !printableName(k) {
+			nHidden++
+		} else {
+			shown = append(shown, k)
+		}
+	}
+	sort.Strings(shown)
+	const why = "names not shown: each follows the value of a secret or unknown parameter, as when a password holds an unescaped '&' (write it %26)"
+	switch {
+	case nHidden == 0:
+		return d.Errorf("unknown parameter %s for scheme %s", strings.Join(quoteAll(shown), ", "), d.Scheme())
+	case len(shown) == 0:
+		return d.Errorf("%d unknown parameter(s) for scheme %s (%s)", nHidden, d.Scheme(), why)
+	}
+	return d.Errorf("unknown parameter %s for scheme %s, and %d more (%s)", strings.Join(quoteAll(shown), ", "), d.Scheme(), nHidden, why)
 }
 
 func quoteAll(ss []string) []string {
@@ -305,49 +352,56 @@ func secretParam(name string) bool {
 
 const redacted = "xxxxx"
 
+// redactUser redacts the password of the user info, and a user name given
+// without one: "s3cret@host" is most likely a password that lost its ':'.
+func redactUser(ui *url.Userinfo) *url.Userinfo {
+	if ui == nil {
+		return nil
+	}
+	if _, has := ui.Password(); has {
+		return url.UserPassword(ui.Username(), redacted)
+	}
+	if ui.Username() != "" {
+		return url.User(redacted)
+	}
+	return ui
+}
+
 // RedactDSN returns s with secrets replaced: the user-info password,
-// secret-named parameters, and nested DSNs in parameter values. A string
-// that does not parse as a URL is reduced to its scheme, since we cannot
-// tell where its secrets are.
+// secret-named parameters, and nested DSNs in parameter values (escaped
+// once or more). A DSN that does not parse cleanly is reduced to its
+// scheme, and its host where that is certain, since we cannot tell where
+// its secrets are.
+//
+// RedactDSN shows the values of the other parameters: it cannot tell a
+// misspelled secret parameter from a real one. Print it for a DSN that
+// opened (every parameter of which its backend knows); about one that did
+// not, print DSN.String or use DSN.Errorf, which never show the value of a
+// parameter no getter read.
 func RedactDSN(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		if i := strings.Index(s, "://"); i > 0 && i < 32 && !strings.ContainsAny(s[:i], "@:/") {
-			return s[:i] + "://(unparsable, redacted)"
-		}
-		return "(unparsable DSN, redacted)"
+	u, q, p := inspect(s)
+	if p != nil {
+		return p.show()
 	}
-	if u.Opaque != "" {
-		// "scheme:something" — we cannot tell a password from a host.
-		return u.Scheme + ":(redacted)"
-	}
-	if u.Fragment != "" || u.RawFragment != "" {
-		// An unescaped '#' in a password, or before a parameter: what
-		// follows it could be anything, secrets included.
-		u.Fragment, u.RawFragment = "(redacted)", ""
-	}
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), redacted)
-		}
-	}
+	u.User = redactUser(u.User)
 	if u.RawQuery != "" {
-		q, err := url.ParseQuery(u.RawQuery)
-		if err != nil {
-			u.RawQuery = "(unparsable, redacted)"
-		} else {
-			for k, vs := range q {
-				for i, v := range vs {
-					switch {
-					case secretParam(k):
-						vs[i] = redacted
-					case strings.Contains(v, "://") || strings.Contains(v, "@"):
-						vs[i] = RedactDSN(v)
-					}
+		for k, vs := range q {
+			if !printableName(k) {
+				delete(q, k)
+				for range vs {
+					q.Add(redacted, redacted)
+				}
+				continue
+			}
+			for i, v := range vs {
+				if secretParam(k) {
+					vs[i] = redacted
+				} else {
+					vs[i] = nestedValue(v)
 				}
 			}
-			u.RawQuery = encodeQuery(q)
 		}
+		u.RawQuery = encodeQuery(q)
 	}
 	return keepSlashes(s, u)
 }
@@ -403,13 +457,9 @@ func ConfigParams(cfg backend.Config) url.Values {
 // ConfigParams, to apply a whole backend.Config. A parameter set to no
 // values (nil) is removed.
 func WithParams(dsn string, set url.Values) (string, error) {
-	u, err := url.Parse(dsn)
-	if err != nil || u.Opaque != "" {
-		return "", fmt.Errorf("%w: DSN %s does not parse", backend.ErrInvalidConfig, RedactDSN(dsn))
-	}
-	q, err := url.ParseQuery(u.RawQuery)
-	if err != nil {
-		return "", fmt.Errorf("%w: DSN %s: malformed parameters", backend.ErrInvalidConfig, RedactDSN(dsn))
+	u, q, p := inspect(dsn)
+	if p != nil {
+		return "", fmt.Errorf("%w: DSN %s: %s", backend.ErrInvalidConfig, p.show(), p.reason)
 	}
 	for k, vs := range set {
 		q[k] = append([]string(nil), vs...)

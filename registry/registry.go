@@ -139,6 +139,7 @@ func (r *Registry) open(ctx context.Context, dsn string, forStore bool) (backend
 		return nil, "", cfg, openErr(e.name, err)
 	}
 	drv, err := e.opener(ctx, d, cfg)
+	logWarnings(ctx, d)
 	if err != nil {
 		return nil, "", cfg, openErr(e.name, err)
 	}

@@ -50,6 +50,6 @@ func Example_strictDSN() {
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, backend.ErrInvalidConfig))
 	// Output:
-	// alertstore: redis: open: invalid config: DSN redis://:xxxxx@localhost:6379/0?dial_timout=1s: unknown parameter "dial_timout" for scheme redis
+	// alertstore: redis: open: invalid config: DSN redis://:xxxxx@localhost:6379/0?dial_timout=xxxxx: unknown parameter "dial_timout" for scheme redis
 	// true
 }

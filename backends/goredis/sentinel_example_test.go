@@ -46,10 +46,10 @@ func Example_sentinel() {
 // client's URL format is an error naming it, and no password shows.
 func Example_sentinelStrictDSN() {
 	_, err := registry.Open(context.Background(),
-		"redis+sentinel://:hunter2@sentinel1:26379/mymaster?sentinel_password=s3cret&master_name=mymaster")
+		"redis+sentinel://:hunter2@sentinel1:26379/mymaster?master_name=mymaster&sentinel_password=s3cret")
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, backend.ErrInvalidConfig))
 	// Output:
-	// alertstore: redis+sentinel: open: invalid config: DSN redis+sentinel://:xxxxx@sentinel1:26379/mymaster?master_name=mymaster&sentinel_password=xxxxx: unknown parameter "master_name" for scheme redis+sentinel
+	// alertstore: redis+sentinel: open: invalid config: DSN redis+sentinel://:xxxxx@sentinel1:26379/mymaster?master_name=xxxxx&sentinel_password=xxxxx: unknown parameter "master_name" for scheme redis+sentinel
 	// true
 }

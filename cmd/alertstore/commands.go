@@ -29,7 +29,7 @@ var (
 // newFlags makes a command's flag set with the shared --dsn flag.
 func newFlags(env *cliEnv, name, args string) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs.SetOutput(scrubWriter{env.stderr})
 	dsn := fs.String("dsn", "", "data source name (default $"+envDSN+", else the embedded store)")
 	fs.Usage = func() {
 		fmt.Fprintf(env.stderr, "usage: alertstore %s %s\n", name, args)
@@ -43,7 +43,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
 		}
-		return usagef("%v", err)
+		return usagef("%s", scrub(err.Error()))
 	}
 	return nil
 }
@@ -234,8 +234,8 @@ func cmdList(ctx context.Context, env *cliEnv, args []string) (err error) {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usagef("list takes no arguments, got %q", fs.Args())
+	if err := noArgs(fs); err != nil {
+		return err
 	}
 	q := backend.Query{Limit: *limit, Offset: *offset, Cursor: *cursor, Entity: *entity, SourceType: *source, Verified: *verified}
 	if *sev != "" {
@@ -346,6 +346,9 @@ func cmdCount(ctx context.Context, env *cliEnv, args []string) (err error) {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
 	s, err := env.openStore(ctx, *dsn)
 	if err != nil {
 		return err
@@ -363,6 +366,9 @@ func cmdClear(ctx context.Context, env *cliEnv, args []string) (err error) {
 	fs, dsn := newFlags(env, "clear", "--yes [--dsn DSN]")
 	yes := fs.Bool("yes", false, "really delete every alert of the namespace")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
 	s, err := env.openStore(ctx, *dsn)
@@ -384,6 +390,9 @@ func cmdClear(ctx context.Context, env *cliEnv, args []string) (err error) {
 func cmdPing(ctx context.Context, env *cliEnv, args []string) (err error) {
 	fs, dsn := newFlags(env, "ping", "[--dsn DSN]")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
 	s, err := env.openStore(ctx, *dsn)

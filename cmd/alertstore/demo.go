@@ -74,11 +74,13 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) (err error) {
 	if dsn, err = registry.WithParams(dsn, url.Values{"prefix": {demoPrefix}}); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "1. Connecting to %s\n", registry.RedactDSN(dsn))
 	s, err := registry.Open(ctx, dsn)
 	if err != nil {
 		return err
 	}
+	// Printed once it opened: RedactDSN shows the values of parameters its
+	// backend knows, and only an open tells an unknown one.
+	fmt.Fprintf(env.stdout, "1. Connecting to %s\n", registry.RedactDSN(dsn))
 	defer closeInto(&err, s)
 	if err := s.Ping(ctx); err != nil {
 		return err

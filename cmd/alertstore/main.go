@@ -71,6 +71,7 @@ type cliEnv struct {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	env := &cliEnv{stdin: stdin, stdout: stdout, stderr: stderr}
 	defer cmdLog.start(stderr)()
+	ctx = withWarnings(ctx, stderr)
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		printUsage(stdout)
 		if len(args) == 0 {
@@ -85,7 +86,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return report(stderr, c.name, err)
 		}
 	}
-	fmt.Fprintf(stderr, "alertstore: unknown command %q; run `alertstore help` for the list\n", args[0])
+	fmt.Fprintf(stderr, "alertstore: unknown command %s; run `alertstore help` for the list\n", commandName(args[0]))
 	return exitUsage
 }
 

@@ -17,6 +17,9 @@ func cmdSelftest(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
 	dsn, err := resolveDSN(*dsnFlag)
 	if err != nil {
 		return err

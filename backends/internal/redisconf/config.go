@@ -16,11 +16,9 @@ package redisconf
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -206,6 +204,9 @@ func Parse(dsn *registry.DSN, t Transport) (Config, error) {
 	case hasPass:
 		c.Password = pass
 	}
+	if err := checkCredentials(dsn, c, u.User != nil, hasInfoPass); err != nil {
+		return c, err
+	}
 
 	// How long.
 	if c.DialTimeout, err = dsn.Duration("dial_timeout", DefaultDialTimeout, minTimeout, maxTimeout); err != nil {
@@ -255,6 +256,25 @@ const SecurityAttr = "security"
 // warning recurs as long as the setting stays.
 func WarnInsecure(scheme, host string) {
 	slog.Warn(InsecureSkipVerifyWarning, SecurityAttr, "tls_insecure_skip_verify", "scheme", scheme, "host", host)
+}
+
+// checkCredentials refuses the credentials a client library would not
+// send as given: with an empty password, or a user name and no password,
+// go-redis and valkey-go send no AUTH at all and the connection runs as
+// the server's "default" user, not the restricted user the DSN names.
+// (password= and password_file= are checked by registry.DSN.Secret.)
+func checkCredentials(dsn *registry.DSN, c Config, hasUserInfo, hasInfoPass bool) error {
+	switch {
+	case hasInfoPass && c.Password == "":
+		return dsn.Errorf("the password in the user info is empty: an empty password is never sent (the connection would run as the default user); give the password, or leave out the user info")
+	case hasInfoPass && strings.ContainsAny(c.Password, "\r\n\x00"):
+		return dsn.Errorf("the password in the user info holds a line break or NUL, which no password may hold")
+	case hasUserInfo && c.Username == "" && !hasInfoPass:
+		return dsn.Errorf("an '@' with neither user name nor password before it")
+	case c.Username != "" && c.Password == "":
+		return dsn.Errorf("a user name without a password: no AUTH would be sent and the connection would run as the default user; give the password (user:password@, password= or password_file=; if what you wrote is the password, write :password@)")
+	}
+	return nil
 }
 
 // parseHostPort fills Addr and Host of a tcp DSN.
@@ -335,9 +355,9 @@ func (p tlsParams) build(dsn *registry.DSN, host string) (*tls.Config, error) {
 		cfg.ServerName = p.serverName
 	}
 	if p.ca != "" {
-		pem, err := os.ReadFile(p.ca)
+		pem, err := dsn.ReadFile("tls_ca", p.ca, registry.MaxPEMFileBytes, false)
 		if err != nil {
-			return nil, dsn.Errorf("reading tls_ca %q: %v", p.ca, pathErr(err))
+			return nil, err
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
@@ -346,21 +366,22 @@ func (p tlsParams) build(dsn *registry.DSN, host string) (*tls.Config, error) {
 		cfg.RootCAs = pool
 	}
 	if p.cert != "" {
-		pair, err := tls.LoadX509KeyPair(p.cert, p.key)
+		// Read through the DSN, bounded, the key with the check that
+		// others cannot read it; then parsed in memory.
+		certPEM, err := dsn.ReadFile("tls_cert", p.cert, registry.MaxPEMFileBytes, false)
 		if err != nil {
-			// The error names files and formats, never key material.
-			return nil, dsn.Errorf("loading tls_cert %q / tls_key %q: %v", p.cert, p.key, pathErr(err))
+			return nil, err
+		}
+		keyPEM, err := dsn.ReadFile("tls_key", p.key, registry.MaxPEMFileBytes, true)
+		if err != nil {
+			return nil, err
+		}
+		pair, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			// The error names formats, never key material.
+			return nil, dsn.Errorf("loading tls_cert %q / tls_key %q: %v", p.cert, p.key, err)
 		}
 		cfg.Certificates = []tls.Certificate{pair}
 	}
 	return cfg, nil
-}
-
-// pathErr drops the path an *os.PathError repeats.
-func pathErr(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

@@ -167,13 +167,22 @@ func TestParseRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(dir, "missing")
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	huge := filepath.Join(dir, "huge.pem")
+	if err := os.WriteFile(huge, make([]byte, registry.MaxPEMFileBytes+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		dsn  string
 		want string // a fragment of the error
 	}{
 		{"unknown param", "redis://:" + secret + "@h?dial_timout=1s", `"dial_timout"`},
-		{"unknown params sorted", "redis://h?zzz=1&aaa=2&password=" + secret, `"aaa", "zzz"`},
+		{"unknown params sorted", "redis://h?zzz=1&db=0&aaa=2&password=" + secret, `"aaa", "zzz"`},
+		{"unknown param after a password counted, not named", "redis://h?password=" + secret + "&tail=1", "1 unknown parameter(s) for scheme redis (names not shown"},
 		{"client library param", "redis://h?max_retries=3", `"max_retries"`},
 		{"no host", "redis://:" + secret + "@/0", "no host"},
 		{"bad port", "redis://h:99999", "port"},
@@ -207,6 +216,18 @@ func TestParseRejects(t *testing.T) {
 		{"unix without path", "unix://", "no socket path"},
 		{"unix with tls", "unix:///tmp/r.sock?tls=true", "unix socket"},
 		{"shared param bad", "redis://:" + secret + "@h?max_alerts=0", "max_alerts"},
+		{"user without password", "redis://alice@h", "user name without a password"},
+		{"password as user name", "redis://" + secret + "@h", "write :password@"},
+		{"username param without password", "valkey://h?username=alice", "user name without a password"},
+		{"empty password in user info", "redis://alice:@h", "password in the user info is empty"},
+		{"empty password in user info no user", "redis://:@h", "password in the user info is empty"},
+		{"at with nothing before it", "redis://@h", "neither user name nor password"},
+		{"newline in user info password", "redis://:" + secret + "%0A@h", "line break or NUL"},
+		{"empty password param", "redis://alice@h?password=", "password= is empty"},
+		{"empty password file", "redis://h?password_file=" + empty, "holds no password"},
+		{"password file is a directory", "redis://h?password_file=" + dir, "not a regular file"},
+		{"ca too large", "rediss://h?tls_ca=" + huge, "larger than"},
+		{"key too large", "rediss://h?tls_cert=" + garbage + "&tls_key=" + huge, "larger than"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -298,4 +319,57 @@ func writeTestPKI(t *testing.T, dir string) (ca, cert, key string) {
 		return p
 	}
 	return write("ca.pem", "CERTIFICATE", caDER), write("client.pem", "CERTIFICATE", clientDER), write("client.key", "EC PRIVATE KEY", keyDER)
+}
+
+// TestPrivateFileWarnings: a password file or a TLS key that group or
+// others may read is used, with one warning each naming the file; a CA or
+// a certificate (public) gives none, and neither does mode 0600.
+func TestPrivateFileWarnings(t *testing.T) {
+	dir := t.TempDir()
+	ca, cert, key := writeTestPKI(t, dir)
+	pass := filepath.Join(dir, "pass")
+	if err := os.WriteFile(pass, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dsn := fmt.Sprintf("rediss://cache:6380/1?tls_ca=%s&tls_cert=%s&tls_key=%s&password_file=%s", ca, cert, key, pass)
+	for _, c := range []struct {
+		name  string
+		modes map[string]os.FileMode
+		warn  []string // the parameters warned about
+	}{
+		{"private", map[string]os.FileMode{pass: 0o600, key: 0o600, ca: 0o644, cert: 0o644}, nil},
+		{"password-file-group", map[string]os.FileMode{pass: 0o640, key: 0o600}, []string{"password_file"}},
+		{"key-others", map[string]os.FileMode{pass: 0o600, key: 0o604}, []string{"tls_key"}},
+		{"both", map[string]os.FileMode{pass: 0o644, key: 0o644}, []string{"tls_key", "password_file"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for f, m := range c.modes {
+				if err := os.Chmod(f, m); err != nil {
+					t.Fatal(err)
+				}
+			}
+			d, err := registry.ParseDSN(dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Common(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := redisconf.Parse(d, redisconf.TLS); err != nil {
+				t.Fatal(err)
+			}
+			w := d.Warnings()
+			if len(w) != len(c.warn) {
+				t.Fatalf("warnings %q, want one for each of %q", w, c.warn)
+			}
+			for _, p := range c.warn {
+				if !strings.Contains(strings.Join(w, "\n"), p+" ") {
+					t.Errorf("no warning about %s in %q", p, w)
+				}
+			}
+			if strings.Contains(strings.Join(w, "\n"), secret) {
+				t.Errorf("a warning shows the password: %q", w)
+			}
+		})
+	}
 }

@@ -131,9 +131,15 @@ func ParseDSN(dsn *registry.DSN, common backend.Config) (Config, error) {
 		return c, dsn.Errorf("sentinel address %q: %v", u.Host, err)
 	}
 	c.Sentinels = []string{first}
-	for _, a := range dsn.Params(paramAddr) {
+	for i, a := range dsn.Params(paramAddr) {
 		hp, err := hostPort(a)
 		if err != nil {
+			if !addrChars.MatchString(a) {
+				// Not an address: credentials or a DSN put in the
+				// wrong place, say. Its value is not shown.
+				dsn.Hide(paramAddr)
+				return c, dsn.Errorf("addr= number %d is not host:port (value not shown: it holds characters no address has; sentinel credentials go in sentinel_password= or sentinel_password_file=)", i+1)
+			}
 			return c, dsn.Errorf("addr=%q: %v", a, err)
 		}
 		for _, have := range c.Sentinels {
@@ -205,11 +211,10 @@ func ParseDSN(dsn *registry.DSN, common backend.Config) (Config, error) {
 // consumed on dsn too.
 func parseData(dsn *registry.DSN, db string) (redisconf.Config, error) {
 	u := dsn.URL()
-	q := u.Query()
-	for _, p := range ownParams {
-		q.Del(p)
-	}
-	inner := &url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host, RawQuery: q.Encode()}
+	// The query as written, in its order: an unknown parameter after a
+	// secret is counted, not named (registry.DSN.Unknown), and ours are
+	// marked read on it instead of deleted.
+	inner := &url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host, RawQuery: u.RawQuery}
 	if db != "" {
 		inner.Path = "/" + db
 	}
@@ -217,9 +222,17 @@ func parseData(dsn *registry.DSN, db string) (redisconf.Config, error) {
 	if err != nil {
 		return redisconf.Config{}, err
 	}
+	for _, p := range ownParams {
+		d.Params(p)
+	}
 	if _, err := d.Common(); err != nil {
 		return redisconf.Config{}, err
 	}
+	defer func() {
+		for _, w := range d.Warnings() {
+			dsn.Warn("%s", w)
+		}
+	}()
 	rc, err := redisconf.Parse(d, redisconf.TCP)
 	if err != nil {
 		return rc, renameDSN(err, d, dsn)
@@ -273,6 +286,11 @@ func masterPath(u *url.URL) (name, db string, err error) {
 	}
 	return name, db, nil
 }
+
+// addrChars are the shapes of host:port, [ipv6]:port and
+// [fe80::1%zone]:port (a '%' only in brackets): an addr= value of any
+// other shape is not printed.
+var addrChars = regexp.MustCompile(`^(\[[0-9A-Za-z:.%_-]*\]?|[A-Za-z0-9._:-]*)(:[0-9A-Za-z]*)?$`)
 
 // hostName is what a sentinel host outside brackets may be: a DNS name or
 // an IPv4 address.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -190,6 +191,10 @@ func TestParseDSN(t *testing.T) {
 
 func TestParseDSNRejects(t *testing.T) {
 	userinfo := "alice:" + secret + "@"
+	emptyFile := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(emptyFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, dsn, want string
 	}{
@@ -208,8 +213,8 @@ func TestParseDSNRejects(t *testing.T) {
 		{"not an ipv6 in brackets", "redis+sentinel://s1/m?addr=[s2]:1", "is not an IPv6 address"},
 		{"empty addr", "redis+sentinel://s1/m?addr=", "empty address"},
 		{"duplicate sentinel", "redis+sentinel://s1:26379/m?addr=s1", "given twice"},
-		{"addr with a path", "redis+sentinel://s1/m?addr=s2/x", "not a host name"},
-		{"stray bracket", "redis+sentinel://s1/m?addr=]", "not a host name"},
+		{"addr with a path", "redis+sentinel://s1/m?addr=s2/x", "value not shown"},
+		{"stray bracket", "redis+sentinel://s1/m?addr=]", "value not shown"},
 		{"ipv4 in brackets", "redis+sentinel://s1/m?addr=[10.0.0.1]:1", "is not an IPv6 address"},
 		{"sentinel user without password", "redis+sentinel://s1/m?sentinel_username=sam", "without sentinel_password"},
 		{"empty sentinel user", "redis+sentinel://s1/m?sentinel_username=&sentinel_password=" + sentinelSecret, "sentinel_username= is empty"},
@@ -230,6 +235,17 @@ func TestParseDSNRejects(t *testing.T) {
 		{"tls option without tls", "redis+sentinel://s1/m?tls_ca=/x", "TLS is off"},
 		{"bad dial_timeout", "redis+sentinel://" + userinfo + "s1/m?dial_timeout=fast", "not a duration"},
 		{"bad prefix", "redis+sentinel://s1/m?prefix=a*b", "prefix"},
+		{"credentials in addr", "redis+sentinel://s1/m?addr=sam:" + sentinelSecret + "@s2:26379", "%40"},
+		{"a dsn in addr", "redis+sentinel://s1/m?addr=redis://:" + sentinelSecret + "@s2:26379", "value not shown"},
+		{"a password in addr", "redis+sentinel://s1/m?addr=" + url.QueryEscape("p/"+sentinelSecret+"?x"), "value not shown"},
+		{"empty sentinel password", "redis+sentinel://s1/m?sentinel_password=", "sentinel_password= is empty"},
+		{"empty sentinel password file", "redis+sentinel://s1/m?sentinel_password_file=" + emptyFile, "holds no password"},
+		{"sentinel user with empty password", "redis+sentinel://s1/m?sentinel_username=sam&sentinel_password=", "sentinel_password= is empty"},
+		{"data user without password", "redis+sentinel://alice@s1/m", "user name without a password"},
+		{"data user with empty password", "valkey+sentinel://alice:@s1/m", "password in the user info is empty"},
+		{"data username param without password", "valkey+sentinel://s1/m?username=alice", "user name without a password"},
+		{"empty data password param", "redis+sentinel://s1/m?password=", "password= is empty"},
+		{"unknown after the sentinel password not named", "redis+sentinel://s1/m?sentinel_password=" + sentinelSecret + "&tail=1", "1 unknown parameter(s)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/apt-detection/alertstore/registry"
+)
+
+// warningHandler prints each warning a DSN gives when it is opened (a
+// password file others may read, say) as one stderr line, once per run
+// however often the command opens the store (selftest opens it many
+// times). Only what the registry logs through the command's context
+// reaches it: the chain's own log stays discarded (logging.go).
+type warningHandler struct {
+	w    io.Writer
+	seen *sync.Map
+}
+
+func (h warningHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+
+func (h warningHandler) Handle(_ context.Context, r slog.Record) error {
+	if _, dup := h.seen.LoadOrStore(r.Message, true); dup {
+		return nil
+	}
+	_, err := fmt.Fprintf(h.w, "alertstore: warning: %s\n", r.Message)
+	return err
+}
+
+func (h warningHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h warningHandler) WithGroup(string) slog.Handler      { return h }
+
+// withWarnings makes the stores a command opens print their warnings on
+// stderr.
+func withWarnings(ctx context.Context, stderr io.Writer) context.Context {
+	return registry.WithLogger(ctx, slog.New(warningHandler{w: stderr, seen: &sync.Map{}}))
+}
+
+// dsnToken is anything that looks like a URL with an authority.
+var dsnToken = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.\-]*://[^\s"'<>]*`)
+
+// looksLikeDSN reports whether a command-line argument may be a DSN.
+func looksLikeDSN(s string) bool {
+	return dsnToken.MatchString(s) || strings.Contains(s, "@")
+}
+
+// scrubWriter redacts every DSN-looking token of what it writes: the flag
+// package quotes a bad flag value ("invalid value \"redis://:pw@h\" for
+// flag -limit") and we do not control its words.
+type scrubWriter struct{ w io.Writer }
+
+func (s scrubWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(s.w, scrub(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// quoted is a Go-quoted string (%q), as the flag package quotes values.
+var quoted = regexp.MustCompile(`"(?:[^"\\\n]|\\.)*"`)
+
+// scrub hides, in a message we did not write (the flag package's), every
+// quoted value that holds "://" or '@' (a DSN, credentials: where its
+// secret ends is anyone's guess once it holds a space), and redacts the
+// DSNs left.
+func scrub(s string) string {
+	s = quoted.ReplaceAllStringFunc(s, func(q string) string {
+		if strings.Contains(q, "://") || strings.Contains(q, "@") {
+			return "(value not shown)"
+		}
+		return q
+	})
+	return dsnToken.ReplaceAllStringFunc(s, registry.RedactDSN)
+}
+
+// noArgs refuses positional arguments, without echoing them: a stray
+// argument is often a DSN given without --dsn, password and all, and a
+// command that ignored it would work on another store.
+func noArgs(fs *flag.FlagSet) error {
+	if fs.NArg() == 0 {
+		return nil
+	}
+	for _, a := range fs.Args() {
+		if looksLikeDSN(a) {
+			return usagef("%s takes no arguments, and one of the %d given looks like a DSN (not shown): give it as --dsn=DSN, or better in $%s (an argument shows in ps)", fs.Name(), fs.NArg(), envDSN)
+		}
+	}
+	return usagef("%s takes no arguments, got %d (flags go before them: %s --dsn=DSN ...)", fs.Name(), fs.NArg(), fs.Name())
+}
+
+// commandName is how an unknown command is echoed: as written if it can be
+// a command's name, else not at all (it may be a DSN).
+func commandName(s string) string {
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && r != '-' {
+			return "(not shown)"
+		}
+	}
+	if len(s) > 20 {
+		return "(not shown)"
+	}
+	return fmt.Sprintf("%q", s)
+}
