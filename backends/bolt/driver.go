@@ -63,6 +63,12 @@ type driver struct {
 	mySubs map[*notify.Queue]struct{}
 }
 
+// Namespaces implements backend.Namespacer: the prefix (the bucket) it
+// writes to.
+func (d *driver) Namespaces() []backend.Namespace {
+	return []backend.Namespace{{Prefix: d.ns.prefix}}
+}
+
 // Path is the absolute path of the file: for the CLI, which prints where
 // the data lives.
 func (d *driver) Path() string { return d.f.path }

@@ -71,8 +71,11 @@ func Open(name string, cfg backend.Config, opts *Options) backend.Driver {
 	if cfg.MaxAlerts <= 0 {
 		cfg.MaxAlerts = backend.DefaultMaxAlerts
 	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = backend.DefaultPrefix
+	}
 	if name == "" {
-		return &driver{r: newRing(cfg.MaxAlerts, opts.MaxBytes, opts.WatchBuffer), shared: false}
+		return &driver{r: newRing(cfg.MaxAlerts, opts.MaxBytes, opts.WatchBuffer), shared: false, prefix: cfg.Prefix}
 	}
 	key := name + "\x00" + cfg.Prefix
 	namedMu.Lock()
@@ -84,7 +87,7 @@ func Open(name string, cfg backend.Config, opts *Options) backend.Driver {
 	}
 	// Each opener brings its own cap, as each Redis client brings its own
 	// LTRIM bound; the ring applies the bound of the latest append.
-	return &driver{r: r, shared: true, maxAlerts: cfg.MaxAlerts, maxBytes: opts.MaxBytes}
+	return &driver{r: r, shared: true, maxAlerts: cfg.MaxAlerts, maxBytes: opts.MaxBytes, prefix: cfg.Prefix}
 }
 
 // ring is the shared state: a circular buffer of entries with contiguous
@@ -158,11 +161,17 @@ func (r *ring) append(data [][]byte, maxAlerts, maxBytes int) {
 type driver struct {
 	r         *ring
 	shared    bool
+	prefix    string
 	maxAlerts int
 	maxBytes  int
 	mu        sync.Mutex
 	closed    bool
 	mySubs    map[*notify.Queue]struct{}
+}
+
+// Namespaces implements backend.Namespacer: the prefix it was opened on.
+func (d *driver) Namespaces() []backend.Namespace {
+	return []backend.Namespace{{Prefix: d.prefix}}
 }
 
 func (d *driver) check(ctx context.Context) error {

@@ -116,6 +116,7 @@ type Options struct {
 // Driver implements backend.Driver and backend.Watcher on a Client.
 type Driver struct {
 	c       Client
+	prefix  string
 	k       Keys
 	max     int
 	timeout time.Duration
@@ -127,8 +128,9 @@ type Driver struct {
 }
 
 var (
-	_ backend.Driver  = (*Driver)(nil)
-	_ backend.Watcher = (*Driver)(nil)
+	_ backend.Driver     = (*Driver)(nil)
+	_ backend.Watcher    = (*Driver)(nil)
+	_ backend.Namespacer = (*Driver)(nil)
 )
 
 // New returns a driver for the namespace cfg.Prefix on c. cfg's zero fields
@@ -153,7 +155,7 @@ func New(c Client, cfg backend.Config, opts *Options) *Driver {
 	if o.PollInterval <= 0 {
 		o.PollInterval = 5 * time.Second
 	}
-	return &Driver{c: c, k: NewKeys(cfg.Prefix), max: cfg.MaxAlerts, timeout: cfg.Timeout, opts: o, subs: map[*subscription]struct{}{}}
+	return &Driver{c: c, prefix: cfg.Prefix, k: NewKeys(cfg.Prefix), max: cfg.MaxAlerts, timeout: cfg.Timeout, opts: o, subs: map[*subscription]struct{}{}}
 }
 
 // Keys returns the driver's key names.
@@ -298,6 +300,11 @@ func (d *Driver) Ping(ctx context.Context) error {
 // the server's persistence settings (appendfsync) say.
 func (d *Driver) Capabilities() backend.Capabilities {
 	return backend.Capabilities{Watch: true, Shared: true, Persistent: true, Drop: true}
+}
+
+// Namespaces implements backend.Namespacer: the prefix of its keys.
+func (d *Driver) Namespaces() []backend.Namespace {
+	return []backend.Namespace{{Prefix: d.prefix}}
 }
 
 // As implements backend.Aser with Options.As; a closed driver supports
