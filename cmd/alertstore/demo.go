@@ -80,6 +80,11 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) (err error) {
 		return err
 	}
 	defer closeInto(&err, s)
+	// Before the first write: every tier must really be on the demo's
+	// prefix (a wrapper's tier may keep one of its own).
+	if err := s.RequireNamespace(demoPrefix); err != nil {
+		return err
+	}
 	if err := s.Ping(ctx); err != nil {
 		return err
 	}
