@@ -45,7 +45,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		}
 		return usagef("%v", err)
 	}
-	return nil
+	return checkArgs(fs)
 }
 
 // resolveDSN picks --dsn, then $ALERTSTORE_DSN, then the embedded default.
@@ -70,6 +70,7 @@ func (env *cliEnv) openStore(ctx context.Context, flagValue string) (*backend.St
 	s, err := registry.Open(ctx, dsn)
 	if err == nil {
 		env.opened = append(env.opened, s)
+		warnFile(env, s)
 	}
 	return s, err
 }
@@ -100,11 +101,12 @@ func cmdPut(ctx context.Context, env *cliEnv, args []string) (err error) {
 		return usagef("give the alert as flags or as a JSON argument, not both")
 	}
 	var alerts []*backend.Alert
+	var lines []int // the input line of each alert (put -)
 	var bad []error
 	switch {
 	case len(rest) == 1 && rest[0] == "-":
 		var err error
-		alerts, bad, err = readNDJSON(env.stdin)
+		alerts, lines, bad, err = readNDJSON(env.stdin)
 		if err != nil {
 			return err
 		}
@@ -167,15 +169,19 @@ func cmdPut(ctx context.Context, env *cliEnv, args []string) (err error) {
 		return err
 	}
 	defer closeInto(&err, s)
+	// Every alert is checked against the store's size cap before the
+	// first write (putcheck.go): a chunk stored before a later chunk's
+	// oversized alert would be half an input.
+	if err := prepareBatch(env, alerts, lines, s.Config().MaxAlertBytes); err != nil {
+		return err
+	}
 	const chunk = 500
 	stored := 0
 	for i := 0; i < len(alerts); i += chunk {
 		end := min(i+chunk, len(alerts))
 		if err := s.StoreBatch(ctx, alerts[i:end]); err != nil {
-			if stored > 0 {
-				fmt.Fprintf(env.stderr, "alertstore put: %d alerts stored before the failure (their ids were printed); the rest were not\n", stored)
-			}
-			return err
+			reportPartial(env, lines, stored, len(alerts))
+			return atLine(err, lines, i)
 		}
 		for _, a := range alerts[i:end] {
 			fmt.Fprintln(env.stdout, a.ID())
@@ -183,16 +189,17 @@ func cmdPut(ctx context.Context, env *cliEnv, args []string) (err error) {
 		stored = end
 	}
 	if len(bad) > 0 {
-		return fmt.Errorf("%w: stored %d alerts, skipped %d invalid lines", backend.ErrInvalidAlert, stored, len(bad))
+		return &storedSome{fmt.Errorf("%w: stored %d alerts (their ids were printed), skipped %d invalid lines (listed above)", backend.ErrInvalidAlert, stored, len(bad))}
 	}
 	return nil
 }
 
 // readNDJSON reads one alert per line; blank lines are ignored. Invalid
 // lines are returned as errors naming the line number.
-func readNDJSON(r io.Reader) ([]*backend.Alert, []error, error) {
+func readNDJSON(r io.Reader) ([]*backend.Alert, []int, []error, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	var alerts []*backend.Alert
+	var lines []int
 	var bad []error
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
@@ -202,13 +209,14 @@ func readNDJSON(r io.Reader) ([]*backend.Alert, []error, error) {
 				bad = append(bad, fmt.Errorf("line %d: %w", n, perr))
 			} else {
 				alerts = append(alerts, a)
+				lines = append(lines, n)
 			}
 		}
 		if err == io.EOF {
-			return alerts, bad, nil
+			return alerts, lines, bad, nil
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("reading stdin: %w", err)
+			return nil, nil, nil, fmt.Errorf("reading stdin: %w", err)
 		}
 	}
 }
@@ -330,13 +338,9 @@ func dash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	// One line per alert, whatever the detector wrote.
-	return strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\r' || r == '\t' {
-			return ' '
-		}
-		return r
-	}, s)
+	// One line per alert, whatever the detector wrote, and nothing a
+	// terminal would act on (table.go).
+	return escapeCell(s)
 }
 
 func clip(s string, n int) string {
