@@ -40,25 +40,39 @@ type Env struct {
 	// driver (appending foreign entries, calling a closed driver), which
 	// the Store does not offer its users.
 	drivers map[*backend.Store]backend.Driver
-	extra   []backend.Config // other namespaces a check used
+	// made lists, in order, the namespaces the check opened and found
+	// empty: the only ones it may clear, drop or clean up.
+	made    []backend.Config
+	checked map[string]bool // prefixes in made
 }
+
+// ErrForeignNamespace reports that a harness gave the suite a namespace
+// the suite did not make: a driver that writes under another prefix than
+// the one asked for, or one whose namespace already held entries before
+// the check wrote anything (a harness that ignores cfg.Prefix and opens
+// production data). The suite then refuses to write to it, clear it or
+// drop it.
+var ErrForeignNamespace = errors.New("conformance: the harness gave a namespace the suite did not make")
 
 // Config is the namespace's configuration: fresh prefix, default caps.
 func (e *Env) Config() backend.Config { return e.cfg }
 
 // Open opens a store on the env's namespace, with cfg's overrides applied
-// by mod (may be nil). Stores are closed when the check ends.
+// by mod (may be nil). Stores are closed when the check ends. The first
+// open of each prefix checks that the driver writes under that prefix and
+// that the namespace is empty, before anything is written to it.
 func (e *Env) Open(ctx context.Context, mod func(*backend.Config)) (*backend.Store, error) {
 	cfg := e.cfg
 	if mod != nil {
 		mod(&cfg)
 	}
-	if cfg.Prefix != e.cfg.Prefix {
-		e.extra = append(e.extra, cfg)
-	}
 	d, err := e.h.MakeDriver(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("harness MakeDriver(prefix %q): %w", cfg.Prefix, err)
+	}
+	if err := e.checkFresh(ctx, d, cfg); err != nil {
+		_ = d.Close()
+		return nil, err
 	}
 	s := backend.NewStore(d, "under-test", cfg)
 	e.stores = append(e.stores, s)
@@ -69,6 +83,34 @@ func (e *Env) Open(ctx context.Context, mod func(*backend.Config)) (*backend.Sto
 	return s, nil
 }
 
+// checkFresh refuses a driver that does not write under cfg.Prefix, and,
+// on the first open of a prefix, one whose namespace is not empty.
+func (e *Env) checkFresh(ctx context.Context, d backend.Driver, cfg backend.Config) error {
+	for _, ns := range backend.NamespacesOf(d, cfg.Prefix) {
+		if ns.Prefix != cfg.Prefix {
+			return fmt.Errorf("%w: MakeDriver(prefix %q) returned a driver that writes under %s; the suite writes, clears and drops only namespaces it made",
+				ErrForeignNamespace, cfg.Prefix, ns)
+		}
+	}
+	if e.checked[cfg.Prefix] {
+		return nil
+	}
+	n, err := d.Count(ctx)
+	if err != nil {
+		return fmt.Errorf("counting the fresh namespace %q before the check: %w", cfg.Prefix, err)
+	}
+	if n != 0 {
+		return fmt.Errorf("%w: the fresh namespace %q already held %d entries before the check wrote anything (does MakeDriver ignore cfg.Prefix?); the suite refuses to write to it, clear it or drop it",
+			ErrForeignNamespace, cfg.Prefix, n)
+	}
+	if e.checked == nil {
+		e.checked = map[string]bool{}
+	}
+	e.checked[cfg.Prefix] = true
+	e.made = append(e.made, cfg)
+	return nil
+}
+
 // driver returns the driver behind a store that Open returned.
 func (e *Env) driver(s *backend.Store) backend.Driver { return e.drivers[s] }
 
@@ -77,17 +119,30 @@ func (e *Env) cleanup(ctx context.Context) {
 		_ = s.Close()
 	}
 	// Leave nothing behind on a shared server (the CLI's selftest runs
-	// against production servers, in a scratch namespace).
-	for _, cfg := range append([]backend.Config{e.cfg}, e.extra...) {
-		if d, err := e.h.MakeDriver(ctx, cfg); err == nil {
-			if dr, ok := backend.DropperOf(d); ok {
-				_ = dr.Drop(ctx)
-			} else {
-				_ = d.Clear(ctx)
-			}
-			_ = d.Close()
+	// against production servers, in a scratch namespace), and touch only
+	// the namespaces this check made: found empty at its first open,
+	// through a driver that writes where it was asked to.
+	for _, cfg := range e.made {
+		d, err := e.h.MakeDriver(ctx, cfg)
+		if err != nil {
+			continue
 		}
+		if foreign(d, cfg.Prefix) {
+			_ = d.Close()
+			continue
+		}
+		if dr, ok := backend.DropperOf(d); ok {
+			_ = dr.Drop(ctx)
+		} else {
+			_ = d.Clear(ctx)
+		}
+		_ = d.Close()
 	}
+}
+
+// foreign reports whether d writes anywhere but under prefix.
+func foreign(d backend.Driver, prefix string) bool {
+	return backend.CheckNamespaces(backend.NamespacesOf(d, prefix), prefix) != nil
 }
 
 // Result is the outcome of one check in Run.

@@ -71,6 +71,16 @@ type Options struct {
 	// WatchBuffer is how many notifications a watcher may lag before it
 	// gets ErrLagged. Default DefaultWatchBuffer.
 	WatchBuffer int
+	// ReadOnly opens an existing file for reading only (a shared lock,
+	// so several readers and no writer); writes fail with
+	// ErrInvalidConfig. Default false; a file this process cannot write
+	// is opened read-only anyway. It applies to the first Open of a path
+	// in this process.
+	ReadOnly bool
+	// FollowSymlinks lets the path be a symbolic link. Default false:
+	// a link is refused (ErrInvalidConfig), so that whoever can change
+	// the link cannot choose where alerts go.
+	FollowSymlinks bool
 }
 
 func (o *Options) withDefaults() Options {
@@ -133,6 +143,12 @@ func parseDSN(dsn *registry.DSN) (string, *Options, error) {
 	}
 	if o.LockTimeout == 0 {
 		o.LockTimeout = -1 // "0s" in a DSN means do not wait
+	}
+	if o.ReadOnly, err = dsn.Bool("read_only", false); err != nil {
+		return "", nil, err
+	}
+	if o.FollowSymlinks, err = dsn.Bool("follow_symlinks", false); err != nil {
+		return "", nil, err
 	}
 	if err := dsn.Unknown(); err != nil {
 		return "", nil, err

@@ -35,6 +35,20 @@
 //	lock_timeout  how long Open waits for the file lock another process
 //	              holds, 0s..1m, default 1s; then Open fails with
 //	              ErrUnavailable ("file locked by another process").
+//	read_only     true: open an existing file for reading only (a shared
+//	              lock); writes fail with ErrInvalidConfig. A file this
+//	              user can read but not write is opened so anyway.
+//	follow_symlinks  true: the path may be a symbolic link. Default false:
+//	              a link is refused, at the open itself (O_NOFOLLOW).
+//
+// # Files
+//
+// An existing file is verified before bbolt maps it (verify.go): bbolt
+// panics, in a goroutine no caller can recover, on a damaged page. A
+// damaged file, a directory, a non-regular file and a file this user may
+// not read are ErrInvalidConfig naming the path; the file is left as it
+// was. A file or directory whose mode lets group or others in is logged
+// (log/slog, once per file and process) and listed in FileInfo.Warnings.
 //
 // # Layout
 //
@@ -59,5 +73,6 @@
 // The driver declares the drain capability (backend.Drainer: Oldest and
 // Remove), what a chain needs of a crash-safe lower tier, so replay can
 // move its entries up in order and delete them only after the higher tier
-// confirmed. Store.As supports no type.
+// confirmed. Store.As supports *FileInfo: the file's path, whether it is
+// open read-only, and the warnings found at open.
 package bolt

@@ -31,7 +31,7 @@ func Open(ctx context.Context, path string, cfg backend.Config, opts *Options) (
 	if path == "" {
 		return nil, fmt.Errorf("%w: bolt: empty path", backend.ErrInvalidConfig)
 	}
-	f, err := acquire(ctx, path, o.LockTimeout)
+	f, err := acquire(ctx, path, o)
 	if err != nil {
 		return nil, err
 	}
@@ -44,8 +44,9 @@ func Open(ctx context.Context, path string, cfg backend.Config, opts *Options) (
 			maxBytes:  o.MaxBytes,
 			cfg:       cfg,
 		},
-		opts:   o,
-		mySubs: map[*notify.Queue]struct{}{},
+		opts:     o,
+		readOnly: o.ReadOnly || f.readOnly,
+		mySubs:   map[*notify.Queue]struct{}{},
 	}
 	if o.Sync == SyncBatch {
 		d.window = o.BatchWindow
@@ -54,14 +55,31 @@ func Open(ctx context.Context, path string, cfg backend.Config, opts *Options) (
 }
 
 type driver struct {
-	f      *file
-	ns     *namespace
-	opts   Options
-	window time.Duration
+	f        *file
+	ns       *namespace
+	opts     Options
+	window   time.Duration
+	readOnly bool // writes fail: FileInfo.ReadOnly
 
 	mu     sync.Mutex
 	closed bool
 	mySubs map[*notify.Queue]struct{}
+}
+
+// Namespaces implements backend.Namespacer: the prefix (the bucket) it
+// writes to.
+func (d *driver) Namespaces() []backend.Namespace {
+	return []backend.Namespace{{Prefix: d.ns.prefix}}
+}
+
+// As implements backend.Aser: Store.As(&fi), fi a FileInfo, describes
+// the file.
+func (d *driver) As(i any) bool {
+	p, ok := i.(*FileInfo)
+	if ok {
+		*p = FileInfo{Path: d.f.path, ReadOnly: d.readOnly, Warnings: append([]string(nil), d.f.warnings...)}
+	}
+	return ok
 }
 
 // Path is the absolute path of the file: for the CLI, which prints where
@@ -85,6 +103,9 @@ func (d *driver) check(ctx context.Context) error {
 func (d *driver) Append(ctx context.Context, alerts [][]byte) error {
 	if err := d.check(ctx); err != nil {
 		return err
+	}
+	if d.readOnly {
+		return d.errReadOnly()
 	}
 	if len(alerts) == 0 {
 		return nil
@@ -140,6 +161,9 @@ func (d *driver) Scan(ctx context.Context, before int64, limit int) ([]backend.E
 			k, v = c.Prev()
 		}
 		for ; k != nil && len(out) < limit; k, v = c.Prev() {
+			if len(k) != 8 || v == nil {
+				continue // not an entry of ours: damaged, or written by another tool
+			}
 			out = append(out, backend.Entry{Pos: int64(binary.BigEndian.Uint64(k)), Data: append([]byte(nil), v...)})
 		}
 		return nil
@@ -164,6 +188,9 @@ func (d *driver) Oldest(ctx context.Context, after int64, limit int) ([]backend.
 		}
 		c := b.Cursor()
 		for k, v := c.Seek(key(uint64(max(after, 0)) + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+			if len(k) != 8 || v == nil {
+				continue // not an entry of ours
+			}
 			out = append(out, backend.Entry{Pos: int64(binary.BigEndian.Uint64(k)), Data: append([]byte(nil), v...)})
 		}
 		return nil
@@ -198,6 +225,9 @@ func (d *driver) Remove(ctx context.Context, upTo int64) error {
 func (d *driver) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 	if err := d.check(ctx); err != nil {
 		return err
+	}
+	if d.readOnly {
+		return d.errReadOnly()
 	}
 	res := make(chan error, 1)
 	go func() { res <- d.f.db.Update(fn) }()

@@ -5,9 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -37,9 +39,11 @@ const maxGroup = 256
 // for the first's lock). Appends go through one writer goroutine, which
 // groups them into commits and tells watchers in commit order.
 type file struct {
-	path string
-	db   *bbolt.DB
-	refs int // guarded by files.mu
+	path     string
+	db       *bbolt.DB
+	refs     int // guarded by files.mu
+	readOnly bool
+	warnings []string // found at open: FileInfo.Warnings
 
 	reqs chan *appendReq // unbuffered: a queued request is a blocked sender
 	quit chan struct{}
@@ -56,7 +60,7 @@ var files = struct {
 
 // acquire returns the shared file for path, opening it if this process has
 // not yet. The caller must release it.
-func acquire(ctx context.Context, path string, lockTimeout time.Duration) (*file, error) {
+func acquire(ctx context.Context, path string, o Options) (*file, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: bolt path %q: %v", backend.ErrInvalidConfig, path, err)
@@ -70,18 +74,38 @@ func acquire(ctx context.Context, path string, lockTimeout time.Duration) (*file
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
-		return nil, fmt.Errorf("%w: creating the directory of %s: %v", backend.ErrUnavailable, abs, pathErr(err))
+	st, err := inspect(abs, o.FollowSymlinks)
+	if err != nil {
+		return nil, err
 	}
-	wait := lockTimeout
+	readOnly := o.ReadOnly || (st.exists && !st.writable)
+	switch {
+	case !st.exists && o.ReadOnly:
+		return nil, fmt.Errorf("%w: bolt file %s does not exist (read_only=true opens an existing file only)", backend.ErrInvalidConfig, abs)
+	case !st.exists:
+		if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+			return nil, configErr(abs, "cannot be created: its directory cannot be made", err)
+		}
+	case st.size > 0:
+		// bbolt panics, out of any caller's reach, on a damaged file.
+		if err := verifyFile(abs); err != nil {
+			if errors.Is(err, errDamaged) {
+				return nil, fmt.Errorf("%w: %s is not a bolt database this version can read (%v); nothing was changed: move it aside to start a new store, or restore it from a backup", backend.ErrInvalidConfig, abs, err)
+			}
+			return nil, configErr(abs, "cannot be read", err)
+		}
+	}
+	wait := o.LockTimeout
 	if wait < 0 {
 		wait = time.Nanosecond // bolt: 0 would mean wait forever
 	}
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 		wait = max(time.Until(dl), time.Nanosecond)
 	}
-	db, err := bbolt.Open(abs, 0o600, &bbolt.Options{
-		Timeout: wait,
+	db, err := openBolt(abs, &bbolt.Options{
+		Timeout:  wait,
+		ReadOnly: readOnly,
+		OpenFile: openFile(o.FollowSymlinks),
 		// The free list is rebuilt on open instead of written on every
 		// commit: fewer pages per fsync, same durability of the data.
 		NoFreelistSync: true,
@@ -91,20 +115,26 @@ func acquire(ctx context.Context, path string, lockTimeout time.Duration) (*file
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("%w: bolt file %s: file locked by another process (waited %s; is another alertstore running on it?)", backend.ErrUnavailable, abs, wait.Round(time.Millisecond))
 		}
-		if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrVersionMismatch) || errors.Is(err, bolterrors.ErrChecksum) {
+		if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrVersionMismatch) || errors.Is(err, bolterrors.ErrChecksum) || errors.Is(err, errDamaged) {
 			return nil, fmt.Errorf("%w: %s is not a bolt database this version can read: %v", backend.ErrInvalidConfig, abs, err)
+		}
+		if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.EISDIR) {
+			return nil, configErr(abs, "cannot be opened", err)
 		}
 		return nil, fmt.Errorf("%w: opening bolt file %s: %v", backend.ErrUnavailable, abs, pathErr(err))
 	}
-	if err := db.Update(func(tx *bbolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(metaBucket)
-		return err
-	}); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("%w: initialising %s: %v", backend.ErrUnavailable, abs, err)
+	if !readOnly {
+		if err := db.Update(func(tx *bbolt.Tx) error {
+			_, err := tx.CreateBucketIfNotExists(metaBucket)
+			return err
+		}); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("%w: initialising %s: %v", backend.ErrUnavailable, abs, err)
+		}
 	}
+	warn(st.warnings)
 	f := &file{
-		path: abs, db: db, refs: 1,
+		path: abs, db: db, refs: 1, readOnly: readOnly, warnings: st.warnings,
 		reqs: make(chan *appendReq),
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
@@ -113,6 +143,18 @@ func acquire(ctx context.Context, path string, lockTimeout time.Duration) (*file
 	go f.writer()
 	files.m[abs] = f
 	return f, nil
+}
+
+// openBolt is bbolt.Open, with a panic in this goroutine (what verifyFile
+// did not foresee) turned into an error. bbolt keeps the file's lock and
+// descriptor then, until the process exits.
+func openBolt(path string, opts *bbolt.Options) (db *bbolt.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("%w: bbolt failed on it: %v", errDamaged, r)
+		}
+	}()
+	return bbolt.Open(path, 0o600, opts)
 }
 
 // release drops one reference; the last one stops the writer (after it
@@ -305,7 +347,13 @@ func trim(b *bbolt.Bucket, count, total, maxAlerts, maxBytes, upTo uint64) (uint
 	c := b.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.First() {
 		over := count > maxAlerts || (total > maxBytes && count > 1)
-		if !over && binary.BigEndian.Uint64(k) > upTo {
+		// A key that is not a position (damaged, or another tool's) counts
+		// as the oldest: trimmed first, never a panic.
+		var pos uint64
+		if len(k) == 8 {
+			pos = binary.BigEndian.Uint64(k)
+		}
+		if !over && pos > upTo {
 			break
 		}
 		n := uint64(len(v))
@@ -327,6 +375,9 @@ func key(pos uint64) []byte {
 }
 
 func readMeta(m *bbolt.Bucket, prefix string) (next, count, total uint64) {
+	if m == nil {
+		return 0, 0, 0 // a file opened read-only before anyone wrote to it
+	}
 	get := func(s string) uint64 {
 		v := m.Get([]byte(prefix + s))
 		if len(v) != 8 {

@@ -51,6 +51,8 @@ type tier struct {
 	name string
 	dsn  string // with what it inherits, secrets included: never print it
 
+	prefix string // the prefix the chain gave it: what its driver must report
+
 	maxAlerts int // its cap: what replay into it keeps (config.go)
 
 	// Guarded by Chain.mu.
@@ -107,6 +109,31 @@ func (c *droppingChain) Drop(ctx context.Context) error {
 		return aggregate("drop", errs)
 	}
 	return nil
+}
+
+// Namespaces implements backend.Namespacer: every tier's namespaces, each
+// labelled with its tier ("tier 1 (redis)"); a tier that is itself a
+// wrapper reports its own tiers under that label. A tier not opened yet
+// reports the prefix it will be opened with.
+func (c *Chain) Namespaces() []backend.Namespace {
+	var out []backend.Namespace
+	for _, t := range c.tiers {
+		out = append(out, backend.TierNamespaces(t.label(), t.namespaces(c.driver(t)))...)
+	}
+	return out
+}
+
+// label names the tier in errors and namespaces: its number from 1, as in
+// the DSN, and its name; never its DSN.
+func (t *tier) label() string { return fmt.Sprintf("tier %d (%s)", t.idx+1, t.name) }
+
+// namespaces is what the tier's driver reports, or the prefix the chain
+// gave it when it is not opened.
+func (t *tier) namespaces(d backend.Driver) []backend.Namespace {
+	if d == nil {
+		return []backend.Namespace{{Prefix: t.prefix}}
+	}
+	return backend.NamespacesOf(d, t.prefix)
 }
 
 // String names the tiers, each DSN redacted:

@@ -27,7 +27,7 @@ func (h harness) MakeDriver(ctx context.Context, cfg backend.Config) (backend.Dr
 	if err != nil {
 		return nil, err
 	}
-	return chain.New(ctx, tiers, &chain.Options{MaxAlerts: cfg.MaxAlerts})
+	return chain.New(ctx, tiers, &chain.Options{Prefix: cfg.Prefix, MaxAlerts: cfg.MaxAlerts})
 }
 
 func (harness) Close() {}

@@ -58,6 +58,24 @@ func tierLabel(i int, t Tier) string {
 	return fmt.Sprintf("tier %d", i+1)
 }
 
+// reportedPrefix is the one prefix a tier's driver reports writing under
+// (backend.Namespacer), "" when it reports none or several: a driver
+// given in code says where it writes even when Tier.Config leaves it out.
+func reportedPrefix(d backend.Driver) string {
+	n, ok := d.(backend.Namespacer)
+	if !ok {
+		return ""
+	}
+	p := ""
+	for _, ns := range n.Namespaces() {
+		if p != "" && ns.Prefix != p {
+			return ""
+		}
+		p = ns.Prefix
+	}
+	return p
+}
+
 // resolved is the outcome of the rule: the chain's effective values and
 // each tier's DSN with what it inherits, and each tier's cap.
 type resolved struct {
@@ -87,6 +105,9 @@ func resolveShared(o Options, tiers []Tier) (resolved, error) {
 	for i, t := range tiers {
 		if t.DSN == "" {
 			own[i] = shared{prefix: t.Config.Prefix, maxAlerts: t.Config.MaxAlerts, maxAlertBytes: t.Config.MaxAlertBytes}
+			if own[i].prefix == "" {
+				own[i].prefix = reportedPrefix(t.Driver)
+			}
 			continue
 		}
 		s, _, err := explicitShared(t.DSN)

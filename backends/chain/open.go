@@ -93,7 +93,11 @@ func newChain(ctx context.Context, tiers []Tier, opts *Options) (*Chain, error) 
 		if dsn != "" {
 			dsn = inheritTimeout(dsn, o.TierTimeout.String())
 		}
-		tr := &tier{idx: i, name: name, dsn: dsn, drv: t.Driver, maxAlerts: r.tcaps[i]}
+		prefix := r.eff.prefix
+		if t.DSN == "" && t.Config.Prefix != "" {
+			prefix = t.Config.Prefix
+		}
+		tr := &tier{idx: i, name: name, dsn: dsn, prefix: prefix, drv: t.Driver, maxAlerts: r.tcaps[i]}
 		key := dsn
 		if key == "" {
 			key = fmt.Sprintf("%p", t.Driver)

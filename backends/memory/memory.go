@@ -72,6 +72,9 @@ func Open(name string, cfg backend.Config, opts *Options) backend.Driver {
 	if cfg.MaxAlerts <= 0 {
 		cfg.MaxAlerts, cfg.MaxAlertsDefault = backend.DefaultMaxAlerts, true
 	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = backend.DefaultPrefix
+	}
 	if name == "" {
 		return &driver{r: newRing(cfg.MaxAlerts, opts.MaxBytes, opts.WatchBuffer), shared: false, cfg: cfg}
 	}
@@ -170,6 +173,11 @@ type driver struct {
 	mu        sync.Mutex
 	closed    bool
 	mySubs    map[*notify.Queue]struct{}
+}
+
+// Namespaces implements backend.Namespacer: the prefix it was opened on.
+func (d *driver) Namespaces() []backend.Namespace {
+	return []backend.Namespace{{Prefix: d.cfg.Prefix}}
 }
 
 func (d *driver) check(ctx context.Context) error {

@@ -38,7 +38,18 @@ func newFlags(env *cliEnv, name, args string) (*flag.FlagSet, *string) {
 	return fs, dsn
 }
 
+// parseFlags parses a command's flags and refuses positional arguments it
+// does not take (checkArgs).
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := parseFlagsOnly(fs, args); err != nil {
+		return err
+	}
+	return checkArgs(fs)
+}
+
+// parseFlagsOnly parses flags and leaves the positional arguments to the
+// caller, for a command with subcommands whose flags may follow them.
+func parseFlagsOnly(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
@@ -70,6 +81,7 @@ func (env *cliEnv) openStore(ctx context.Context, flagValue string) (*backend.St
 	s, err := registry.Open(ctx, dsn)
 	if err == nil {
 		env.opened = append(env.opened, s)
+		warnFile(env, s)
 	}
 	return s, err
 }
@@ -100,11 +112,12 @@ func cmdPut(ctx context.Context, env *cliEnv, args []string) (err error) {
 		return usagef("give the alert as flags or as a JSON argument, not both")
 	}
 	var alerts []*backend.Alert
+	var lines []int // the input line of each alert (put -)
 	var bad []error
 	switch {
 	case len(rest) == 1 && rest[0] == "-":
 		var err error
-		alerts, bad, err = readNDJSON(env.stdin)
+		alerts, lines, bad, err = readNDJSON(env.stdin)
 		if err != nil {
 			return err
 		}
@@ -167,15 +180,19 @@ func cmdPut(ctx context.Context, env *cliEnv, args []string) (err error) {
 		return err
 	}
 	defer closeInto(&err, s)
+	// Every alert is checked against the store's size cap before the
+	// first write (putcheck.go): a chunk stored before a later chunk's
+	// oversized alert would be half an input.
+	if err := prepareBatch(env, alerts, lines, s.Config().MaxAlertBytes); err != nil {
+		return err
+	}
 	const chunk = 500
 	stored := 0
 	for i := 0; i < len(alerts); i += chunk {
 		end := min(i+chunk, len(alerts))
 		if err := s.StoreBatch(ctx, alerts[i:end]); err != nil {
-			if stored > 0 {
-				fmt.Fprintf(env.stderr, "alertstore put: %d alerts stored before the failure (their ids were printed); the rest were not\n", stored)
-			}
-			return err
+			reportPartial(env, lines, stored, len(alerts))
+			return atLine(err, lines, i)
 		}
 		for _, a := range alerts[i:end] {
 			fmt.Fprintln(env.stdout, a.ID())
@@ -183,16 +200,17 @@ func cmdPut(ctx context.Context, env *cliEnv, args []string) (err error) {
 		stored = end
 	}
 	if len(bad) > 0 {
-		return fmt.Errorf("%w: stored %d alerts, skipped %d invalid lines", backend.ErrInvalidAlert, stored, len(bad))
+		return &storedSome{fmt.Errorf("%w: stored %d alerts (their ids were printed), skipped %d invalid lines (listed above)", backend.ErrInvalidAlert, stored, len(bad))}
 	}
 	return nil
 }
 
 // readNDJSON reads one alert per line; blank lines are ignored. Invalid
 // lines are returned as errors naming the line number.
-func readNDJSON(r io.Reader) ([]*backend.Alert, []error, error) {
+func readNDJSON(r io.Reader) ([]*backend.Alert, []int, []error, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	var alerts []*backend.Alert
+	var lines []int
 	var bad []error
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
@@ -202,13 +220,14 @@ func readNDJSON(r io.Reader) ([]*backend.Alert, []error, error) {
 				bad = append(bad, fmt.Errorf("line %d: %w", n, perr))
 			} else {
 				alerts = append(alerts, a)
+				lines = append(lines, n)
 			}
 		}
 		if err == io.EOF {
-			return alerts, bad, nil
+			return alerts, lines, bad, nil
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("reading stdin: %w", err)
+			return nil, nil, nil, fmt.Errorf("reading stdin: %w", err)
 		}
 	}
 }
@@ -232,9 +251,6 @@ func cmdList(ctx context.Context, env *cliEnv, args []string) (err error) {
 	asJSON := fs.Bool("json", false, "print NDJSON, one alert per line, exactly as stored")
 	verified := fs.Bool("verified", false, "only alerts whose signature verifies (needs sign_key_file= in the DSN)")
 	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
 		return err
 	}
 	q := backend.Query{Limit: *limit, Offset: *offset, Cursor: *cursor, Entity: *entity, SourceType: *source, Verified: *verified}
@@ -324,13 +340,9 @@ func dash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	// One line per alert, whatever the detector wrote.
-	return strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\r' || r == '\t' {
-			return ' '
-		}
-		return r
-	}, s)
+	// One line per alert, whatever the detector wrote, and nothing a
+	// terminal would act on (table.go).
+	return escapeCell(s)
 }
 
 func clip(s string, n int) string {
@@ -344,9 +356,6 @@ func clip(s string, n int) string {
 func cmdCount(ctx context.Context, env *cliEnv, args []string) (err error) {
 	fs, dsn := newFlags(env, "count", "[--dsn DSN]")
 	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
 		return err
 	}
 	s, err := env.openStore(ctx, *dsn)
@@ -368,9 +377,6 @@ func cmdClear(ctx context.Context, env *cliEnv, args []string) (err error) {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
 	s, err := env.openStore(ctx, *dsn)
 	if err != nil {
 		return err
@@ -390,9 +396,6 @@ func cmdClear(ctx context.Context, env *cliEnv, args []string) (err error) {
 func cmdPing(ctx context.Context, env *cliEnv, args []string) (err error) {
 	fs, dsn := newFlags(env, "ping", "[--dsn DSN]")
 	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
 		return err
 	}
 	s, err := env.openStore(ctx, *dsn)

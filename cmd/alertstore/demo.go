@@ -48,10 +48,9 @@ func defaultDSN() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("creating the data directory for the embedded store: %w (set %s or --dsn)", err, envDataDir)
-	}
-	return "bolt://" + filepath.ToSlash(filepath.Join(dir, "alerts.db")), nil
+	// No I/O here: `help` prints this, and the bolt backend creates the
+	// directory (mode 0700) when the store is opened.
+	return fileDSN(filepath.Join(dir, "alerts.db")), nil
 }
 
 func defaultDSNDescription() string {
@@ -82,6 +81,12 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) (err error) {
 	// backend knows, and only an open tells an unknown one.
 	fmt.Fprintf(env.stdout, "1. Connecting to %s\n", registry.RedactDSN(dsn))
 	defer closeInto(&err, s)
+	warnFile(env, s)
+	// Before the first write: every tier must really be on the demo's
+	// prefix (a wrapper's tier may keep one of its own).
+	if err := s.RequireNamespace(demoPrefix); err != nil {
+		return err
+	}
 	if err := s.Ping(ctx); err != nil {
 		return err
 	}

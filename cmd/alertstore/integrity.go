@@ -25,7 +25,7 @@ func cmdCap(ctx context.Context, env *cliEnv, args []string) (err error) {
 	var pos []string
 	rest := args
 	for {
-		if err := parseFlags(fs, rest); err != nil {
+		if err := parseFlagsOnly(fs, rest); err != nil {
 			return err
 		}
 		if fs.NArg() == 0 {
@@ -40,10 +40,19 @@ func cmdCap(ctx context.Context, env *cliEnv, args []string) (err error) {
 	case len(pos) == 2 && pos[0] == "set":
 		sub = "set"
 		if n, err = strconv.Atoi(pos[1]); err != nil || backend.CheckCapValue(n) != nil {
-			return usagef("cap set: %q is not a whole number in [1, %d]", pos[1], backend.MaxMaxAlerts)
+			shown := fmt.Sprintf("%q", pos[1])
+			if looksLikeDSN(pos[1]) {
+				shown = "an argument that looks like a DSN (not shown; use --dsn)"
+			}
+			return usagef("cap set: %s is not a whole number in [1, %d]", shown, backend.MaxMaxAlerts)
 		}
 	default:
-		return usagef("cap takes show, or set N --yes; got %q", pos)
+		for _, a := range pos {
+			if looksLikeDSN(a) {
+				return usagef("cap takes show, or set N --yes; an argument looks like a DSN (not shown): use --dsn DSN, or better $%s", envDSN)
+			}
+		}
+		return usagef("cap takes show, or set N --yes; got %d arguments", len(pos))
 	}
 	s, err := env.openStore(ctx, *dsn)
 	if err != nil {

@@ -127,7 +127,9 @@ func report(w io.Writer, cmd string, err error) int {
 		return exitUsage
 	case errors.Is(err, backend.ErrInvalidAlert):
 		fmt.Fprintf(w, "alertstore %s: %v\n", cmd, err)
-		fmt.Fprintf(w, "hint: nothing was stored; fix the input (an alert is a JSON object; severity is info|low|medium|high|critical)\n")
+		if ss := (*storedSome)(nil); !errors.As(err, &ss) {
+			fmt.Fprintf(w, "hint: nothing was stored; fix the input (an alert is a JSON object; severity is info|low|medium|high|critical)\n")
+		}
 		return exitInvalid
 	case errors.Is(err, backend.ErrSecurity):
 		// Before ErrUnavailable: a certificate that does not verify is

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -77,21 +76,6 @@ func scrub(s string) string {
 		return q
 	})
 	return dsnToken.ReplaceAllStringFunc(s, registry.RedactDSN)
-}
-
-// noArgs refuses positional arguments, without echoing them: a stray
-// argument is often a DSN given without --dsn, password and all, and a
-// command that ignored it would work on another store.
-func noArgs(fs *flag.FlagSet) error {
-	if fs.NArg() == 0 {
-		return nil
-	}
-	for _, a := range fs.Args() {
-		if looksLikeDSN(a) {
-			return usagef("%s takes no arguments, and one of the %d given looks like a DSN (not shown): give it as --dsn=DSN, or better in $%s (an argument shows in ps)", fs.Name(), fs.NArg(), envDSN)
-		}
-	}
-	return usagef("%s takes no arguments, got %d (flags go before them: %s --dsn=DSN ...)", fs.Name(), fs.NArg(), fs.Name())
 }
 
 // commandName is how an unknown command is echoed: as written if it can be

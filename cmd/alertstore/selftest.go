@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/registry"
 )
+
+// selftestPrefix starts every scratch namespace of `alertstore selftest`.
+const selftestPrefix = "alertstore-selftest:"
 
 func cmdSelftest(ctx context.Context, env *cliEnv, args []string) error {
 	fs, dsnFlag := newFlags(env, "selftest", "[--dsn DSN] [--skip Name,Name]")
@@ -17,32 +21,39 @@ func cmdSelftest(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
 	dsn, err := resolveDSN(*dsnFlag)
 	if err != nil {
 		return err
 	}
-	// Fail fast, with the open error, on a bad DSN or a dead server.
-	s, err := registry.Open(ctx, dsn)
+	// Fail fast, with the open error, on a bad DSN or a dead server; and
+	// before any check writes, refuse a store that would not write under
+	// the scratch prefix the suite gives it (a tier keeping a prefix of its
+	// own). The suite checks every namespace again before writing to it.
+	probe, err := registry.WithParams(dsn, url.Values{"prefix": {selftestPrefix + "probe:"}})
 	if err != nil {
 		return err
 	}
-	err = s.Ping(ctx)
+	s, err := registry.Open(ctx, probe)
+	if err != nil {
+		return err
+	}
+	err = s.RequireNamespace(selftestPrefix + "probe:")
+	if err == nil {
+		err = s.Ping(ctx)
+	}
 	if cerr := s.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "selftest of %s in scratch namespaces under \"alertstore-selftest:\" (removed afterwards)\n", registry.RedactDSN(dsn))
+	fmt.Fprintf(env.stdout, "selftest of %s in scratch namespaces under %q (removed afterwards)\n", registry.RedactDSN(dsn), selftestPrefix)
 	var skips []string
 	if *skip != "" {
 		skips = strings.Split(*skip, ",")
 	}
 	start := time.Now()
-	results := conformance.Run(ctx, conformance.NewDSNHarness(dsn), "alertstore-selftest:", skips...)
+	results := conformance.Run(ctx, conformance.NewDSNHarness(dsn), selftestPrefix, skips...)
 	var passed, failed, skipped int
 	for _, r := range results {
 		switch {

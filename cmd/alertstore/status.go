@@ -13,9 +13,6 @@ func cmdStatus(ctx context.Context, env *cliEnv, args []string) (err error) {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
 	dsn, err := resolveDSN(*dsnFlag)
 	if err != nil {
 		return err

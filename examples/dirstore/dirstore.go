@@ -199,7 +199,7 @@ func Open(ctx context.Context, dir string, cfg backend.Config, opts *Options) (b
 	if err := lf.Close(); err != nil {
 		return nil, openError(pdir, err)
 	}
-	d := &driver{dir: pdir, maxAlerts: cfg.MaxAlerts, sync: !opts.NoSync, lk: acquireDirLock(pdir)}
+	d := &driver{dir: pdir, prefix: cfg.Prefix, maxAlerts: cfg.MaxAlerts, sync: !opts.NoSync, lk: acquireDirLock(pdir)}
 	if err := d.adopt(ctx); err != nil {
 		releaseDirLock(pdir, d.lk)
 		return nil, err

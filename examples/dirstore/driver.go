@@ -16,10 +16,17 @@ import (
 // number of processes, can share one directory.
 type driver struct {
 	dir       string // <root>/<prefix>, cleaned and absolute
+	prefix    string
 	maxAlerts int
 	sync      bool
 	lk        *dirLock
 	closed    atomic.Bool
+}
+
+// Namespaces implements backend.Namespacer: the prefix whose directory
+// it writes to.
+func (d *driver) Namespaces() []backend.Namespace {
+	return []backend.Namespace{{Prefix: d.prefix}}
 }
 
 // check is the preamble of every call: closed drivers fail with ErrClosed,

@@ -145,8 +145,9 @@ type Driver struct {
 }
 
 var (
-	_ backend.Driver  = (*Driver)(nil)
-	_ backend.Watcher = (*Driver)(nil)
+	_ backend.Driver     = (*Driver)(nil)
+	_ backend.Watcher    = (*Driver)(nil)
+	_ backend.Namespacer = (*Driver)(nil)
 )
 
 // New returns a driver for the namespace cfg.Prefix on c. cfg's zero fields
@@ -321,6 +322,11 @@ func (d *Driver) Ping(ctx context.Context) error {
 // the server's persistence settings (appendfsync) say.
 func (d *Driver) Capabilities() backend.Capabilities {
 	return backend.Capabilities{Watch: true, Shared: true, Persistent: true, Drop: true, Namespace: true}
+}
+
+// Namespaces implements backend.Namespacer: the prefix of its keys.
+func (d *Driver) Namespaces() []backend.Namespace {
+	return []backend.Namespace{{Prefix: d.cfg.Prefix}}
 }
 
 // As implements backend.Aser with Options.As; a closed driver supports
