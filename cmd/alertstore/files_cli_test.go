@@ -112,7 +112,7 @@ func TestTableEscapesControls(t *testing.T) {
 // name holds the store itself; nothing is made elsewhere.
 func TestDefaultPathEscaped(t *testing.T) {
 	base := t.TempDir()
-	dir := filepath.Join(base, "a%41b?c#d e")
+	dir := filepath.Join(base, "a%41b?c#d e&f=g")
 	t.Setenv(envDataDir, dir)
 	t.Setenv(envDSN, "")
 	if code, _, errOut := runCLI(t, "", "put", "--entity", "h", "--severity", "low"); code != 0 {

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/backends/bolt"
 	_ "github.com/apt-detection/alertstore/backends/bolt"
 	"github.com/apt-detection/alertstore/backends/chain"
 	_ "github.com/apt-detection/alertstore/backends/goredis"
@@ -290,7 +291,7 @@ func TestCapFaultRandomized(t *testing.T) {
 					}
 					return fmt.Sprintf("prefix=%s&max_alerts=%d", prefix, n)
 				}
-				tiers := []chain.Tier{{DSN: "redis://" + srv.Addr() + "/0?" + q(c.top)}, {DSN: "bolt://" + boltPath + "?" + q(c.lower)}}
+				tiers := []chain.Tier{{DSN: "redis://" + srv.Addr() + "/0?" + q(c.top)}, {DSN: bolt.DSNFor(boltPath) + "?" + q(c.lower)}}
 				opts := &chain.Options{MaxAlerts: c.chain, TierTimeout: 300 * time.Millisecond, ProbeInterval: 100 * time.Millisecond, ProbeMax: time.Second, Logger: slog.New(logs)}
 				var refusal string
 				top, refusal = c.expect()
