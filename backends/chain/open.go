@@ -73,6 +73,7 @@ func newChain(ctx context.Context, tiers []Tier, opts *Options) (*Chain, error) 
 	}
 	o.Prefix, o.MaxAlerts, o.MaxAlertBytes = r.eff.prefix, r.eff.maxAlerts, r.eff.maxAlertBytes
 	c := &Chain{opts: o, eff: r.eff, log: o.Logger, subs: map[*subscription]struct{}{}, kick: make(chan struct{}, 1), replayedIDs: newIDWindow(watchWindow(o.MaxAlerts))}
+	c.replayHeld.Store(o.holdReplay)
 	names := map[string]int{}
 	for i, t := range tiers {
 		name := t.Name

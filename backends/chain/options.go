@@ -55,6 +55,10 @@ type Options struct {
 	// drops (Warn, message DropMessage, with its id). Default
 	// slog.Default().
 	Logger *slog.Logger
+
+	// holdReplay starts the chain with its replay held (tests: reads
+	// merged over a backlog, before any replay can move it).
+	holdReplay bool
 }
 
 func (o *Options) withDefaults() Options {

@@ -50,11 +50,10 @@ func TestMergedReadsAndCursorsAcrossRecovery(t *testing.T) {
 		}
 		want = append([]string{a.Entity()}, want...)
 	}
-	d, err := chain.New(ctx, []chain.Tier{{Name: "primary", Driver: primary}, {Name: "bolt", Driver: lower}}, fastOptions(cfg))
+	d, err := chain.NewHeld(ctx, []chain.Tier{{Name: "primary", Driver: primary}, {Name: "bolt", Driver: lower}}, fastOptions(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
-	chain.HoldReplay(d, true)
 	s := backend.NewStore(d, chain.Scheme, cfg)
 	defer s.Close()
 
@@ -122,11 +121,10 @@ func TestMergedReadsWithinCap(t *testing.T) {
 		}
 		want = append([]string{a.Entity()}, want...)
 	}
-	d, err := chain.New(ctx, []chain.Tier{{Driver: primary}, {Driver: lower}}, fastOptions(cfg))
+	d, err := chain.NewHeld(ctx, []chain.Tier{{Driver: primary}, {Driver: lower}}, fastOptions(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
-	chain.HoldReplay(d, true)
 	s := backend.NewStore(d, chain.Scheme, cfg)
 	defer s.Close()
 	p, err := s.List(ctx, backend.Query{Limit: 100})
