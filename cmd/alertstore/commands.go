@@ -164,6 +164,9 @@ func cmdPut(ctx context.Context, env *cliEnv, args []string) (err error) {
 				return err
 			}
 		}
+		if err := canonicalFlagAlert(a); err != nil {
+			return err
+		}
 		alerts = []*backend.Alert{a}
 	default:
 		return usagef("nothing to store: give flags (--entity, --severity, --message ...), a JSON object, or - to read NDJSON from stdin")
