@@ -251,7 +251,7 @@ func cmdList(ctx context.Context, env *cliEnv, args []string) (err error) {
 	source := fs.String("source", "", "keep alerts whose source.type is this")
 	since := fs.String("since", "", "keep alerts at or after this time (ISO 8601, or a duration ago such as 2h)")
 	until := fs.String("until", "", "keep alerts before this time (ISO 8601, or a duration ago)")
-	asJSON := fs.Bool("json", false, "print NDJSON, one alert per line, exactly as stored")
+	asJSON := fs.Bool("json", false, "print NDJSON, one alert per line: the stored members and values, compacted (no insignificant white space)")
 	verified := fs.Bool("verified", false, "only alerts whose signature verifies (needs sign_key_file= in the DSN)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
