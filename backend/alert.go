@@ -106,6 +106,14 @@ func decodeObject(data []byte) ([]member, error) { return splitObject(data) }
 // absent is fine (the Store adds id and timestamp); a field that is present
 // must have the right type and a valid value.
 func (a *Alert) validate() error {
+	if raw, ok := a.Get(FieldTimestamp); ok && isNumber(raw) {
+		// A Unix time is a timestamp error first (is it seconds or
+		// milliseconds?), and a field-type error too, so that both
+		// errors.Is(err, ErrBadTimestamp) and ErrBadFieldType hold.
+		return &AlertError{Index: -1, Field: FieldTimestamp, Err: fmt.Errorf(
+			"%w: %s is a number (Unix seconds or milliseconds?); want an ISO 8601 string such as \"2025-03-01T12:34:56.789012\" (%w)",
+			ErrBadTimestamp, raw, ErrBadFieldType)}
+	}
 	for _, f := range []string{FieldID, FieldEntity, FieldEntityType, FieldEventType, FieldMessage, FieldTimestamp, FieldSeverity} {
 		if raw, ok := a.Get(f); ok {
 			if _, err := rawString(raw); err != nil {
@@ -341,10 +349,12 @@ func (a *Alert) SourceType() string {
 // SetID sets the id.
 func (a *Alert) SetID(id string) error { return a.Set(FieldID, id) }
 
-// SetTime sets the timestamp, written in TimestampLayout.
+// SetTime sets the timestamp as FormatTimestamp writes it: naive UTC, the
+// way Python's datetime.isoformat() prints it ("2025-03-01T12:34:56.789012").
 func (a *Alert) SetTime(t time.Time) error { return a.Set(FieldTimestamp, FormatTimestamp(t)) }
 
-// SetSeverity sets the severity in its canonical spelling ("High").
+// SetSeverity sets the severity in its canonical spelling, the one the old
+// dashboard counts: "Critical", "High", "Medium", "Low", and "Info".
 func (a *Alert) SetSeverity(s Severity) error {
 	if s <= SeverityUnknown || s > SeverityCritical {
 		return &AlertError{Index: -1, Field: FieldSeverity, Err: fmt.Errorf("%w: %v", ErrBadSeverity, s)}

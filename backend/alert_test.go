@@ -45,10 +45,35 @@ func TestParseTimestamp(t *testing.T) {
 	}
 }
 
+// TestFormatTimestampIsPythonIsoformat pins what Python 3 prints with
+// datetime(...).isoformat() for the naive UTC datetime of each instant
+// (the strings below were produced by python3; the dashboard test runs
+// python3 over them too).
 func TestFormatTimestampIsPythonIsoformat(t *testing.T) {
-	got := backend.FormatTimestamp(time.Date(2025, 3, 1, 13, 4, 5, 6000, time.FixedZone("x", 3600)))
-	if got != "2025-03-01T12:04:05.000006+00:00" {
-		t.Fatalf("FormatTimestamp = %q", got)
+	for _, c := range []struct {
+		name string
+		in   time.Time
+		want string
+	}{
+		{"micro", time.Date(2025, 3, 1, 12, 34, 56, 789012000, time.UTC), "2025-03-01T12:34:56.789012"},
+		{"micro-leading-zeros", time.Date(2025, 3, 1, 12, 4, 5, 6000, time.UTC), "2025-03-01T12:04:05.000006"},
+		{"whole-second-no-fraction", time.Date(2025, 3, 1, 12, 34, 56, 0, time.UTC), "2025-03-01T12:34:56"},
+		{"nanos-truncated", time.Date(2025, 3, 1, 12, 34, 56, 123456789, time.UTC), "2025-03-01T12:34:56.123456"},
+		{"sub-micro-only-is-whole", time.Date(2025, 3, 1, 12, 34, 56, 999, time.UTC), "2025-03-01T12:34:56"},
+		{"other-zone-to-utc", time.Date(2025, 3, 1, 13, 4, 5, 6000, time.FixedZone("x", 3600)), "2025-03-01T12:04:05.000006"},
+		{"crosses-midnight", time.Date(2025, 3, 1, 0, 30, 0, 500000000, time.FixedZone("y", 3600)), "2025-02-28T23:30:00.500000"},
+		{"year-padded", time.Date(999, 1, 2, 3, 4, 5, 0, time.UTC), "0999-01-02T03:04:05"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := backend.FormatTimestamp(c.in)
+			if got != c.want {
+				t.Fatalf("FormatTimestamp = %q, want %q", got, c.want)
+			}
+			back, err := backend.ParseTimestamp(got)
+			if err != nil || !back.Equal(c.in.Truncate(time.Microsecond)) {
+				t.Fatalf("ParseTimestamp(%q) = %v, %v; want the same instant %v", got, back, err, c.in)
+			}
+		})
 	}
 }
 
@@ -122,7 +147,7 @@ func TestAlertSetters(t *testing.T) {
 	must(a.SetSourceType("kafka"))
 	must(a.SetScore(0.5))
 	enc, _ := a.MarshalJSON()
-	if string(enc) != `{"entity":"h","severity":"Critical","timestamp":"2025-01-02T03:04:05.000000+00:00","source":{"topic":"x","type":"kafka"},"prediction_score":0.5}` {
+	if string(enc) != `{"entity":"h","severity":"Critical","timestamp":"2025-01-02T03:04:05","source":{"topic":"x","type":"kafka"},"prediction_score":0.5}` {
 		t.Fatalf("built %s", enc)
 	}
 	if err := a.Set("severity", "urgent"); !errors.Is(err, backend.ErrBadSeverity) {
@@ -148,6 +173,10 @@ func TestDecodeAlertErrors(t *testing.T) {
 		{"dup", `{"a":1,"a":1}`, backend.ErrDuplicateKey, ""},
 		{"severity", `{"severity":"sev1"}`, backend.ErrBadSeverity, "severity"},
 		{"timestamp", `{"timestamp":"soon"}`, backend.ErrBadTimestamp, "timestamp"},
+		{"timestamp-unix-seconds", `{"timestamp":1740832496}`, backend.ErrBadTimestamp, "timestamp"},
+		{"timestamp-unix-seconds-is-also-field-type", `{"timestamp":1740832496}`, backend.ErrBadFieldType, "timestamp"},
+		{"timestamp-unix-millis-float", `{"timestamp":1740832496123.5}`, backend.ErrBadTimestamp, "timestamp"},
+		{"timestamp-bool-is-field-type", `{"timestamp":true}`, backend.ErrBadFieldType, "timestamp"},
 		{"source-type", `{"source":{"type":3}}`, backend.ErrBadFieldType, "source.type"},
 		{"source-not-object", `{"source":"kafka"}`, backend.ErrNotObject, "source"},
 		{"empty-id", `{"id":""}`, backend.ErrBadFieldType, "id"},

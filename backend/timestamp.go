@@ -7,10 +7,18 @@ import (
 )
 
 // TimestampLayout is how a Store writes the timestamp it adds to an alert
-// that has none: UTC, microseconds, and an explicit "+00:00" offset. That is
-// exactly what Python's datetime.isoformat() prints for an aware UTC time,
-// so datetime.fromisoformat() on every Python 3.7+ reads it back.
-const TimestampLayout = "2006-01-02T15:04:05.000000-07:00"
+// that has none, and how SetTime writes one: UTC, naive (no offset), with
+// microseconds. That is what Python's datetime.isoformat() prints for the
+// naive datetime.now() / datetime.utcnow() values the system we replace
+// wrote, so the old dashboard can compare it with its own naive
+// datetime.now(). Like isoformat(), FormatTimestamp leaves the fraction out
+// when the microseconds are 0 (TimestampSecondsLayout); use
+// FormatTimestamp rather than this layout.
+const TimestampLayout = "2006-01-02T15:04:05.000000"
+
+// TimestampSecondsLayout is what FormatTimestamp writes for a time whose
+// microseconds are 0, as isoformat() does: "2025-03-01T12:34:56".
+const TimestampSecondsLayout = "2006-01-02T15:04:05"
 
 // naiveLayouts and zonedLayouts accept what Python's isoformat() and
 // str(datetime) print (with "T" or a space between date and time, zero to
@@ -67,7 +75,15 @@ func ParseTimestamp(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%w %q (want ISO 8601, e.g. 2025-03-01T12:34:56.789012 or 2025-03-01T12:34:56Z)", ErrBadTimestamp, s)
 }
 
-// FormatTimestamp writes t in TimestampLayout, in UTC.
+// FormatTimestamp writes t exactly as Python's datetime.isoformat() writes
+// the naive UTC datetime of the same instant: converted to UTC, truncated
+// to microseconds, no offset, and no fraction when the microseconds are 0
+// ("2025-03-01T12:34:56.789012", "2025-03-01T12:34:56"). ParseTimestamp
+// reads a naive time as UTC, so the instant round-trips.
 func FormatTimestamp(t time.Time) string {
-	return t.UTC().Format(TimestampLayout)
+	u := t.UTC().Truncate(time.Microsecond)
+	if u.Nanosecond() == 0 {
+		return u.Format(TimestampSecondsLayout)
+	}
+	return u.Format(TimestampLayout)
 }

@@ -164,6 +164,9 @@ func cmdPut(ctx context.Context, env *cliEnv, args []string) (err error) {
 				return err
 			}
 		}
+		if err := canonicalFlagAlert(a); err != nil {
+			return err
+		}
 		alerts = []*backend.Alert{a}
 	default:
 		return usagef("nothing to store: give flags (--entity, --severity, --message ...), a JSON object, or - to read NDJSON from stdin")
@@ -248,7 +251,7 @@ func cmdList(ctx context.Context, env *cliEnv, args []string) (err error) {
 	source := fs.String("source", "", "keep alerts whose source.type is this")
 	since := fs.String("since", "", "keep alerts at or after this time (ISO 8601, or a duration ago such as 2h)")
 	until := fs.String("until", "", "keep alerts before this time (ISO 8601, or a duration ago)")
-	asJSON := fs.Bool("json", false, "print NDJSON, one alert per line, exactly as stored")
+	asJSON := fs.Bool("json", false, "print NDJSON, one alert per line: the stored members and values, compacted (no insignificant white space)")
 	verified := fs.Bool("verified", false, "only alerts whose signature verifies (needs sign_key_file= in the DSN)")
 	if err := parseFlags(fs, args); err != nil {
 		return err

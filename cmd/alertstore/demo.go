@@ -140,8 +140,11 @@ func demoAlerts(now time.Time) ([]*backend.Alert, error) {
 		if err != nil {
 			return nil, err
 		}
-		ts := now.UTC().Add(time.Duration(i-len(fixtures)) * time.Second).Format("2006-01-02T15:04:05.000000")
-		if err := a.Set(backend.FieldTimestamp, ts); err != nil {
+		if err := a.SetTime(now.Add(time.Duration(i-len(fixtures)) * time.Second)); err != nil {
+			return nil, err
+		}
+		// The dashboard counts only the capitalised spellings.
+		if err := a.SetSeverity(a.Severity()); err != nil {
 			return nil, err
 		}
 		out = append(out, a)

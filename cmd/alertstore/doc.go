@@ -17,7 +17,9 @@
 //	1  the operation failed (or a selftest check failed)
 //	2  usage or configuration error (bad flag, bad DSN, clear without --yes)
 //	3  the backend is unavailable (down, frozen, timed out)
-//	4  invalid alert input (nothing was stored)
+//	4  invalid alert input: nothing was stored, except that put - --skip-invalid
+//	   stored the valid lines, and a write refused part-way (an alert over the
+//	   server's cap) stored the lines stderr names ("lines 3 to 502 were stored")
 //	5  a security check failed: a TLS certificate that does not verify, or
 //	   credentials or rights the server refused (not an outage)
 package main

@@ -103,7 +103,8 @@ bolt:///var/lib/alertstore/alerts.db. See docs/dsn.md.
 A password in --dsn shows in ps: prefer $%[1]s, or password_file=.
 
 Exit codes: 0 ok, 1 failed, 2 usage or config error, 3 backend unavailable,
-4 invalid alert input (nothing stored), 5 security check failed (TLS
+4 invalid alert input (nothing stored, except the valid lines with
+--skip-invalid and the lines stderr names as stored), 5 security check failed (TLS
 certificate, credentials or permissions refused; see docs/security.md).
 Run "alertstore <command> -h" for a command's flags.
 `, envDSN, defaultDSNDescription())
