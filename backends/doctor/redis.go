@@ -247,8 +247,33 @@ func (r *Report) checkVersion(scope string, info map[string]string, infoErr erro
 		r.add(scope, "version", OK, fmt.Sprintf("%s %s: no known vulnerability in doctor's table", name, raw), "")
 		return
 	}
-	r.add(scope, "version", Fail, fmt.Sprintf("%s %s has %d known, fixed vulnerabilities: %s", name, raw, len(found), strings.Join(found, "; ")),
-		"upgrade the server to the newest release of a maintained branch")
+	detail := fmt.Sprintf("%s %s has %d known, fixed vulnerabilities: %s", name, raw, len(found), strings.Join(found, "; "))
+	if hint := distributionBuild(info); hint != "" {
+		r.add(scope, "version", Warn, detail+fmt.Sprintf(". But this looks like a distribution's build (%s), and distributions (Debian, Ubuntu, ...) backport security fixes without changing the upstream version, so it may have them", hint),
+			fmt.Sprintf("check the installed package against the distribution's security tracker (Debian: dpkg -l '%s-server', then https://security-tracker.debian.org/tracker/<CVE>); upgrade the package if it is not fixed", strings.ToLower(name)))
+		return
+	}
+	r.add(scope, "version", Fail, detail,
+		"upgrade the server to the newest release of a maintained branch. If it is a distribution's package (Debian and Ubuntu backport fixes and keep the upstream version, which INFO cannot tell apart), check the package against the distribution's security tracker instead")
+}
+
+// distributionBuild says why INFO server suggests a distribution's
+// package rather than an upstream build, or "". INFO names no
+// distribution (redis_git_sha1 is zero in upstream tarball builds too,
+// and os is the kernel), so this is a hint from where the package puts
+// things: its binary in /usr/bin or /usr/sbin (upstream's make install
+// and the official images use /usr/local/bin) and its configuration in
+// /etc/redis or /etc/valkey. A server started another way (a relative
+// path, no config file) gives no hint, and the check stays FAIL.
+func distributionBuild(info map[string]string) string {
+	exe, conf := info["executable"], info["config_file"]
+	switch {
+	case strings.HasPrefix(exe, "/usr/bin/") || strings.HasPrefix(exe, "/usr/sbin/"):
+		return "executable " + exe
+	case strings.HasPrefix(conf, "/etc/redis/") || strings.HasPrefix(conf, "/etc/valkey/"):
+		return "config_file " + conf
+	}
+	return ""
 }
 
 func (r *Report) checkEviction(scope string, info map[string]string, infoErr error) {
