@@ -171,6 +171,11 @@ func RunACLTests(t *testing.T, scheme string, spec containers.ServerSpec) {
 		if err := r.Ping(ctx); err != nil {
 			t.Errorf("Ping as the reader: %v", err)
 		}
+		// status, cap and doctor read the namespace's record as the writer
+		// (its scripts call only what the role grants).
+		if info, err := w.NamespaceInfo(ctx); err != nil || info.Cap == 0 || info.Len != 3 {
+			t.Errorf("NamespaceInfo as the writer = %+v, %v; want the recorded cap and 3 entries", info, err)
+		}
 		if got := refusals(t, "reader"); len(got) > 0 {
 			t.Errorf("the server refused the reader's reads:\n%s", strings.Join(got, "\n"))
 		}
