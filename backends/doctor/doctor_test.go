@@ -1,7 +1,9 @@
 package doctor
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/url"
 	"os"
@@ -10,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/registry"
 )
 
 func TestKnownVulns(t *testing.T) {
@@ -165,5 +168,92 @@ func TestBadDSN(t *testing.T) {
 		if _, err := Run(context.Background(), dsn); !errors.Is(err, backend.ErrInvalidConfig) {
 			t.Errorf("Run(%q) = %v, want ErrInvalidConfig", dsn, err)
 		}
+	}
+}
+
+// The namespace, signing and audit checks of a bolt file, each set up to
+// fail: an explicit max_alerts below the recorded cap, unsigned alerts, an
+// alert signed with a key the DSN lacks, a clear that destroyed alerts.
+func TestBoltNamespaceChecks(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keyFile := func(name, id string, fill byte) string {
+		p := filepath.Join(dir, name)
+		secret := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{fill}, 32))
+		if err := os.WriteFile(p, []byte(id+" "+secret+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return url.QueryEscape(p)
+	}
+	k1, k2 := keyFile("k1.keys", "k1", 'a'), keyFile("k2.keys", "k2", 'b')
+	db := func(name string) string {
+		return "bolt://" + (&url.URL{Path: filepath.Join(dir, name)}).EscapedPath()
+	}
+	put := func(dsn string, n int) {
+		t.Helper()
+		s, err := registry.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		for range n {
+			a := backend.NewAlert()
+			if err := a.SetEntity("host-1"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Store(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	put(db("signed.db")+"?sign_key_file="+k1, 3)
+	put(db("unsigned.db"), 2)
+	put(db("mixed.db")+"?sign_key_file="+k1, 2)
+	put(db("mixed.db")+"?sign_key_file="+k2, 1)
+	put(db("cleared.db"), 4)
+	if s, err := registry.Open(ctx, db("cleared.db")); err != nil {
+		t.Fatal(err)
+	} else {
+		if err := s.Clear(ctx); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+	for _, tt := range []struct {
+		name, dsn, check string
+		want             Verdict
+		says             string
+	}{
+		{"CapFollowed", db("unsigned.db"), "namespace", OK, "recorded cap 1000; this DSN sets no max_alerts"},
+		{"CapAbove", db("unsigned.db") + "?max_alerts=5000", "namespace", OK, "max_alerts is 5000"},
+		{"CapBelowRecorded", db("unsigned.db") + "?max_alerts=10", "namespace", Fail, "max_alerts=10 is below the cap 1000"},
+		{"NoSigning", db("signed.db"), "signing", Warn, "no sign_key_file"},
+		{"AllVerify", db("signed.db") + "?sign_key_file=" + k1, "signing", OK, "the newest 3 alerts all verify"},
+		{"Unsigned", db("unsigned.db") + "?sign_key_file=" + k1, "signing", Warn, "2 of the newest 2 alerts are unsigned"},
+		{"SignedWithAnotherKey", db("mixed.db") + "?sign_key_file=" + k1, "signing", Fail, "1 of the newest 3 alerts have a signature that does not verify"},
+		{"NoAudit", db("signed.db"), "audit", OK, "no clear or cap change"},
+		{"Cleared", db("cleared.db"), "audit", Warn, "cleared 4 entries"},
+		{"EmptyFileUntouched", db("empty.db"), "namespace", OK, "empty: nothing stored yet"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "EmptyFileUntouched" {
+				if err := os.WriteFile(filepath.Join(dir, "empty.db"), nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rep, err := Run(ctx, tt.dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, ok := rep.Find("", tt.check)
+			if !ok || f.Verdict != tt.want || !strings.Contains(f.String(), tt.says) {
+				t.Fatalf("finding %s = %v (found %t), want %s saying %q; all: %v", tt.check, f, ok, tt.want, tt.says, rep.Findings)
+			}
+			if tt.name == "EmptyFileUntouched" {
+				if st, err := os.Stat(filepath.Join(dir, "empty.db")); err != nil || st.Size() != 0 {
+					t.Errorf("doctor changed the empty file: %v, %v", st, err)
+				}
+			}
+		})
 	}
 }

@@ -82,7 +82,7 @@ func noPerm(err error) bool {
 // checkTimeout bounds the whole of one DSN's server checks.
 const checkTimeout = 30 * time.Second
 
-func (r *Report) checkRedis(ctx context.Context, d *registry.DSN, scope string) error {
+func (r *Report) checkRedis(ctx context.Context, full string, d *registry.DSN, scope string) error {
 	cfg, err := d.Common()
 	if err != nil {
 		return err
@@ -148,7 +148,7 @@ func (r *Report) checkRedis(ctx context.Context, d *registry.DSN, scope string) 
 	r.checkPersistence(scope, c, fields, infoErr)
 	r.checkReplication(scope, fields, infoErr)
 	r.checkPermissions(scope, c, user, cfg.Prefix)
-	r.namespaceChecks(scope, c, cfg)
+	r.namespaceChecks(ctx, scope, full)
 	return nil
 }
 
@@ -446,20 +446,4 @@ func (r *Report) checkPermissions(scope string, c *conn, user, prefix string) {
 		r.add(scope, "permissions", Fail, fmt.Sprintf("user %q may write but not run %s on %q: some writes will be refused", user, strings.Join(missingWrite, ", "), prefix),
 			"grant the whole writer role (docs/security.md)")
 	}
-}
-
-// namespaceChecks reports the namespace's state: its size against the
-// DSN's max_alerts. It is the one place to extend when the namespace
-// records a cap and signing state (issue 9, section 6): compare the
-// recorded cap with max_alerts and the list length, and report whether
-// writers sign.
-func (r *Report) namespaceChecks(scope string, c *conn, cfg backend.Config) {
-	k := redislist.NewKeys(cfg.Prefix)
-	n, err := c.do("LLEN", k.List)
-	if err != nil {
-		r.add(scope, "namespace", Warn, fmt.Sprintf("could not read the list %q: %v", k.List, err), "")
-		return
-	}
-	count, _ := n.(int64)
-	r.add(scope, "namespace", OK, fmt.Sprintf("%q holds %d entries; this DSN's max_alerts is %d (no recorded cap or signing state in this version)", k.List, count, cfg.MaxAlerts), "")
 }
