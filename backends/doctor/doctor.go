@@ -13,8 +13,11 @@
 // password; maxmemory-policy; persistence and its fsync policy;
 // replication role and lag; the server version against known fixed
 // vulnerabilities (versions.go); the connecting user's rights against the
-// writer and reader roles (redislist.WriterCommands, ReaderCommands); and
-// the namespace (namespaceChecks). A server check that needs a right the
+// writer and reader roles (redislist.WriterCommands, ReaderCommands). The
+// namespace, missing, signing and audit checks (namespaceChecks, also for
+// bolt files) read through the store itself, opened with registry.Open:
+// the program must import the scheme's backend (the command imports
+// backends/all), or they report that they could not open it. A server check that needs a right the
 // DSN's user lacks (INFO, CONFIG GET: the roles have neither) is a WARN
 // saying so: run doctor once with the application's DSN (for the user's
 // rights) and once with an operator's (for the server's settings).
