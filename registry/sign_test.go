@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,3 +74,62 @@ func (nopDriver) Clear(context.Context) error                               { re
 func (nopDriver) Ping(context.Context) error                                { return nil }
 func (nopDriver) Capabilities() backend.Capabilities                        { return backend.Capabilities{} }
 func (nopDriver) Close() error                                              { return nil }
+
+// TestSignKeyFileModeWarns: a sign_key_file that group or others may
+// read opens (it is the operator's file), but every open logs a security
+// warning naming the file and its mode, never a secret; a file only its
+// owner can read logs nothing.
+func TestSignKeyFileModeWarns(t *testing.T) {
+	dir := t.TempDir()
+	secret := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("w", 32)))
+	var r registry.Registry
+	r.Register("fake", func(_ context.Context, d *registry.DSN, _ backend.Config) (backend.Driver, error) {
+		return nopDriver{}, d.Unknown()
+	})
+	for _, c := range []struct {
+		name string
+		mode os.FileMode
+		warn bool
+	}{
+		{"owner-only", 0o600, false},
+		{"owner-read-only", 0o400, false},
+		{"group-readable", 0o640, true},
+		{"world-readable", 0o644, true},
+		{"group-writable", 0o620, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(dir, c.name)
+			if err := os.WriteFile(path, []byte("k1 "+secret+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, c.mode); err != nil {
+				t.Fatal(err)
+			}
+			var buf strings.Builder
+			old := slog.Default()
+			slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
+			defer slog.SetDefault(old)
+			s, err := r.Open(context.Background(), "fake://?sign_key_file="+path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = s.Close()
+			got := buf.String()
+			if !c.warn {
+				if got != "" {
+					t.Errorf("mode %04o logged %q", c.mode, got)
+				}
+				return
+			}
+			want := fmt.Sprintf("%04o", c.mode)
+			for _, w := range []string{"security=key_file_mode", "sign_key_file", path, want, "level=WARN"} {
+				if !strings.Contains(got, w) {
+					t.Errorf("log %q lacks %q", got, w)
+				}
+			}
+			if strings.Contains(got, secret[:8]) {
+				t.Errorf("log shows the secret: %q", got)
+			}
+		})
+	}
+}

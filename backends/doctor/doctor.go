@@ -13,8 +13,11 @@
 // password; maxmemory-policy; persistence and its fsync policy;
 // replication role and lag; the server version against known fixed
 // vulnerabilities (versions.go); the connecting user's rights against the
-// writer and reader roles (redislist.WriterCommands, ReaderCommands); and
-// the namespace (namespaceChecks). A server check that needs a right the
+// writer and reader roles (redislist.WriterCommands, ReaderCommands). The
+// namespace, missing, signing and audit checks (namespaceChecks, also for
+// bolt files) read through the store itself, opened with registry.Open:
+// the program must import the scheme's backend (the command imports
+// backends/all), or they report that they could not open it. A server check that needs a right the
 // DSN's user lacks (INFO, CONFIG GET: the roles have neither) is a WARN
 // saying so: run doctor once with the application's DSN (for the user's
 // rights) and once with an operator's (for the server's settings).
@@ -61,8 +64,8 @@ type Finding struct {
 	Scope string
 	// Check is the check's stable name ("reachable", "tls",
 	// "default-user", "eviction", "persistence", "replication",
-	// "version", "permissions", "namespace", "file", "memory",
-	// "sentinel").
+	// "version", "permissions", "namespace", "missing", "signing",
+	// "audit", "file", "memory", "sentinel").
 	Check   string
 	Verdict Verdict
 	// Detail explains what was found; Fix, for WARN and FAIL, what to do.
@@ -138,15 +141,28 @@ func (r *Report) check(ctx context.Context, dsn, scope string, depth int) error 
 	if err != nil {
 		return err
 	}
+	// The store (namespaceChecks) reads sign_key_file; the server and
+	// file checks parse the DSN as a driver would, where it is unknown.
+	full := dsn
+	if d.Has(registry.SignKeyParam) && d.Scheme() != "chain" {
+		u := d.URL()
+		q := u.Query()
+		q.Del(registry.SignKeyParam)
+		u.RawQuery = q.Encode()
+		dsn = u.String()
+		if d, err = registry.ParseDSN(dsn); err != nil {
+			return err
+		}
+	}
 	switch d.Scheme() {
 	case "redis", "valkey", "unix", "rediss", "valkeys":
-		return r.checkRedis(ctx, d, scope)
+		return r.checkRedis(ctx, full, d, scope)
 	case "redis+sentinel", "valkey+sentinel":
 		r.add(scope, "sentinel", Warn, "doctor does not check a Sentinel topology as a whole yet",
 			"run alertstore doctor against the master and each replica with a redis:// DSN (same credentials and TLS parameters)")
 		return nil
 	case "bolt":
-		return r.checkBolt(dsn, scope)
+		return r.checkBolt(ctx, dsn, full, scope)
 	case "mem", "memory":
 		r.add(scope, "memory", Warn, "alerts are kept in this process's memory only: every alert is lost when it exits",
 			"use redis://, valkey:// or bolt:// for alerts that must be kept")

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,8 +12,10 @@ import (
 )
 
 // checkBolt checks the file of a bolt:// DSN: its mode and its
-// directory's, without opening it.
-func (r *Report) checkBolt(dsn, scope string) error {
+// directory's; then, if it is a regular file that is not empty, its
+// namespace (namespaceChecks, with full, the DSN with its sign_key_file).
+// A missing or empty file is left as it is.
+func (r *Report) checkBolt(ctx context.Context, dsn, full, scope string) error {
 	path, err := bolt.FilePath(dsn)
 	if err != nil {
 		return err
@@ -42,5 +45,11 @@ func (r *Report) checkBolt(dsn, scope string) error {
 		r.add(scope, "file", Warn, fmt.Sprintf("the directory %s has mode %04o: other users can replace or delete the file", filepath.Dir(path), dst.Mode().Perm()),
 			fmt.Sprintf("chmod go-w %s", filepath.Dir(path)))
 	}
+	if st.Size() == 0 {
+		// Opening an empty file would make it a database: doctor writes nothing.
+		r.add(scope, "namespace", OK, fmt.Sprintf("%s is empty: nothing stored yet", path), "")
+		return nil
+	}
+	r.namespaceChecks(ctx, scope, full)
 	return nil
 }

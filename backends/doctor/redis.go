@@ -82,7 +82,7 @@ func noPerm(err error) bool {
 // checkTimeout bounds the whole of one DSN's server checks.
 const checkTimeout = 30 * time.Second
 
-func (r *Report) checkRedis(ctx context.Context, d *registry.DSN, scope string) error {
+func (r *Report) checkRedis(ctx context.Context, full string, d *registry.DSN, scope string) error {
 	cfg, err := d.Common()
 	if err != nil {
 		return err
@@ -148,7 +148,7 @@ func (r *Report) checkRedis(ctx context.Context, d *registry.DSN, scope string) 
 	r.checkPersistence(scope, c, fields, infoErr)
 	r.checkReplication(scope, fields, infoErr)
 	r.checkPermissions(scope, c, user, cfg.Prefix)
-	r.namespaceChecks(scope, c, cfg)
+	r.namespaceChecks(ctx, scope, full)
 	return nil
 }
 
@@ -247,8 +247,33 @@ func (r *Report) checkVersion(scope string, info map[string]string, infoErr erro
 		r.add(scope, "version", OK, fmt.Sprintf("%s %s: no known vulnerability in doctor's table", name, raw), "")
 		return
 	}
-	r.add(scope, "version", Fail, fmt.Sprintf("%s %s has %d known, fixed vulnerabilities: %s", name, raw, len(found), strings.Join(found, "; ")),
-		"upgrade the server to the newest release of a maintained branch")
+	detail := fmt.Sprintf("%s %s has %d known, fixed vulnerabilities: %s", name, raw, len(found), strings.Join(found, "; "))
+	if hint := distributionBuild(info); hint != "" {
+		r.add(scope, "version", Warn, detail+fmt.Sprintf(". But this looks like a distribution's build (%s), and distributions (Debian, Ubuntu, ...) backport security fixes without changing the upstream version, so it may have them", hint),
+			fmt.Sprintf("check the installed package against the distribution's security tracker (Debian: dpkg -l '%s-server', then https://security-tracker.debian.org/tracker/<CVE>); upgrade the package if it is not fixed", strings.ToLower(name)))
+		return
+	}
+	r.add(scope, "version", Fail, detail,
+		"upgrade the server to the newest release of a maintained branch. If it is a distribution's package (Debian and Ubuntu backport fixes and keep the upstream version, which INFO cannot tell apart), check the package against the distribution's security tracker instead")
+}
+
+// distributionBuild says why INFO server suggests a distribution's
+// package rather than an upstream build, or "". INFO names no
+// distribution (redis_git_sha1 is zero in upstream tarball builds too,
+// and os is the kernel), so this is a hint from where the package puts
+// things: its binary in /usr/bin or /usr/sbin (upstream's make install
+// and the official images use /usr/local/bin) and its configuration in
+// /etc/redis or /etc/valkey. A server started another way (a relative
+// path, no config file) gives no hint, and the check stays FAIL.
+func distributionBuild(info map[string]string) string {
+	exe, conf := info["executable"], info["config_file"]
+	switch {
+	case strings.HasPrefix(exe, "/usr/bin/") || strings.HasPrefix(exe, "/usr/sbin/"):
+		return "executable " + exe
+	case strings.HasPrefix(conf, "/etc/redis/") || strings.HasPrefix(conf, "/etc/valkey/"):
+		return "config_file " + conf
+	}
+	return ""
 }
 
 func (r *Report) checkEviction(scope string, info map[string]string, infoErr error) {
@@ -421,20 +446,4 @@ func (r *Report) checkPermissions(scope string, c *conn, user, prefix string) {
 		r.add(scope, "permissions", Fail, fmt.Sprintf("user %q may write but not run %s on %q: some writes will be refused", user, strings.Join(missingWrite, ", "), prefix),
 			"grant the whole writer role (docs/security.md)")
 	}
-}
-
-// namespaceChecks reports the namespace's state: its size against the
-// DSN's max_alerts. It is the one place to extend when the namespace
-// records a cap and signing state (issue 9, section 6): compare the
-// recorded cap with max_alerts and the list length, and report whether
-// writers sign.
-func (r *Report) namespaceChecks(scope string, c *conn, cfg backend.Config) {
-	k := redislist.NewKeys(cfg.Prefix)
-	n, err := c.do("LLEN", k.List)
-	if err != nil {
-		r.add(scope, "namespace", Warn, fmt.Sprintf("could not read the list %q: %v", k.List, err), "")
-		return
-	}
-	count, _ := n.(int64)
-	r.add(scope, "namespace", OK, fmt.Sprintf("%q holds %d entries; this DSN's max_alerts is %d (no recorded cap or signing state in this version)", k.List, count, cfg.MaxAlerts), "")
 }

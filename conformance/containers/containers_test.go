@@ -151,7 +151,7 @@ func TestServerAOFSurvivesKill(t *testing.T) {
 			ctx := testCtx(t, 2*time.Minute)
 			s := StartServer(ctx, t, spec, WithAOF(), WithPassword("s3cret"), WithArgs("--maxmemory", "64mb"))
 
-			if _, err := do(ctx, s.Addr(), "", "PING"); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+			if _, err := do(ctx, s.Addr(), "", nil, "PING"); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
 				t.Fatalf("PING without AUTH: err = %v; want NOAUTH", err)
 			}
 			if v, err := s.Do(ctx, "CONFIG", "GET", "maxmemory"); err != nil || v.([]any)[1] != "67108864" {

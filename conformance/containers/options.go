@@ -12,6 +12,7 @@ type serverConfig struct {
 	startupTimeout time.Duration
 	logf           func(format string, args ...any)
 	tls            *TLSFiles
+	tlsOnly        bool // WithTLSOnly: port 0, the TLS port is the address
 
 	// Set by the topology code, not by options: a sentinel runs from a
 	// config file instead of command-line settings.

@@ -3,6 +3,7 @@ package containers
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -44,8 +45,9 @@ type Conn struct {
 	r    *bufio.Reader
 }
 
-// dial connects to addr and authenticates with password if it is set.
-func dial(ctx context.Context, addr, password string) (*Conn, error) {
+// dial connects to addr, with TLS if tc is not nil, and authenticates
+// with password if it is set.
+func dial(ctx context.Context, addr, password string, tc *tls.Config) (*Conn, error) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(defaultCommandTimeout)
@@ -54,6 +56,15 @@ func dial(ctx context.Context, addr, password string) (*Conn, error) {
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
+	}
+	if tc != nil {
+		_ = nc.SetDeadline(deadline)
+		tlsConn := tls.Client(nc, tc)
+		if err := tlsConn.HandshakeContext(ctx); err != nil {
+			_ = nc.Close()
+			return nil, fmt.Errorf("TLS: %w", err)
+		}
+		nc = tlsConn
 	}
 	c := &Conn{conn: nc, r: bufio.NewReader(nc)}
 	if password != "" {
@@ -101,12 +112,13 @@ func (c *Conn) Do(ctx context.Context, args ...string) (any, error) {
 // Close closes the connection.
 func (c *Conn) Close() error { return c.conn.Close() }
 
-// do sends one command to addr on a fresh connection; see [Conn.Do].
-func do(ctx context.Context, addr, password string, args ...string) (any, error) {
+// do sends one command to addr on a fresh connection (TLS if tc is not
+// nil); see [Conn.Do].
+func do(ctx context.Context, addr, password string, tc *tls.Config, args ...string) (any, error) {
 	if len(args) == 0 {
 		return nil, errors.New("containers: empty command")
 	}
-	c, err := dial(ctx, addr, password)
+	c, err := dial(ctx, addr, password, tc)
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,7 @@ type topologyConfig struct {
 	failoverTimeout time.Duration
 	readyTimeout    time.Duration
 	serverOpts      []Option
+	tls             *TLSFiles // WithTopologyTLS
 }
 
 func newTopologyConfig(opts []TopologyOption) (topologyConfig, error) {
@@ -97,6 +98,19 @@ func WithServerOptions(opts ...Option) TopologyOption {
 	return func(c *topologyConfig) { c.serverOpts = append(c.serverOpts, opts...) }
 }
 
+// WithTopologyTLS makes the whole topology speak TLS only, as a TLS
+// deployment does: every data node and sentinel listens on one TLS port
+// ("port 0", [WithTLSOnly]), replicas replicate over TLS and sentinels
+// reach the data nodes and each other over TLS (tls-replication yes),
+// each presenting f.ClientCert. With f.ClientAuth "yes" every connection
+// needs a client certificate of f.CA: mutual TLS everywhere. Addresses
+// ([Server.Addr], [Topology.SentinelAddrs], [Topology.CurrentMaster]) are
+// the TLS ones, and the helpers' own commands speak TLS. The server
+// certificate must carry the IP 127.0.0.1.
+func WithTopologyTLS(f TLSFiles) TopologyOption {
+	return func(c *topologyConfig) { c.tls = &f }
+}
+
 // Topology is a Sentinel-managed replication group: data nodes (one master,
 // the rest its replicas) and sentinels, each in its own container on its
 // own 127.0.0.1 port.
@@ -154,7 +168,11 @@ func StartSentinelTopology(ctx context.Context, t testing.TB, spec ServerSpec, o
 }
 
 func (tp *Topology) start(ctx context.Context) error {
-	dataCfg := newServerConfig(tp.cfg.serverOpts)
+	serverOpts := tp.cfg.serverOpts
+	if tp.cfg.tls != nil {
+		serverOpts = append(slices.Clone(serverOpts), WithTLSOnly(*tp.cfg.tls))
+	}
+	dataCfg := newServerConfig(serverOpts)
 	// A master delays a diskless full sync by 5s by default, to serve
 	// several replicas with one snapshot; here it would only add 5s to every
 	// start and resync. Before the caller's args, so that they can override.
@@ -180,8 +198,10 @@ func (tp *Topology) start(ctx context.Context) error {
 	sentinelCfg := serverConfig{
 		startupTimeout: dataCfg.startupTimeout,
 		logf:           dataCfg.logf,
-		sentinelConf:   tp.sentinelConf(master.Port(), dataCfg.password),
+		tls:            tp.cfg.tls,
+		tlsOnly:        tp.cfg.tls != nil,
 	}
+	sentinelCfg.sentinelConf = tp.sentinelConf(master.Port(), dataCfg.password, sentinelCfg)
 	tp.sentinels, err = startAll(ctx, tp.cfg.sentinels, func(ctx context.Context) (*Server, error) {
 		return start(ctx, tp.spec, sentinelCfg, true)
 	})
@@ -212,12 +232,19 @@ func startAll(ctx context.Context, n int, startOne func(context.Context) (*Serve
 // sentinelConf returns the config of a sentinel on port. Every setting the
 // tests depend on is explicit. resolve-hostnames is off because all
 // addresses are IPs, and announcing hostnames would change what
-// clients are told.
-func (tp *Topology) sentinelConf(masterPort int, password string) func(port int) string {
+// clients are told. With TLS (cfg.tlsOnly) the sentinel listens on port
+// with TLS only and talks TLS to the data nodes and the other sentinels.
+func (tp *Topology) sentinelConf(masterPort int, password string, cfg serverConfig) func(port int) string {
 	return func(port int) string {
 		name := tp.cfg.masterName
-		lines := []string{
-			"port " + strconv.Itoa(port),
+		lines := []string{"port " + strconv.Itoa(port)}
+		if cfg.tlsOnly {
+			lines = []string{"port 0"}
+			for _, kv := range cfg.tlsSettings(port) {
+				lines = append(lines, kv[0]+" "+kv[1])
+			}
+		}
+		lines = append(lines,
 			"bind 127.0.0.1",
 			"protected-mode no",
 			"dir /data",
@@ -227,7 +254,7 @@ func (tp *Topology) sentinelConf(masterPort int, password string) func(port int)
 			fmt.Sprintf("sentinel down-after-milliseconds %s %d", name, tp.cfg.downAfter.Milliseconds()),
 			fmt.Sprintf("sentinel failover-timeout %s %d", name, tp.cfg.failoverTimeout.Milliseconds()),
 			fmt.Sprintf("sentinel parallel-syncs %s 1", name),
-		}
+		)
 		if password != "" {
 			lines = append(lines, fmt.Sprintf("sentinel auth-pass %s %s", name, password))
 		}

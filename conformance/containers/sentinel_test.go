@@ -13,18 +13,38 @@ func TestSentinelConf(t *testing.T) {
 		t.Fatal(err)
 	}
 	tp := &Topology{cfg: cfg}
-	conf := tp.sentinelConf(6400, "pw")(26400)
-	for _, want := range []string{
-		"port 26400\n",
+	common := []string{
 		"sentinel resolve-hostnames no\n",
 		"sentinel monitor alerts 127.0.0.1 6400 2\n",
 		"sentinel down-after-milliseconds alerts 1500\n",
 		"sentinel failover-timeout alerts 5000\n",
 		"sentinel auth-pass alerts pw\n",
+	}
+	tlsCfg := serverConfig{tls: &TLSFiles{ClientAuth: "yes", ClientCert: []byte("c"), ClientKey: []byte("k")}, tlsOnly: true}
+	for _, c := range []struct {
+		name      string
+		cfg       serverConfig
+		want, not []string
+	}{
+		{"plain", serverConfig{}, append([]string{"port 26400\n"}, common...), []string{"tls-port", "port 0\n"}},
+		{"tls", tlsCfg, append([]string{
+			"port 0\n", "tls-port 26400\n", "tls-replication yes\n", "tls-auth-clients yes\n",
+			"tls-ca-cert-file /tls/ca.crt\n", "tls-client-cert-file /tls/client.crt\n", "tls-client-key-file /tls/client.key\n",
+		}, common...), []string{"\nport 26400\n"}},
 	} {
-		if !strings.Contains(conf, want) {
-			t.Errorf("sentinel.conf lacks %q:\n%s", want, conf)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			conf := "\n" + tp.sentinelConf(6400, "pw", c.cfg)(26400)
+			for _, want := range c.want {
+				if !strings.Contains(conf, "\n"+want) {
+					t.Errorf("sentinel.conf lacks %q:\n%s", want, conf)
+				}
+			}
+			for _, bad := range c.not {
+				if strings.Contains(conf, bad) {
+					t.Errorf("sentinel.conf has %q:\n%s", bad, conf)
+				}
+			}
+		})
 	}
 	for _, bad := range [][]TopologyOption{
 		{WithMasterName("two words")},

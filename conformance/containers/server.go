@@ -2,6 +2,7 @@ package containers
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -29,8 +30,9 @@ type Server struct {
 	spec     ServerSpec
 	cfg      serverConfig
 	port     int
-	tlsPort  int // 0 without WithTLS
+	tlsPort  int // 0 without WithTLS; port itself with WithTLSOnly
 	addr     string
+	tlsConf  *tls.Config // the helpers' TLS to a TLS-only server, else nil
 	sentinel bool
 	ctr      *testcontainers.DockerContainer
 	docker   *testcontainers.DockerClient
@@ -118,7 +120,10 @@ func start(ctx context.Context, spec ServerSpec, cfg serverConfig, sentinel bool
 			return nil, err
 		}
 		tlsPort := 0
-		if cfg.tls != nil {
+		switch {
+		case cfg.tlsOnly:
+			tlsPort = port
+		case cfg.tls != nil:
 			if tlsPort, err = freePort(); err != nil {
 				return nil, err
 			}
@@ -142,8 +147,12 @@ func (s *Server) command() []string {
 	if s.sentinel {
 		return []string{bin, sentinelConfPath, "--sentinel"}
 	}
+	plainPort := strconv.Itoa(s.port)
+	if s.cfg.tlsOnly {
+		plainPort = "0"
+	}
 	cmd := []string{bin,
-		"--port", strconv.Itoa(s.port),
+		"--port", plainPort,
 		"--bind", "127.0.0.1",
 		"--protected-mode", "no",
 		"--save", "",
@@ -168,7 +177,12 @@ func (s *Server) command() []string {
 const sentinelConfPath = "/data/sentinel.conf"
 
 func launch(ctx context.Context, cli *testcontainers.DockerClient, spec ServerSpec, cfg serverConfig, sentinel bool, port, tlsPort int) (*Server, error) {
+	tlsConf, err := cfg.clientTLS()
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
+		tlsConf:  tlsConf,
 		spec:     spec,
 		cfg:      cfg,
 		port:     port,
@@ -189,9 +203,7 @@ func launch(ctx context.Context, cli *testcontainers.DockerClient, spec ServerSp
 			FileMode:          0o666,
 		})
 	}
-	if !sentinel {
-		files = append(files, cfg.tlsFiles()...)
-	}
+	files = append(files, cfg.tlsFiles()...)
 	logger := tclog.Logger(tclog.NewNoopLogger())
 	if cfg.logf != nil {
 		logger = logfLogger(cfg.logf)
@@ -292,14 +304,14 @@ func (s *Server) String() string {
 // after 5s, so a paused server cannot hang the caller. For WAIT, which
 // concerns the writes of its own connection, use [Server.Dial].
 func (s *Server) Do(ctx context.Context, args ...string) (any, error) {
-	return do(ctx, s.addr, s.cfg.password, args...)
+	return do(ctx, s.addr, s.cfg.password, s.tlsConf, args...)
 }
 
 // Dial opens a connection to the server, authenticated if the server has
 // a password, for command sequences that need one connection (SET then
 // WAIT). The caller closes it.
 func (s *Server) Dial(ctx context.Context) (*Conn, error) {
-	c, err := dial(ctx, s.addr, s.cfg.password)
+	c, err := dial(ctx, s.addr, s.cfg.password, s.tlsConf)
 	if err != nil {
 		return nil, fmt.Errorf("containers: dial %s: %w", s, err)
 	}
@@ -434,6 +446,7 @@ func (s *Server) Exec(ctx context.Context, cmd ...string) (string, error) {
 // Note that the CLIs exit 0 on most error replies, printing them instead.
 func (s *Server) CLI(ctx context.Context, args ...string) (string, error) {
 	cmd := []string{s.spec.Flavor.CLIBinary(), "-h", "127.0.0.1", "-p", strconv.Itoa(s.port)}
+	cmd = append(cmd, s.cfg.tlsCLIArgs()...)
 	if s.cfg.password != "" {
 		cmd = append(cmd, "-a", s.cfg.password, "--no-auth-warning")
 	}

@@ -13,20 +13,19 @@ import "strings"
 //	ping                         Ping
 //	hello, client|setname,       the connection handshake of go-redis and
 //	client|setinfo               valkey-go (AUTH is always allowed)
-//	multi exec rpush incrby      the append transaction
-//	ltrim publish
+//	multi exec rpush incrby      the append transaction (MGET reads the
+//	ltrim publish mget           recorded cap inside it)
 //	role wait                    the Sentinel schemes' append (ROLE in the
 //	                             transaction, WAIT for min_replicas)
-//	evalsha eval                 RepairScript, which raises the counter (SET);
-//	                             the namespace record's scripts: the cap's
-//	                             first record (SETNX), Clear and SetCap with
-//	                             their audit records (RPUSH, LTRIM, DEL, SET)
-//	evalsha_ro eval_ro           WindowScript: List, Watch (LLEN, GET, LINDEX,
-//	                             LRANGE); InfoScript: NamespaceInfo (LLEN,
-//	                             GET, MGET, LRANGE)
-//	get mget lindex lrange       what the scripts call (scripts are checked
-//	set setnx                    against the user's rights too); MGET also
-//	                             reads the recorded cap in every append
+//	evalsha eval                 RepairScript, which raises the counter (SET),
+//	                             and the namespace's record: CapInitScript,
+//	                             ClearScript, SetCapScript (GET, SET, LLEN,
+//	                             DEL, RPUSH, LTRIM)
+//	evalsha_ro eval_ro           WindowScript: List, Watch (LLEN, GET, LRANGE,
+//	                             LINDEX); InfoScript: status, cap, doctor
+//	get lrange lindex set        what the scripts call (scripts are checked
+//	                             against the user's rights too; a test
+//	                             keeps every script within its role)
 //	llen                         Count
 //	subscribe unsubscribe        Watch (valkey-go also sends punsubscribe
 //	punsubscribe sunsubscribe    and sunsubscribe when it ends one)
@@ -45,15 +44,15 @@ var connCommands = []string{"ping", "hello", "client|setname", "client|setinfo"}
 // WriterCommands are the commands of the writer role: every command the
 // backends send for a namespace.
 var WriterCommands = append(append([]string{}, connCommands...),
-	"multi", "exec", "discard", "rpush", "incrby", "ltrim", "publish", "role", "wait",
-	"evalsha", "eval", "evalsha_ro", "eval_ro", "get", "mget", "lindex", "lrange", "set", "setnx",
+	"multi", "exec", "discard", "rpush", "incrby", "ltrim", "publish", "mget", "role", "wait",
+	"evalsha", "eval", "evalsha_ro", "eval_ro", "get", "lrange", "lindex", "set",
 	"llen", "subscribe", "unsubscribe", "punsubscribe", "sunsubscribe", "del")
 
 // ReaderCommands are the commands of the reader role: List, Count, Watch
 // and Ping, and nothing that writes. Its scripts run with EVALSHA_RO and
 // EVAL_RO, which the server refuses to run a writing command from.
 var ReaderCommands = append(append([]string{}, connCommands...),
-	"evalsha_ro", "eval_ro", "get", "mget", "lindex", "lrange", "llen", "subscribe", "unsubscribe", "punsubscribe", "sunsubscribe")
+	"evalsha_ro", "eval_ro", "get", "lrange", "lindex", "llen", "subscribe", "unsubscribe", "punsubscribe", "sunsubscribe")
 
 // RoleRules are the ACL SETUSER rules (after the user name) of a role with
 // commands on the namespace prefix, authenticating with password: all

@@ -2,6 +2,8 @@ package redislist
 
 import (
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -45,5 +47,41 @@ func TestRoleRulesEscapeGlob(t *testing.T) {
 	got := strings.Join(RoleRules("a*b?[c]:", "pw", nil), " ")
 	if !strings.Contains(got, `~a\*b\?\[c\]:*`) || !strings.Contains(got, `&a\*b\?\[c\]:*`) {
 		t.Errorf("RoleRules = %s", got)
+	}
+}
+
+// Every command a script calls is in the role that runs it: the server
+// checks a script's commands against the user's rights, so a command
+// missing from a role fails the script at run time, for that role only
+// (as SETNX in CapInitScript, MGET in InfoScript and LINDEX in
+// WindowScript once did). The read scripts run as the reader (EVAL_RO).
+func TestScriptsStayInTheirRole(t *testing.T) {
+	call := regexp.MustCompile(`redis\.p?call\(\s*'([A-Za-z_]+)'`)
+	for _, sc := range []struct {
+		name, script string
+		role         []string
+	}{
+		{"WindowScript", WindowScript, ReaderCommands},
+		{"InfoScript", InfoScript, ReaderCommands},
+		{"RepairScript", RepairScript, WriterCommands},
+		{"CapInitScript", CapInitScript, WriterCommands},
+		{"ClearScript", ClearScript, WriterCommands},
+		{"SetCapScript", SetCapScript, WriterCommands},
+	} {
+		t.Run(sc.name, func(t *testing.T) {
+			calls := call.FindAllStringSubmatch(sc.script, -1)
+			if len(calls) == 0 {
+				t.Fatal("no redis.call found: the pattern no longer matches the scripts")
+			}
+			for _, c := range calls {
+				if cmd := strings.ToLower(c[1]); !slices.Contains(sc.role, cmd) {
+					t.Errorf("%s calls %s, which its role does not grant", sc.name, strings.ToUpper(cmd))
+				}
+			}
+		})
+	}
+	// The check catches a script outside its role.
+	if cmd := "mget"; slices.Contains(ReaderCommands, cmd) || !call.MatchString("redis.call('MGET', KEYS[1])") {
+		t.Error("the check cannot fail")
 	}
 }

@@ -4,6 +4,7 @@ package doctor_test
 
 import (
 	"context"
+	"encoding/base64"
 	"net/url"
 	"slices"
 	"strconv"
@@ -13,7 +14,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/backends/doctor"
+	_ "github.com/apt-detection/alertstore/backends/goredis" // redis://, which the namespace checks open
 	"github.com/apt-detection/alertstore/backends/internal/redislist"
 	"github.com/apt-detection/alertstore/backends/internal/servertest/redistest"
 	"github.com/apt-detection/alertstore/conformance/containers"
@@ -119,7 +122,9 @@ func TestDoctor(t *testing.T) {
 					want{"default-user", doctor.OK, "refused"},
 					want{"permissions", doctor.OK, "writer role"},
 					want{"eviction", doctor.Warn, "may not run INFO"},
-					want{"namespace", doctor.OK, "doctor:alerts"},
+					want{"namespace", doctor.OK, `"doctor:" is empty`},
+					want{"signing", doctor.Warn, "no sign_key_file"},
+					want{"audit", doctor.OK, "no clear or cap change"},
 				)
 			})
 			t.Run("HardenedAsReader", func(t *testing.T) {
@@ -141,6 +146,9 @@ func TestDoctor(t *testing.T) {
 					want{"reachable", doctor.Fail, "TLS failed"})
 				expect(t, base+url.QueryEscape(redistest.WriteFile(t, "other.pem", other.CAPEM))+"&tls_insecure_skip_verify=true", true,
 					want{"tls", doctor.Fail, "tls_insecure_skip_verify"})
+			})
+			t.Run("Namespace", func(t *testing.T) {
+				testNamespace(ctx, t, open)
 			})
 			t.Run("OtherPrefix", func(t *testing.T) {
 				other := "redis://" + hard.Addr() + "/0?prefix=elsewhere%3A"
@@ -181,4 +189,79 @@ func setupUsers(ctx context.Context, t *testing.T, srv *containers.Server, prefi
 	if err := admin.Do(ctx, "ACL", "SETUSER", "default", "off").Err(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// testNamespace sets up namespaces on srv that fail the namespace,
+// signing and audit checks: a list another tool trimmed below the
+// recorded cap, a DSN whose max_alerts is below it, an alert edited
+// after it was signed, unsigned alerts, a clear.
+func testNamespace(ctx context.Context, t *testing.T, srv *containers.Server) {
+	keys := redistest.WriteFile(t, "sign.keys", []byte("k1 "+base64.StdEncoding.EncodeToString([]byte(strings.Repeat("s", 32)))+"\n"))
+	dsn := func(prefix, extra string) string {
+		return "redis://" + srv.Addr() + "/0?prefix=" + url.QueryEscape(prefix) + extra
+	}
+	signed := "&sign_key_file=" + url.QueryEscape(keys)
+	put := func(d string, n int) {
+		t.Helper()
+		s := redistest.Open(t, d)
+		for i := range n {
+			a := backend.NewAlert()
+			if err := a.SetEntity("host-" + strconv.Itoa(i)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Store(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	do := func(args ...string) any {
+		t.Helper()
+		v, err := srv.Do(ctx, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+
+	trimmed := redistest.Prefix(t)
+	put(dsn(trimmed, ""), 5)
+	// An old tool's own trim, below the recorded cap of 1000.
+	do("LTRIM", trimmed+"alerts", "-2", "-1")
+
+	forged := redistest.Prefix(t)
+	put(dsn(forged, signed), 3)
+	// Someone with RPUSH edits the newest alert and pushes it again: its
+	// signature no longer verifies.
+	last, _ := do("LINDEX", forged+"alerts", "-1").(string)
+	edited := strings.Replace(last, `"entity":"host-2"`, `"entity":"host-9"`, 1)
+	if edited == last {
+		t.Fatalf("cannot edit %q", last)
+	}
+	do("RPUSH", forged+"alerts", edited)
+
+	cleared := redistest.Prefix(t)
+	put(dsn(cleared, ""), 2)
+	s := redistest.Open(t, dsn(cleared, ""))
+	if err := s.Clear(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("TrimmedByAnotherTool", func(t *testing.T) {
+		expect(t, dsn(trimmed, ""), true, want{"missing", doctor.Fail, "3 entries missing"})
+	})
+	t.Run("MaxAlertsBelowCap", func(t *testing.T) {
+		expect(t, dsn(forged, "&max_alerts=2"), true, want{"namespace", doctor.Fail, "max_alerts=2 is below the cap 1000"})
+	})
+	t.Run("EditedAfterSigning", func(t *testing.T) {
+		expect(t, dsn(forged, signed), true,
+			want{"namespace", doctor.OK, "recorded cap 1000"},
+			want{"missing", doctor.OK, "no entries missing"},
+			want{"signing", doctor.Fail, "1 of the newest 4 alerts have a signature that does not verify"})
+	})
+	t.Run("Unsigned", func(t *testing.T) {
+		expect(t, dsn(trimmed, signed), true, want{"signing", doctor.Warn, "2 of the newest 2 alerts are unsigned"})
+	})
+	t.Run("Cleared", func(t *testing.T) {
+		expect(t, dsn(cleared, ""), true, want{"audit", doctor.Warn, "cleared 2 entries"})
+	})
 }

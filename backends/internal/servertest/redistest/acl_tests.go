@@ -171,6 +171,13 @@ func RunACLTests(t *testing.T, scheme string, spec containers.ServerSpec) {
 		if err := r.Ping(ctx); err != nil {
 			t.Errorf("Ping as the reader: %v", err)
 		}
+		// status, cap and doctor read the namespace's record, as either
+		// role: its script only reads and runs with EVALSHA_RO.
+		for role, st := range map[string]*backend.Store{"writer": w, "reader": r} {
+			if info, err := st.NamespaceInfo(ctx); err != nil || info.Cap == 0 || info.Len != 3 {
+				t.Errorf("NamespaceInfo as the %s = %+v, %v; want the recorded cap and 3 entries", role, info, err)
+			}
+		}
 		if got := refusals(t, "reader"); len(got) > 0 {
 			t.Errorf("the server refused the reader's reads:\n%s", strings.Join(got, "\n"))
 		}
