@@ -114,11 +114,16 @@ func StatusOf(s *backend.Store) (Status, bool) {
 }
 
 // As implements backend.Aser: Store.As(&st), st a Status, sets st to the
-// chain's status (what StatusOf does).
+// chain's status (what StatusOf does); Store.As(&c), c a *Chain, sets c to
+// the chain itself, for Replay (what ReplayerOf does).
 func (c *Chain) As(i any) bool {
-	p, ok := i.(*Status)
-	if ok {
+	switch p := i.(type) {
+	case *Status:
 		*p = c.Status()
+		return true
+	case **Chain:
+		*p = c
+		return true
 	}
-	return ok
+	return false
 }
