@@ -26,6 +26,7 @@ func Opener(r *registry.Registry) registry.Opener {
 			return nil, err
 		}
 		opts.Registry = r
+		opts.Logger = registry.LoggerFrom(ctx).With("backend", Scheme)
 		return New(ctx, tiers, opts)
 	}
 }
