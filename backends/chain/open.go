@@ -181,6 +181,7 @@ func newChain(ctx context.Context, tiers []Tier, opts *Options) (*Chain, error) 
 		if errs[i] != nil {
 			t.lastErr = errs[i].Error()
 		}
+		c.log.Warn(FallbackMessage, "tier", t.name, "error", t.lastErr)
 		t.downSince = now
 		if i == 0 {
 			c.degradedSince = now

@@ -52,6 +52,10 @@ type TierStatus struct {
 	Probes uint64
 	// Backlog is its last known entry count, for tiers below the first.
 	Backlog int64
+	// MaxAlerts is the tier's effective cap: what it keeps, and what a
+	// replay into it keeps (the chain's own max_alerts is the first
+	// tier's).
+	MaxAlerts int
 	// Capabilities are the tier's own (zero if never opened).
 	Capabilities backend.Capabilities
 	// Lossy is true when an alert this tier acknowledged dies with this
@@ -81,6 +85,7 @@ func (c *Chain) Status() Status {
 			Opened:       t.drv != nil,
 			LastError:    t.lastErr,
 			Probes:       t.probes.Load(),
+			MaxAlerts:    t.maxAlerts,
 			Capabilities: t.caps,
 			Lossy:        t.drv != nil && !t.caps.Durable && !t.caps.Persistent,
 		}

@@ -32,8 +32,19 @@ func (h warningHandler) Handle(_ context.Context, r slog.Record) error {
 	return err
 }
 
-func (h warningHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h warningHandler) WithGroup(string) slog.Handler      { return h }
+// WithAttrs and WithGroup: a logger derived from the command's (a
+// backend's own, such as the chain's, tagged backend=chain) is not a DSN
+// warning: those records stay quiet unless --log-level asks for them
+// (logflags.go).
+func (h warningHandler) WithAttrs([]slog.Attr) slog.Handler { return discardHandler{} }
+func (h warningHandler) WithGroup(string) slog.Handler      { return discardHandler{} }
+
+type discardHandler struct{}
+
+func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
+func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
+func (d discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return d }
+func (d discardHandler) WithGroup(string) slog.Handler           { return d }
 
 // withWarnings makes the stores a command opens print their warnings on
 // stderr.
