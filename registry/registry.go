@@ -124,6 +124,7 @@ func (r *Registry) open(ctx context.Context, dsn string, forStore bool) (backend
 	if err != nil {
 		return nil, "", backend.Config{}, openErr("", err)
 	}
+	d.logger = loggerFrom(ctx)
 	r.mu.RLock()
 	e, ok := r.openers[d.Scheme()]
 	r.mu.RUnlock()

@@ -24,7 +24,14 @@ type warningHandler struct {
 
 func (h warningHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
 
-func (h warningHandler) Handle(_ context.Context, r slog.Record) error {
+func (h warningHandler) Handle(ctx context.Context, r slog.Record) error {
+	security := false
+	r.Attrs(func(a slog.Attr) bool { security = security || a.Key == securityAttr; return !security })
+	if security {
+		// A backend's security warning, now logged to the ctx's logger:
+		// printed and kept for status as before (security.go).
+		return cmdLog.Handle(ctx, r)
+	}
 	if _, dup := h.seen.LoadOrStore(r.Message, true); dup {
 		return nil
 	}
