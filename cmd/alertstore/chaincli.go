@@ -155,12 +155,16 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) (err error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	fmt.Fprintf(env.stderr, "alertstore replay: backlog %d entries\n", c.Status().Backlog)
+	st0 := c.Status()
+	fmt.Fprintf(env.stderr, "alertstore replay: backlog %d entries\n", st0.Backlog)
 	err = c.Replay(ctx, func(p chain.ReplayProgress) {
-		if p.From != "" {
+		if p.From != "" && p.Moved > 0 {
 			fmt.Fprintf(env.stderr, "alertstore replay: %s -> %s: moved %d, backlog %d\n", p.From, p.To, p.Moved, p.Backlog)
 		}
 	})
+	// The chain's own background replay, started at open, may have
+	// moved some or all of it: the total is what Status counted.
+	fmt.Fprintf(env.stderr, "alertstore replay: moved %d in all\n", c.Status().Replayed)
 	if err != nil {
 		return fmt.Errorf("%w (%w)", errBacklogLeft, trimBacklogErr(err))
 	}
