@@ -26,6 +26,7 @@ type Store struct {
 	now     func() time.Time
 	closed  atomic.Bool
 	closeMu sync.Mutex
+	obs     Observer // observer.go
 }
 
 // NewStore wraps a driver. name is the backend's scheme (used in errors);
@@ -102,16 +103,26 @@ func (s *Store) begin(ctx context.Context, op string) (context.Context, context.
 // same id (List returns it once).
 func (s *Store) Store(ctx context.Context, a *Alert) error {
 	if a == nil {
-		return s.wrap("store", &AlertError{Index: -1, Err: fmt.Errorf("%w: nil alert", ErrInvalidAlert)})
+		err := s.wrap("store", &AlertError{Index: -1, Err: fmt.Errorf("%w: nil alert", ErrInvalidAlert)})
+		s.observe("store", 1, 0, err, time.Now())
+		return err
 	}
-	return s.storeBatch(ctx, "store", []*Alert{a}, -1)
+	start := time.Now()
+	err := s.storeBatch(ctx, "store", []*Alert{a}, -1)
+	s.observe("store", 1, 0, err, start)
+	return err
 }
 
 // StoreBatch stores alerts in order. Every alert is validated first: if one
 // is invalid, none is stored and the error (an *AlertError) names its
 // index. A nil or empty batch is a no-op.
 func (s *Store) StoreBatch(ctx context.Context, alerts []*Alert) error {
-	return s.storeBatch(ctx, "store", alerts, 0)
+	start := time.Now()
+	err := s.storeBatch(ctx, "store", alerts, 0)
+	if len(alerts) > 0 {
+		s.observe("store", len(alerts), 0, err, start)
+	}
+	return err
 }
 
 func (s *Store) storeBatch(ctx context.Context, op string, alerts []*Alert, index0 int) error {
@@ -195,6 +206,17 @@ func reindex(err error, idx int) error {
 //   - it holds the page (limit alerts) and one chunk of entries, at most
 //     16 MiB or 16 entries, whichever is more.
 func (s *Store) List(ctx context.Context, q Query) (*Page, error) {
+	start := time.Now()
+	p, err := s.list(ctx, q)
+	n, skipped := 0, 0
+	if p != nil {
+		n, skipped = len(p.Alerts), p.Skipped+p.Oversized
+	}
+	s.observe("list", n, skipped, err, start)
+	return p, err
+}
+
+func (s *Store) list(ctx context.Context, q Query) (*Page, error) {
 	limit, before, err := q.check()
 	if err == nil && q.Verified && s.cfg.Sign == nil {
 		err = fmt.Errorf("%w: verified alerts asked for, but the store has no signing keys (sign_key_file=)", ErrInvalidQuery)
@@ -267,18 +289,20 @@ func (s *Store) List(ctx context.Context, q Query) (*Page, error) {
 
 // Count returns how many entries the store holds, including foreign
 // entries that List would skip (it is the LLEN of the Redis layout).
-func (s *Store) Count(ctx context.Context) (int64, error) {
+func (s *Store) Count(ctx context.Context) (n int64, err error) {
+	defer func(start time.Time) { s.observe("count", int(n), 0, err, start) }(time.Now())
 	ctx, cancel, err := s.begin(ctx, "count")
 	if err != nil {
 		return 0, err
 	}
 	defer cancel()
-	n, err := s.drv.Count(ctx)
+	n, err = s.drv.Count(ctx)
 	return n, s.wrap("count", err)
 }
 
 // Clear removes every alert of this store's namespace.
-func (s *Store) Clear(ctx context.Context) error {
+func (s *Store) Clear(ctx context.Context) (err error) {
+	defer func(start time.Time) { s.observe("clear", 0, 0, err, start) }(time.Now())
 	ctx, cancel, err := s.begin(ctx, "clear")
 	if err != nil {
 		return err
@@ -288,7 +312,8 @@ func (s *Store) Clear(ctx context.Context) error {
 }
 
 // Ping checks that the backend answers within the deadline.
-func (s *Store) Ping(ctx context.Context) error {
+func (s *Store) Ping(ctx context.Context) (err error) {
+	defer func(start time.Time) { s.observe("ping", 0, 0, err, start) }(time.Now())
 	ctx, cancel, err := s.begin(ctx, "ping")
 	if err != nil {
 		return err

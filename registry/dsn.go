@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"log/slog"
 	"net/url"
 	"regexp"
 	"sort"
@@ -27,7 +28,21 @@ type DSN struct {
 	public   map[string]bool // consumed by a getter that is not Secret
 	slashes  bool            // written "scheme://", even with an empty authority
 	warnings []string
+	logger   *slog.Logger // the opening ctx's (registry.WithLogger); nil: slog.Default
 }
+
+// Logger is the logger a backend opened with this DSN logs to: that of the
+// ctx Open was called with (WithLogger), else slog.Default().
+func (d *DSN) Logger() *slog.Logger {
+	if d.logger != nil {
+		return d.logger
+	}
+	return slog.Default()
+}
+
+// SetLoggerOf gives d the logger of parent: for an opener that parses a
+// DSN of its own making from the user's (Sentinel's data-node DSN).
+func (d *DSN) SetLoggerOf(parent *DSN) { d.logger = parent.logger }
 
 // ParseDSN parses s. It fails, without echoing any secret, on a DSN that
 // does not parse cleanly: then the error shows the scheme, the host where

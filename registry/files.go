@@ -105,6 +105,11 @@ func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
 	return context.WithValue(ctx, loggerKey{}, l)
 }
 
+// LoggerFrom returns the logger WithLogger put in ctx, else
+// slog.Default(): the logger the backends opened with ctx log to (the
+// chain's events, the Redis backends' warnings).
+func LoggerFrom(ctx context.Context) *slog.Logger { return loggerFrom(ctx) }
+
 func loggerFrom(ctx context.Context) *slog.Logger {
 	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok && l != nil {
 		return l

@@ -97,7 +97,11 @@ func (r *Registry) Open(ctx context.Context, dsn string) (*backend.Store, error)
 	if err != nil {
 		return nil, err
 	}
-	return backend.NewStore(drv, name, cfg), nil
+	s := backend.NewStore(drv, name, cfg)
+	if o := observerFrom(ctx); o != nil {
+		s.SetObserver(o)
+	}
+	return s, nil
 }
 
 // OpenDriver is Open without the Store: for wrappers (the chain backend)
@@ -120,6 +124,7 @@ func (r *Registry) open(ctx context.Context, dsn string, forStore bool) (backend
 	if err != nil {
 		return nil, "", backend.Config{}, openErr("", err)
 	}
+	d.logger = loggerFrom(ctx)
 	r.mu.RLock()
 	e, ok := r.openers[d.Scheme()]
 	r.mu.RUnlock()

@@ -63,7 +63,7 @@ func (c *Chain) securityFailure(t *tier, op string, err error) error {
 	c.mu.Lock()
 	t.lastErr = err.Error()
 	c.mu.Unlock()
-	c.log.Error("chain: security failure on a tier; not falling back", "tier", t.name, "op", op, "error", err)
+	c.log.Error(SecurityFailureMessage, "tier", t.name, "op", op, "error", err)
 	return fmt.Errorf("chain: %s: tier %s (not falling back on a security failure): %w", op, t.name, err)
 }
 

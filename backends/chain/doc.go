@@ -14,9 +14,12 @@
 //	chain://?tier=<DSN>&tier=<DSN>[&tier=<DSN>...][&params]
 //
 // Each tier= is one tier's own DSN, highest first. A tier DSN that has
-// parameters of its own must be URL-escaped (at least its '&' as %26, '+'
-// as %2B, '%' as %25), because the chain's query would otherwise split it;
-// escaping the whole nested DSN always works, and FormatDSN does it:
+// parameters of its own must be URL-escaped (at least its '?' as %3F, '&'
+// as %26, '+' as %2B, '%' as %25), because the chain's query would
+// otherwise split it: a tier= holding a raw '?' is refused. Escaping the
+// whole nested DSN always works, and FormatDSN does it; or, with no tier=
+// in the chain's DSN, the tiers come unescaped from $ALERTSTORE_TIER_1,
+// $ALERTSTORE_TIER_2, ... (EnvTierPrefix):
 //
 //	chain://?tier=redis://cache:6379/0&tier=bolt:///var/lib/alertstore/alerts.db
 //	chain://?tier=redis%3A%2F%2F%3Apw%40cache%3A6379%2F0%3Ftimeout%3D1s&tier=bolt:///var/lib/alertstore/alerts.db&tier_timeout=1s

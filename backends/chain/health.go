@@ -77,7 +77,7 @@ func (c *Chain) markDown(t *tier, err error) {
 	c.startProbeLocked(t)
 	c.mu.Unlock()
 	// Outside the lock: a log handler may well call Status.
-	c.log.Warn("chain: tier is down, writes go to the next tier", "tier", t.name, "error", err)
+	c.log.Warn(FallbackMessage, "tier", t.name, "error", err)
 }
 
 func (c *Chain) startProbe(t *tier) {
@@ -142,7 +142,7 @@ func (c *Chain) probe(t *tier) {
 			// The tier was down already, so writes were going to the
 			// next tier; now it answers but fails a security check:
 			// say so at error level on every probe, not as an outage.
-			c.log.Error("chain: security failure probing a down tier; writes stay on the next tier", "tier", t.name, "error", err)
+			c.log.Error(SecurityProbeMessage, "tier", t.name, "error", err)
 		}
 	}
 }
@@ -188,7 +188,7 @@ func (c *Chain) restore(t *tier) {
 		c.degradedSince = time.Time{}
 	}
 	c.mu.Unlock()
-	c.log.Info("chain: tier answers again", "tier", t.name)
+	c.log.Info(RecoveredMessage, "tier", t.name)
 	c.wake()
 }
 

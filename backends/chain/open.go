@@ -172,7 +172,9 @@ func newChain(ctx context.Context, tiers []Tier, opts *Options) (*Chain, error) 
 			return nil, err
 		}
 	}
-	c.ctx, c.cancel = context.WithCancel(context.Background())
+	// The background work opens tiers too (a prober): with the logger of
+	// the ctx the chain was opened with, as New did.
+	c.ctx, c.cancel = context.WithCancel(registry.WithLogger(context.Background(), registry.LoggerFrom(ctx)))
 	now := time.Now()
 	for i, t := range c.tiers {
 		if t.drv != nil && errs[i] == nil {
@@ -182,6 +184,7 @@ func newChain(ctx context.Context, tiers []Tier, opts *Options) (*Chain, error) 
 		if errs[i] != nil {
 			t.lastErr = errs[i].Error()
 		}
+		c.log.Warn(FallbackMessage, "tier", t.name, "error", t.lastErr)
 		t.downSince = now
 		if i == 0 {
 			c.degradedSince = now

@@ -52,7 +52,9 @@ type Options struct {
 	Registry *registry.Registry
 	// Logger receives fallbacks and failed replays (Warn), recoveries
 	// and replays (Info), and one record per acknowledged alert a replay
-	// drops (Warn, message DropMessage, with its id). Default
+	// drops (Warn, message DropMessage, with its id); events.go lists the
+	// messages. Default slog.Default(); a chain opened by DSN logs to the
+	// logger of the ctx it was opened with (registry.WithLogger), else
 	// slog.Default().
 	Logger *slog.Logger
 

@@ -58,7 +58,7 @@ func (c *Chain) replayOnce(ctx context.Context) {
 			continue
 		}
 		if err := c.drain(ctx, up, lo); err != nil && ctx.Err() == nil {
-			c.log.Warn("chain: replay stopped", "from", lo.name, "to", up.name, "error", err)
+			c.log.Warn(ReplayStoppedMessage, "from", lo.name, "to", up.name, "error", err)
 		}
 	}
 }
@@ -75,10 +75,24 @@ type session struct {
 	// own (keys) and the backlog's, less what the replay skips or drops.
 	// Set by drain; nil means no drop decision is possible.
 	outcome *keyCounter
+	// onBatch, if not nil, is told how many entries each step moved.
+	onBatch func(moved int)
+}
+
+func (s *session) batchDone(n int) {
+	if s.onBatch != nil {
+		s.onBatch(n)
+	}
 }
 
 // drain moves lo's entries into up; see the package doc.
 func (c *Chain) drain(ctx context.Context, up, lo *tier) error {
+	return c.drainReporting(ctx, up, lo, nil)
+}
+
+// drainReporting is drain calling onBatch, if not nil, with the number of
+// entries each step moved (Replay's progress).
+func (c *Chain) drainReporting(ctx context.Context, up, lo *tier, onBatch func(moved int)) error {
 	lo.drainMu.Lock()
 	defer lo.drainMu.Unlock()
 	c.replaying.Store(true)
@@ -86,7 +100,7 @@ func (c *Chain) drain(ctx context.Context, up, lo *tier) error {
 	start := time.Now()
 	s, err := c.newSession(ctx, up)
 	if err == nil {
-		s.lo = lo
+		s.lo, s.onBatch = lo, onBatch
 	}
 	if err != nil {
 		c.markDownUnlessCtx(ctx, up, err)
@@ -122,7 +136,7 @@ func (c *Chain) drain(ctx context.Context, up, lo *tier) error {
 		moved, err = c.drainWhole(ctx, s, up, lo, backlog)
 	}
 	if moved > 0 {
-		c.log.Info("chain: replayed alerts", "from", lo.name, "to", up.name, "alerts", moved, "took", time.Since(start).Round(time.Millisecond))
+		c.log.Info(ReplayedMessage, "from", lo.name, "to", up.name, "alerts", moved, "took", time.Since(start).Round(time.Millisecond))
 	}
 	return err
 }
@@ -283,6 +297,7 @@ func (c *Chain) drainEntries(ctx context.Context, s *session, up, lo *tier, dr b
 		moved += len(send)
 		c.replayed.Add(uint64(len(send)))
 		lo.backlog.Store(max(remaining-int64(len(batch)), 0))
+		s.batchDone(len(send))
 	}
 }
 
@@ -326,6 +341,7 @@ func (c *Chain) drainWhole(ctx context.Context, s *session, up, lo *tier, all []
 		}
 		moved += len(send)
 		c.replayed.Add(uint64(len(send)))
+		s.batchDone(len(send))
 	}
 	lo.writeMu.Lock()
 	defer lo.writeMu.Unlock()

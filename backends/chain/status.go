@@ -52,6 +52,10 @@ type TierStatus struct {
 	Probes uint64
 	// Backlog is its last known entry count, for tiers below the first.
 	Backlog int64
+	// MaxAlerts is the tier's effective cap: what it keeps, and what a
+	// replay into it keeps (the chain's own max_alerts is the first
+	// tier's).
+	MaxAlerts int
 	// Capabilities are the tier's own (zero if never opened).
 	Capabilities backend.Capabilities
 	// Lossy is true when an alert this tier acknowledged dies with this
@@ -81,6 +85,7 @@ func (c *Chain) Status() Status {
 			Opened:       t.drv != nil,
 			LastError:    t.lastErr,
 			Probes:       t.probes.Load(),
+			MaxAlerts:    t.maxAlerts,
 			Capabilities: t.caps,
 			Lossy:        t.drv != nil && !t.caps.Durable && !t.caps.Persistent,
 		}
@@ -114,11 +119,16 @@ func StatusOf(s *backend.Store) (Status, bool) {
 }
 
 // As implements backend.Aser: Store.As(&st), st a Status, sets st to the
-// chain's status (what StatusOf does).
+// chain's status (what StatusOf does); Store.As(&c), c a *Chain, sets c to
+// the chain itself, for Replay (what ReplayerOf does).
 func (c *Chain) As(i any) bool {
-	p, ok := i.(*Status)
-	if ok {
+	switch p := i.(type) {
+	case *Status:
 		*p = c.Status()
+		return true
+	case **Chain:
+		*p = c
+		return true
 	}
-	return ok
+	return false
 }

@@ -40,7 +40,7 @@ func printChainStatus(env *cliEnv, s *backend.Store) {
 		if t.Lossy {
 			lossy = " [lossy: held in this process's memory, gone if it dies]"
 		}
-		fmt.Fprintf(w, "tier %d:       %s %s: %s, backlog %d, probes %d%s\n", i+1, t.Name, t.DSN, state, t.Backlog, t.Probes, lossy)
+		fmt.Fprintf(w, "tier %d:       %s %s: %s, max_alerts %d, backlog %d, probes %d%s\n", i+1, t.Name, t.DSN, state, t.MaxAlerts, t.Backlog, t.Probes, lossy)
 		if t.LastError != "" {
 			fmt.Fprintf(w, "              last error: %s\n", t.LastError)
 		}

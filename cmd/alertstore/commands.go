@@ -31,6 +31,21 @@ func newFlags(env *cliEnv, name, args string) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(scrubWriter{env.stderr})
 	dsn := fs.String("dsn", "", "data source name (default $"+envDSN+", else the embedded store)")
+	fs.StringVar(&env.logLevel, "log-level", "off", "log the backends' records on stderr at this level: off, debug, info, warn, error")
+	fs.StringVar(&env.logFormat, "log-format", "text", "with --log-level: text or json")
+	budget, err := time.ParseDuration(replayBudgetDefault())
+	if err != nil || budget < 0 {
+		budget = -1 // a bad $ALERTSTORE_REPLAY_BUDGET: openStore refuses it
+	}
+	env.replayBudget = budget
+	fs.Func("replay-budget", "how long to replay a chain's backlog before exiting; 0: not at all (default $"+envReplayBudget+", else "+defaultReplayBudget.String()+")", func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("want a duration such as 3s, or 0")
+		}
+		env.replayBudget = d
+		return nil
+	})
 	fs.Usage = func() {
 		fmt.Fprintf(env.stderr, "usage: alertstore %s %s\n", name, args)
 		fs.PrintDefaults()
@@ -78,10 +93,20 @@ func (env *cliEnv) openStore(ctx context.Context, flagValue string) (*backend.St
 	if err != nil {
 		return nil, err
 	}
+	if env.replayBudget < 0 {
+		return nil, usagef("$%s: want a duration such as 3s, or 0", envReplayBudget)
+	}
+	if ctx, err = env.withLogging(ctx); err != nil {
+		return nil, err
+	}
 	s, err := registry.Open(ctx, dsn)
 	if err == nil {
 		env.opened = append(env.opened, s)
 		warnFile(env, s)
+		// A chain: say when a call fell back or read it degraded, and
+		// replay its backlog before closing it (chaincli.go).
+		s.SetObserver(&chainNotices{env: env, s: s})
+		exitPlans.Store(s, &exitPlan{env: env, ctx: ctx})
 	}
 	return s, err
 }
@@ -429,6 +454,7 @@ func cmdBackends(ctx context.Context, env *cliEnv, args []string) error {
 // command's error when it had none: a store may still be writing on Close
 // (a bolt file's last commit), and a failure there must not exit 0.
 func closeInto(err *error, s *backend.Store) {
+	replayBeforeClose(s)
 	if cerr := s.Close(); cerr != nil && *err == nil {
 		*err = cerr
 	}

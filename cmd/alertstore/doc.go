@@ -9,6 +9,12 @@
 //	                [--entity E] [--source kafka] [--since 1h] [--until T] [--json]
 //	alertstore count | clear --yes | ping | status | backends | selftest
 //	alertstore doctor [--dsn DSN]           OK/WARN/FAIL per safety check, with fixes
+//	alertstore replay [--dsn DSN] [--timeout D]   drain a chain's backlog now, with progress
+//
+// Every command takes --log-level off|debug|info|warn|error (default off)
+// and --log-format text|json, and, with a chain, --replay-budget D (default
+// $ALERTSTORE_REPLAY_BUDGET, else 3s): how long it replays the backlog
+// before it exits.
 //
 // The DSN comes from --dsn, else $ALERTSTORE_DSN, else the embedded default
 // store (see `alertstore help`). Exit codes, for scripts:
@@ -22,4 +28,6 @@
 //	   server's cap) stored the lines stderr names ("lines 3 to 502 were stored")
 //	5  a security check failed: a TLS certificate that does not verify, or
 //	   credentials or rights the server refused (not an outage)
+//	6  status: a chain is degraded (its first tier does not answer)
+//	7  replay: a chain's backlog is left (first tier down, or --timeout)
 package main

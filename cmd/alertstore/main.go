@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/apt-detection/alertstore/backend"
 	_ "github.com/apt-detection/alertstore/backends/all"
@@ -54,7 +55,8 @@ func commands() []command {
 		{"clear", "delete every alert of the namespace (needs --yes)", cmdClear},
 		{"cap", "show the namespace's recorded cap, or change it (cap set N --yes)", cmdCap},
 		{"ping", "check that the backend answers", cmdPing},
-		{"status", "backend, health, count, capabilities, and a chain's tiers and replay", cmdStatus},
+		{"status", "backend, health, count, capabilities, and a chain's tiers and replay (exit 6: chain degraded)", cmdStatus},
+		{"replay", "drain a chain's backlog into its first tier now, with progress (exit 7: backlog left)", cmdReplay},
 		{"backends", "list the registered DSN schemes", cmdBackends},
 		{"doctor", "check the deployment for what is unsafe (TLS, ACL, eviction, persistence, version...) and say how to fix it", cmdDoctor},
 		{"selftest", "run the conformance checks against the DSN in a scratch namespace", cmdSelftest},
@@ -66,6 +68,12 @@ type cliEnv struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	opened         []*backend.Store // by openStore, for reportDrops
+
+	// Set by the flags every command has (newFlags).
+	logFormat, logLevel string
+	replayBudget        time.Duration
+	degradedSeen        bool // a call found the chain degraded (chainNotices)
+	replaysItself       bool // the replay command: no replay at close
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -105,7 +113,9 @@ A password in --dsn shows in ps: prefer $%[1]s, or password_file=.
 Exit codes: 0 ok, 1 failed, 2 usage or config error, 3 backend unavailable,
 4 invalid alert input (nothing stored, except the valid lines with
 --skip-invalid and the lines stderr names as stored), 5 security check failed (TLS
-certificate, credentials or permissions refused; see docs/security.md).
+certificate, credentials or permissions refused; see docs/security.md),
+6 a chain is degraded (status: its first tier is down), 7 a chain's
+backlog is left (replay could not drain it).
 Run "alertstore <command> -h" for a command's flags.
 `, envDSN, defaultDSNDescription())
 }
@@ -122,6 +132,14 @@ func report(w io.Writer, cmd string, err error) int {
 		return exitUsage
 	case errors.Is(err, errHelp):
 		return exitOK
+	case errors.Is(err, errDegraded):
+		fmt.Fprintf(w, "alertstore %s: %v\n", cmd, err)
+		fmt.Fprintf(w, "hint: writes go to a lower tier and wait there; they move up when it answers (`alertstore replay`); see docs/guarantees.md\n")
+		return exitDegraded
+	case errors.Is(err, errBacklogLeft):
+		fmt.Fprintf(w, "alertstore %s: %v\n", cmd, err)
+		fmt.Fprintf(w, "hint: nothing is lost: the backlog stays in the lower tier; run `alertstore replay` again when the first tier answers, or with a longer --timeout\n")
+		return exitBacklogLeft
 	case errors.Is(err, backend.ErrInvalidConfig), errors.Is(err, backend.ErrInvalidQuery):
 		fmt.Fprintf(w, "alertstore %s: %v\n", cmd, err)
 		fmt.Fprintf(w, "hint: check the DSN and flags; `alertstore help` and docs/dsn.md list the forms\n")

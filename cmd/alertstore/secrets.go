@@ -24,7 +24,14 @@ type warningHandler struct {
 
 func (h warningHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
 
-func (h warningHandler) Handle(_ context.Context, r slog.Record) error {
+func (h warningHandler) Handle(ctx context.Context, r slog.Record) error {
+	security := false
+	r.Attrs(func(a slog.Attr) bool { security = security || a.Key == securityAttr; return !security })
+	if security {
+		// A backend's security warning, now logged to the ctx's logger:
+		// printed and kept for status as before (security.go).
+		return cmdLog.Handle(ctx, r)
+	}
 	if _, dup := h.seen.LoadOrStore(r.Message, true); dup {
 		return nil
 	}
@@ -32,8 +39,19 @@ func (h warningHandler) Handle(_ context.Context, r slog.Record) error {
 	return err
 }
 
-func (h warningHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h warningHandler) WithGroup(string) slog.Handler      { return h }
+// WithAttrs and WithGroup: a logger derived from the command's (a
+// backend's own, such as the chain's, tagged backend=chain) is not a DSN
+// warning: those records stay quiet unless --log-level asks for them
+// (logflags.go).
+func (h warningHandler) WithAttrs([]slog.Attr) slog.Handler { return discardHandler{} }
+func (h warningHandler) WithGroup(string) slog.Handler      { return discardHandler{} }
+
+type discardHandler struct{}
+
+func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
+func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
+func (d discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return d }
+func (d discardHandler) WithGroup(string) slog.Handler           { return d }
 
 // withWarnings makes the stores a command opens print their warnings on
 // stderr.

@@ -20,6 +20,7 @@ const securityAttr = "security"
 // `status` to list.
 type securityLog struct {
 	mu     sync.Mutex
+	user   slog.Handler // --log-level's handler, nil when off (logflags.go)
 	w      io.Writer
 	seen   []string
 	attrs  []slog.Attr
@@ -41,11 +42,11 @@ func (h *securityLog) root() *securityLog {
 func (h *securityLog) start(w io.Writer) func() {
 	r := h.root()
 	r.mu.Lock()
-	r.w, r.seen = w, nil
+	r.w, r.seen, r.user = w, nil, nil
 	r.mu.Unlock()
 	return func() {
 		r.mu.Lock()
-		r.w = nil
+		r.w, r.user = nil, nil
 		r.mu.Unlock()
 	}
 }
@@ -58,7 +59,27 @@ func (h *securityLog) warnings() []string {
 	return append([]string(nil), r.seen...)
 }
 
-func (h *securityLog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+// setUser makes the handler also pass every record to u (--log-level).
+func (h *securityLog) setUser(u slog.Handler) {
+	r := h.root()
+	r.mu.Lock()
+	r.user = u
+	r.mu.Unlock()
+}
+
+func (h *securityLog) userHandler() slog.Handler {
+	r := h.root()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.user
+}
+
+func (h *securityLog) Enabled(ctx context.Context, l slog.Level) bool {
+	if u := h.userHandler(); u != nil && u.Enabled(ctx, l) {
+		return true
+	}
+	return l >= slog.LevelWarn
+}
 
 func (h *securityLog) WithAttrs(as []slog.Attr) slog.Handler {
 	return &securityLog{parent: h.root(), attrs: append(append([]slog.Attr(nil), h.attrs...), as...)}
@@ -66,7 +87,13 @@ func (h *securityLog) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h *securityLog) WithGroup(string) slog.Handler { return h }
 
-func (h *securityLog) Handle(_ context.Context, r slog.Record) error {
+func (h *securityLog) Handle(ctx context.Context, r slog.Record) error {
+	if u := h.userHandler(); u != nil && u.Enabled(ctx, r.Level) {
+		_ = u.WithAttrs(h.attrs).Handle(ctx, r.Clone())
+	}
+	if r.Level < slog.LevelWarn {
+		return nil
+	}
 	finding := ""
 	detail := ""
 	visit := func(a slog.Attr) bool {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/apt-detection/alertstore/backends/chain"
 	"github.com/apt-detection/alertstore/registry"
 )
 
@@ -17,7 +18,7 @@ func cmdStatus(ctx context.Context, env *cliEnv, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	s, err := registry.Open(ctx, dsn)
+	s, err := env.openStore(ctx, dsn)
 	if err != nil {
 		return err
 	}
@@ -43,5 +44,11 @@ func cmdStatus(ctx context.Context, env *cliEnv, args []string) (err error) {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "entries:      %d\n", n)
-	return printIntegrity(ctx, env, s)
+	if err := printIntegrity(ctx, env, s); err != nil {
+		return err
+	}
+	if st, ok := chain.StatusOf(s); ok && !st.DegradedSince.IsZero() {
+		return errDegraded
+	}
+	return nil
 }

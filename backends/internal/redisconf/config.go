@@ -235,7 +235,7 @@ func Parse(dsn *registry.DSN, t Transport) (Config, error) {
 			return c, err
 		}
 		if c.TLS.InsecureSkipVerify {
-			WarnInsecure(dsn.Scheme(), c.Host)
+			WarnInsecureTo(dsn.Logger(), dsn.Scheme(), c.Host)
 		}
 	}
 	return c, nil
@@ -254,8 +254,12 @@ const SecurityAttr = "security"
 // that a connection's server certificate is not verified. Parse calls it
 // on every open of a DSN with tls_insecure_skip_verify=true, so the
 // warning recurs as long as the setting stays.
-func WarnInsecure(scheme, host string) {
-	slog.Warn(InsecureSkipVerifyWarning, SecurityAttr, "tls_insecure_skip_verify", "scheme", scheme, "host", host)
+func WarnInsecure(scheme, host string) { WarnInsecureTo(slog.Default(), scheme, host) }
+
+// WarnInsecureTo is WarnInsecure to l: Parse logs to the logger of the ctx
+// the DSN was opened with (registry.DSN.Logger).
+func WarnInsecureTo(l *slog.Logger, scheme, host string) {
+	l.Warn(InsecureSkipVerifyWarning, SecurityAttr, "tls_insecure_skip_verify", "scheme", scheme, "host", host)
 }
 
 // checkCredentials refuses the credentials a client library would not

@@ -222,6 +222,7 @@ func parseData(dsn *registry.DSN, db string) (redisconf.Config, error) {
 	if err != nil {
 		return redisconf.Config{}, err
 	}
+	d.SetLoggerOf(dsn)
 	for _, p := range ownParams {
 		d.Params(p)
 	}
