@@ -77,6 +77,9 @@ type cliEnv struct {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// One writer for every goroutine that reports (put -'s reader and its
+	// writer, the chain's notices).
+	stderr = &lockedWriter{w: stderr}
 	env := &cliEnv{stdin: stdin, stdout: stdout, stderr: stderr}
 	defer cmdLog.start(stderr)()
 	ctx = withWarnings(ctx, stderr)
