@@ -93,7 +93,7 @@ func followAlerts(ctx context.Context, env *cliEnv, s *backend.Store, q backend.
 		if last != "" {
 			newer, err := alertsAfter(ctx, s, last)
 			if err != nil {
-				w.Close()
+				_ = w.Close() // a subscription's close has nothing to report
 				return last, err
 			}
 			for _, a := range newer {
@@ -101,7 +101,7 @@ func followAlerts(ctx context.Context, env *cliEnv, s *backend.Store, q backend.
 					continue
 				}
 				if err := emit(a); err != nil {
-					w.Close()
+					_ = w.Close() // a subscription's close has nothing to report
 					return last, err
 				}
 				seen[a.ID()] = true
@@ -110,7 +110,7 @@ func followAlerts(ctx context.Context, env *cliEnv, s *backend.Store, q backend.
 		}
 		fmt.Fprintf(env.stderr, "alertstore watch: following %s (Ctrl-C to stop)\n", s.Backend())
 		err = followWatch(ctx, w, q, seen, &last, emit)
-		w.Close()
+		_ = w.Close() // a subscription's close has nothing to report
 		if errors.Is(err, backend.ErrLagged) {
 			fmt.Fprintf(env.stderr, "alertstore watch: fell behind; catching up from %s\n", last)
 			continue
