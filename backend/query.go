@@ -118,6 +118,12 @@ func (q *Query) check() (limit int, before int64, err error) {
 	return limit, before, nil
 }
 
+// Match reports whether a passes q's filters (severities, entity, source
+// type, time window), as List applies them; paging fields and Verified are
+// not filters of a single alert and are ignored. A follower of Store.Watch
+// uses it to show what a List with the same Query would show.
+func (q *Query) Match(a *Alert) bool { return q.match(a) }
+
 func (q *Query) match(a *Alert) bool {
 	if len(q.Severities) > 0 {
 		ok := false

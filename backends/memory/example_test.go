@@ -40,3 +40,38 @@ func Example() {
 	// host3 critical 12:00
 	// host2 High 11:00
 }
+
+// ExampleStore_Watch follows alerts as they are stored: subscribe first,
+// then every alert stored afterwards arrives, in order.
+func ExampleStore_Watch() {
+	ctx := context.Background()
+	store, err := registry.Open(ctx, "mem://")
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close()
+	w, err := store.Watch(ctx)
+	if err != nil {
+		panic(err) // wraps errors.ErrUnsupported without Capabilities().Watch
+	}
+	defer w.Close()
+	for _, e := range []string{"host1", "host2"} {
+		a := backend.NewAlert()
+		if err := a.SetEntity(e); err != nil {
+			panic(err)
+		}
+		if err := store.Store(ctx, a); err != nil {
+			panic(err)
+		}
+	}
+	for range 2 {
+		a, err := w.Next(ctx)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(a.Entity())
+	}
+	// Output:
+	// host1
+	// host2
+}

@@ -124,11 +124,18 @@ func cmdPut(ctx context.Context, env *cliEnv, args []string) (err error) {
 	id := fs.String("id", "", "alert id (default a fresh UUIDv7)")
 	var fields multiFlag
 	fs.Var(&fields, "field", "extra field as key=JSON (repeatable), e.g. --field 'features={\"n\":3}'")
-	skipInvalid := fs.Bool("skip-invalid", false, "with put -: store the valid lines and report the invalid ones (exit 4) instead of storing none")
+	skipInvalid := fs.Bool("skip-invalid", false, "with put --atomic -: store the valid lines and report the invalid ones (exit 4) instead of storing none (streaming always does)")
+	sf := addStreamFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	rest := fs.Args()
+	if err := sf.check(fs, rest, *skipInvalid); err != nil {
+		return err
+	}
+	if len(rest) == 1 && rest[0] == "-" && !sf.atomic {
+		return putStream(ctx, env, *dsn, sf)
+	}
 	if len(rest) > 1 {
 		return usagef("put takes at most one argument (a JSON object, or - for stdin), got %d", len(rest))
 	}

@@ -4,7 +4,9 @@
 //	alertstore demo                         store and print sample alerts (embedded store)
 //	alertstore put --entity host1 --severity high --message "..."
 //	alertstore put '{"entity": "host1", "severity": "High", ...}'
-//	producer | alertstore put -             newline-delimited JSON from stdin
+//	producer | alertstore put -             NDJSON from stdin, stored as it arrives
+//	                [--batch 100] [--flush 200ms] [--reject-file F] [--atomic]
+//	alertstore watch [filters as list] [--json] [--since-id ID]   follow new alerts
 //	alertstore list [--limit N] [--severity high,critical] [--min-severity medium]
 //	                [--entity E] [--source kafka] [--since 1h] [--until T] [--json]
 //	alertstore count | clear --yes | ping | status | backends | selftest
@@ -23,8 +25,9 @@
 //	1  the operation failed (or a selftest check failed)
 //	2  usage or configuration error (bad flag, bad DSN, clear without --yes)
 //	3  the backend is unavailable (down, frozen, timed out)
-//	4  invalid alert input: nothing was stored, except that put - --skip-invalid
-//	   stored the valid lines, and a write refused part-way (an alert over the
+//	4  invalid alert input: put - (streaming) rejected the lines stderr names
+//	   and stored the others; otherwise nothing was stored, except that
+//	   put --atomic --skip-invalid - stored the valid lines, and a write refused part-way (an alert over the
 //	   server's cap) stored the lines stderr names ("lines 3 to 502 were stored")
 //	5  a security check failed: a TLS certificate that does not verify, or
 //	   credentials or rights the server refused (not an outage)

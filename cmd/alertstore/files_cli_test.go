@@ -181,7 +181,7 @@ func TestPutStdinSizeCapFirst(t *testing.T) {
 		}
 		fmt.Fprintf(&in, `{"entity": "h%d", "message": "%s"}`+"\n", i, msg)
 	}
-	code, out, errOut := runCLI(t, in.String(), "put", dsn, "-")
+	code, out, errOut := runCLI(t, in.String(), "put", dsn, "--atomic", "-")
 	if code != exitInvalid || !strings.Contains(errOut, "line 552:") || out != "" || strings.Contains(errOut, "alert 51") {
 		t.Fatalf("put - = exit %d\nstdout: %.200s\nstderr: %s\nwant exit 4 naming line 552 and nothing stored", code, out, errOut)
 	}
@@ -199,7 +199,7 @@ func TestPutStdinPartialByLine(t *testing.T) {
 	for i := range 600 {
 		fmt.Fprintf(&in, `{"entity": "h%d"}`+"\n", i)
 	}
-	code, out, errOut := runCLI(t, in.String(), "put", "--dsn", "test-fail-after://partial", "-")
+	code, out, errOut := runCLI(t, in.String(), "put", "--dsn", "test-fail-after://partial", "--atomic", "-")
 	if code != exitUnavailable || strings.Count(out, "\n") != 500 ||
 		!strings.Contains(errOut, "the 500 alerts of lines 3 to 502 were stored") || !strings.Contains(errOut, "from line 503 on, nothing was stored") {
 		t.Fatalf("put - = exit %d, %d ids printed\nstderr: %s", code, strings.Count(out, "\n"), errOut)

@@ -51,6 +51,7 @@ func commands() []command {
 		{"demo", "store realistic sample alerts in a scratch namespace, then count, list and print them", cmdDemo},
 		{"put", "store one alert (flags or a JSON argument) or NDJSON from stdin (put -)", cmdPut},
 		{"list", "list alerts newest first, filtered (--json for NDJSON)", cmdList},
+		{"watch", "print new alerts as they arrive, filtered like list, until Ctrl-C (--since-id: resume without gaps)", cmdWatch},
 		{"count", "print the number of stored entries", cmdCount},
 		{"clear", "delete every alert of the namespace (needs --yes)", cmdClear},
 		{"cap", "show the namespace's recorded cap, or change it (cap set N --yes)", cmdCap},
@@ -77,6 +78,9 @@ type cliEnv struct {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// One writer for every goroutine that reports (put -'s reader and its
+	// writer, the chain's notices).
+	stderr = &lockedWriter{w: stderr}
 	env := &cliEnv{stdin: stdin, stdout: stdout, stderr: stderr}
 	defer cmdLog.start(stderr)()
 	ctx = withWarnings(ctx, stderr)
@@ -111,7 +115,8 @@ bolt:///var/lib/alertstore/alerts.db. See docs/dsn.md.
 A password in --dsn shows in ps: prefer $%[1]s, or password_file=.
 
 Exit codes: 0 ok, 1 failed, 2 usage or config error, 3 backend unavailable,
-4 invalid alert input (nothing stored, except the valid lines with
+4 invalid alert input (put - streaming: the invalid lines stderr names were
+rejected, the others stored; put --atomic -: nothing stored, except with
 --skip-invalid and the lines stderr names as stored), 5 security check failed (TLS
 certificate, credentials or permissions refused; see docs/security.md),
 6 a chain is degraded (status: its first tier is down), 7 a chain's
