@@ -2,7 +2,6 @@ package dirstore
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,21 +18,11 @@ var _ backend.Drainer = (*driver)(nil)
 // Oldest implements backend.Drainer: the committed entries after position
 // after, oldest first, reading only the files it returns.
 func (d *driver) Oldest(ctx context.Context, after int64, limit int) ([]backend.Entry, error) {
-	if err := d.check(ctx); err != nil {
-		return nil, err
-	}
-	if limit <= 0 {
-		return nil, fmt.Errorf("%w: oldest limit %d", backend.ErrInvalidQuery, limit)
-	}
-	unlock, err := d.lock(ctx, false)
+	st, unlock, err := d.readLocked(ctx, "oldest", limit)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	st, err := readState(ctx, d.dir)
-	if err != nil {
-		return nil, err
-	}
 	start, found := slices.BinarySearch(st.committed, after)
 	if found {
 		start++

@@ -126,23 +126,35 @@ func (d *driver) Append(ctx context.Context, alerts [][]byte) error {
 	return nil
 }
 
-// Scan implements backend.Driver, reading only the files it returns.
-func (d *driver) Scan(ctx context.Context, before int64, limit int) ([]backend.Entry, error) {
+// readLocked is the start of every read: a driver that is open, a
+// positive limit (op names the call in the error), the directory's shared
+// lock, and its committed state. The caller releases the lock.
+func (d *driver) readLocked(ctx context.Context, op string, limit int) (state, func(), error) {
 	if err := d.check(ctx); err != nil {
-		return nil, err
+		return state{}, nil, err
 	}
 	if limit <= 0 {
-		return nil, fmt.Errorf("%w: scan limit %d", backend.ErrInvalidQuery, limit)
+		return state{}, nil, fmt.Errorf("%w: %s limit %d", backend.ErrInvalidQuery, op, limit)
 	}
 	unlock, err := d.lock(ctx, false)
+	if err != nil {
+		return state{}, nil, err
+	}
+	st, err := readState(ctx, d.dir)
+	if err != nil {
+		unlock()
+		return state{}, nil, err
+	}
+	return st, unlock, nil
+}
+
+// Scan implements backend.Driver, reading only the files it returns.
+func (d *driver) Scan(ctx context.Context, before int64, limit int) ([]backend.Entry, error) {
+	st, unlock, err := d.readLocked(ctx, "scan", limit)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	st, err := readState(ctx, d.dir)
-	if err != nil {
-		return nil, err
-	}
 	end := len(st.committed)
 	if before > 0 {
 		end, _ = slices.BinarySearch(st.committed, before)

@@ -72,90 +72,87 @@ func withUser(dsn, user, pass string) string {
 }
 
 func TestDoctor(t *testing.T) {
-	for _, spec := range containers.Matrix() {
-		t.Run(spec.Name, func(t *testing.T) {
-			t.Parallel()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			defer cancel()
+	redistest.ForEachServer(t, func(t *testing.T, spec containers.ServerSpec) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
 
-			// An open server: no password, an evicting policy, no
-			// persistence (the helpers' default: --save "" --appendonly no).
-			open := containers.StartServer(ctx, t, spec, containers.WithArgs("--maxmemory-policy", "allkeys-lru"))
-			// A replica of it.
-			replica := containers.StartServer(ctx, t, spec, containers.WithArgs("--replicaof", "127.0.0.1", strconv.Itoa(open.Port())))
-			// A hardened server: AOF with fsync always, noeviction (the
-			// default), default user off, an admin and the two roles.
-			hard := containers.StartServer(ctx, t, spec, containers.WithAOF(), containers.WithPassword(adminPass))
-			prefix := "doctor:"
-			setupUsers(ctx, t, hard, prefix)
+		// An open server: no password, an evicting policy, no
+		// persistence (the helpers' default: --save "" --appendonly no).
+		open := containers.StartServer(ctx, t, spec, containers.WithArgs("--maxmemory-policy", "allkeys-lru"))
+		// A replica of it.
+		replica := containers.StartServer(ctx, t, spec, containers.WithArgs("--replicaof", "127.0.0.1", strconv.Itoa(open.Port())))
+		// A hardened server: AOF with fsync always, noeviction (the
+		// default), default user off, an admin and the two roles.
+		hard := containers.StartServer(ctx, t, spec, containers.WithAOF(), containers.WithPassword(adminPass))
+		prefix := "doctor:"
+		setupUsers(ctx, t, hard, prefix)
 
-			t.Run("OpenServer", func(t *testing.T) {
-				expect(t, "redis://"+open.Addr()+"/0", true,
-					want{"reachable", doctor.OK, "answers"},
-					want{"tls", doctor.OK, "this machine only"},
-					want{"default-user", doctor.Fail, "without any password"},
-					want{"eviction", doctor.Fail, "allkeys-lru"},
-					want{"persistence", doctor.Fail, "persistence is off"},
-					want{"permissions", doctor.Fail, "config get"},
-				)
-			})
-			t.Run("Replica", func(t *testing.T) {
-				expect(t, "redis://"+replica.Addr()+"/0", true, want{"replication", doctor.Fail, "is a replica of 127.0.0.1:" + strconv.Itoa(open.Port())})
-			})
-			t.Run("OldVersion", func(t *testing.T) {
-				// The matrix images are all behind a fixed advisory.
-				expect(t, "redis://"+open.Addr()+"/0", true, want{"version", doctor.Fail, "CVE-2025-49844"})
-			})
-			dsn := "redis://" + hard.Addr() + "/0?prefix=" + url.QueryEscape(prefix)
-			t.Run("HardenedAsAdmin", func(t *testing.T) {
-				expect(t, withUser(dsn, "admin", adminPass), true,
-					want{"default-user", doctor.OK, "refused"},
-					want{"eviction", doctor.OK, "noeviction"},
-					want{"persistence", doctor.OK, "appendfsync always"},
-					want{"replication", doctor.Warn, "without replicas"},
-					want{"permissions", doctor.Fail, "neither the writer nor the reader role needs"},
-				)
-			})
-			t.Run("HardenedAsWriter", func(t *testing.T) {
-				expect(t, withUser(dsn, "writer", writerPass), false,
-					want{"reachable", doctor.OK, `user "writer"`},
-					want{"default-user", doctor.OK, "refused"},
-					want{"permissions", doctor.OK, "writer role"},
-					want{"eviction", doctor.Warn, "may not run INFO"},
-					want{"namespace", doctor.OK, `"doctor:" is empty`},
-					want{"signing", doctor.Warn, "no sign_key_file"},
-					want{"audit", doctor.OK, "no clear or cap change"},
-				)
-			})
-			t.Run("HardenedAsReader", func(t *testing.T) {
-				expect(t, withUser(dsn, "reader", readerPass), false, want{"permissions", doctor.OK, "reader role"})
-			})
-			t.Run("UserMissingLTRIM", func(t *testing.T) {
-				expect(t, withUser(dsn, "partial", writerPass), true, want{"permissions", doctor.Fail, "ltrim"})
-			})
-			t.Run("WrongPassword", func(t *testing.T) {
-				expect(t, withUser(dsn, "writer", "not-it"), true, want{"reachable", doctor.Fail, "refused the credentials"})
-			})
-			t.Run("TLS", func(t *testing.T) {
-				pki, other := redistest.NewPKI(t, "alertstore"), redistest.NewPKI(t, "impostor")
-				srv := containers.StartServer(ctx, t, spec, containers.WithTLS(containers.TLSFiles{Cert: pki.ServerCert, Key: pki.ServerKey, CA: pki.CAPEM}))
-				base := "rediss://" + srv.TLSAddr() + "/0?tls_ca="
-				expect(t, base+url.QueryEscape(redistest.WriteFile(t, "ca.pem", pki.CAPEM)), true,
-					want{"tls", doctor.OK, "certificate verified"})
-				expect(t, base+url.QueryEscape(redistest.WriteFile(t, "other.pem", other.CAPEM)), true,
-					want{"reachable", doctor.Fail, "TLS failed"})
-				expect(t, base+url.QueryEscape(redistest.WriteFile(t, "other.pem", other.CAPEM))+"&tls_insecure_skip_verify=true", true,
-					want{"tls", doctor.Fail, "tls_insecure_skip_verify"})
-			})
-			t.Run("Namespace", func(t *testing.T) {
-				testNamespace(ctx, t, open)
-			})
-			t.Run("OtherPrefix", func(t *testing.T) {
-				other := "redis://" + hard.Addr() + "/0?prefix=elsewhere%3A"
-				expect(t, withUser(other, "reader", readerPass), true, want{"permissions", doctor.Fail, "may not run llen"})
-			})
+		t.Run("OpenServer", func(t *testing.T) {
+			expect(t, "redis://"+open.Addr()+"/0", true,
+				want{"reachable", doctor.OK, "answers"},
+				want{"tls", doctor.OK, "this machine only"},
+				want{"default-user", doctor.Fail, "without any password"},
+				want{"eviction", doctor.Fail, "allkeys-lru"},
+				want{"persistence", doctor.Fail, "persistence is off"},
+				want{"permissions", doctor.Fail, "config get"},
+			)
 		})
-	}
+		t.Run("Replica", func(t *testing.T) {
+			expect(t, "redis://"+replica.Addr()+"/0", true, want{"replication", doctor.Fail, "is a replica of 127.0.0.1:" + strconv.Itoa(open.Port())})
+		})
+		t.Run("OldVersion", func(t *testing.T) {
+			// The matrix images are all behind a fixed advisory.
+			expect(t, "redis://"+open.Addr()+"/0", true, want{"version", doctor.Fail, "CVE-2025-49844"})
+		})
+		dsn := "redis://" + hard.Addr() + "/0?prefix=" + url.QueryEscape(prefix)
+		t.Run("HardenedAsAdmin", func(t *testing.T) {
+			expect(t, withUser(dsn, "admin", adminPass), true,
+				want{"default-user", doctor.OK, "refused"},
+				want{"eviction", doctor.OK, "noeviction"},
+				want{"persistence", doctor.OK, "appendfsync always"},
+				want{"replication", doctor.Warn, "without replicas"},
+				want{"permissions", doctor.Fail, "neither the writer nor the reader role needs"},
+			)
+		})
+		t.Run("HardenedAsWriter", func(t *testing.T) {
+			expect(t, withUser(dsn, "writer", writerPass), false,
+				want{"reachable", doctor.OK, `user "writer"`},
+				want{"default-user", doctor.OK, "refused"},
+				want{"permissions", doctor.OK, "writer role"},
+				want{"eviction", doctor.Warn, "may not run INFO"},
+				want{"namespace", doctor.OK, `"doctor:" is empty`},
+				want{"signing", doctor.Warn, "no sign_key_file"},
+				want{"audit", doctor.OK, "no clear or cap change"},
+			)
+		})
+		t.Run("HardenedAsReader", func(t *testing.T) {
+			expect(t, withUser(dsn, "reader", readerPass), false, want{"permissions", doctor.OK, "reader role"})
+		})
+		t.Run("UserMissingLTRIM", func(t *testing.T) {
+			expect(t, withUser(dsn, "partial", writerPass), true, want{"permissions", doctor.Fail, "ltrim"})
+		})
+		t.Run("WrongPassword", func(t *testing.T) {
+			expect(t, withUser(dsn, "writer", "not-it"), true, want{"reachable", doctor.Fail, "refused the credentials"})
+		})
+		t.Run("TLS", func(t *testing.T) {
+			pki, other := redistest.NewPKI(t, "alertstore"), redistest.NewPKI(t, "impostor")
+			srv := containers.StartServer(ctx, t, spec, containers.WithTLS(containers.TLSFiles{Cert: pki.ServerCert, Key: pki.ServerKey, CA: pki.CAPEM}))
+			base := "rediss://" + srv.TLSAddr() + "/0?tls_ca="
+			expect(t, base+url.QueryEscape(redistest.WriteFile(t, "ca.pem", pki.CAPEM)), true,
+				want{"tls", doctor.OK, "certificate verified"})
+			expect(t, base+url.QueryEscape(redistest.WriteFile(t, "other.pem", other.CAPEM)), true,
+				want{"reachable", doctor.Fail, "TLS failed"})
+			expect(t, base+url.QueryEscape(redistest.WriteFile(t, "other.pem", other.CAPEM))+"&tls_insecure_skip_verify=true", true,
+				want{"tls", doctor.Fail, "tls_insecure_skip_verify"})
+		})
+		t.Run("Namespace", func(t *testing.T) {
+			testNamespace(ctx, t, open)
+		})
+		t.Run("OtherPrefix", func(t *testing.T) {
+			other := "redis://" + hard.Addr() + "/0?prefix=elsewhere%3A"
+			expect(t, withUser(other, "reader", readerPass), true, want{"permissions", doctor.Fail, "may not run llen"})
+		})
+	})
 }
 
 // setupUsers creates admin, writer, reader and a writer without LTRIM on

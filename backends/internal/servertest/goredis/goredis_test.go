@@ -20,13 +20,10 @@ import (
 func TestMain(m *testing.M) { redistest.Main(m) }
 
 func TestConformance(t *testing.T) {
-	for _, spec := range containers.Matrix() {
-		t.Run(spec.Name, func(t *testing.T) {
-			t.Parallel()
-			srv := redistest.Shared(t, spec)
-			conformance.RunConformanceTests(t, redistest.Harness(goredis.Scheme, srv.Addr()))
-		})
-	}
+	redistest.ForEachServer(t, func(t *testing.T, spec containers.ServerSpec) {
+		srv := redistest.Shared(t, spec)
+		conformance.RunConformanceTests(t, redistest.Harness(goredis.Scheme, srv.Addr()))
+	})
 }
 
 // Store.As reaches the go-redis client behind the store (the package doc's
@@ -48,21 +45,15 @@ func TestAs(t *testing.T) {
 }
 
 func TestServer(t *testing.T) {
-	for _, spec := range containers.Matrix() {
-		t.Run(spec.Name, func(t *testing.T) {
-			t.Parallel()
-			redistest.RunServerTests(t, goredis.Scheme, redistest.Shared(t, spec))
-		})
-	}
+	redistest.ForEachServer(t, func(t *testing.T, spec containers.ServerSpec) {
+		redistest.RunServerTests(t, goredis.Scheme, redistest.Shared(t, spec))
+	})
 }
 
 func TestFaults(t *testing.T) {
-	for _, spec := range containers.Matrix() {
-		t.Run(spec.Name, func(t *testing.T) {
-			t.Parallel()
-			redistest.RunFaultTests(t, goredis.Scheme, spec)
-		})
-	}
+	redistest.ForEachServer(t, func(t *testing.T, spec containers.ServerSpec) {
+		redistest.RunFaultTests(t, goredis.Scheme, spec)
+	})
 }
 
 // TestUnixSocket reaches a server through a Unix socket (a proxy to the
@@ -102,19 +93,13 @@ func TestNoServer(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
-	for _, spec := range containers.Matrix() {
-		t.Run(spec.Name, func(t *testing.T) {
-			t.Parallel()
-			redistest.RunTLSTests(t, goredis.SchemeTLS, spec)
-		})
-	}
+	redistest.ForEachServer(t, func(t *testing.T, spec containers.ServerSpec) {
+		redistest.RunTLSTests(t, goredis.SchemeTLS, spec)
+	})
 }
 
 func TestACLRoles(t *testing.T) {
-	for _, spec := range containers.Matrix() {
-		t.Run(spec.Name, func(t *testing.T) {
-			t.Parallel()
-			redistest.RunACLTests(t, goredis.Scheme, spec)
-		})
-	}
+	redistest.ForEachServer(t, func(t *testing.T, spec containers.ServerSpec) {
+		redistest.RunACLTests(t, goredis.Scheme, spec)
+	})
 }

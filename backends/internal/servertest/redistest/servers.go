@@ -39,3 +39,16 @@ func Shared(t testing.TB, spec containers.ServerSpec) *containers.Server {
 //
 //	func TestMain(m *testing.M) { redistest.Main(m) }
 func Main(m *testing.M) { containers.Main(m) }
+
+// ForEachServer runs f as a parallel subtest per server of
+// containers.Matrix(), named after it: the loop every backend's
+// real-server test starts with.
+func ForEachServer(t *testing.T, f func(t *testing.T, spec containers.ServerSpec)) {
+	t.Helper()
+	for _, spec := range containers.Matrix() {
+		t.Run(spec.Name, func(t *testing.T) {
+			t.Parallel()
+			f(t, spec)
+		})
+	}
+}

@@ -20,13 +20,10 @@ import (
 func TestMain(m *testing.M) { redistest.Main(m) }
 
 func TestConformance(t *testing.T) {
-	for _, spec := range containers.Matrix() {
-		t.Run(spec.Name, func(t *testing.T) {
-			t.Parallel()
-			srv := redistest.Shared(t, spec)
-			conformance.RunConformanceTests(t, redistest.Harness(valkeygo.Scheme, srv.Addr()))
-		})
-	}
+	redistest.ForEachServer(t, func(t *testing.T, spec containers.ServerSpec) {
+		srv := redistest.Shared(t, spec)
+		conformance.RunConformanceTests(t, redistest.Harness(valkeygo.Scheme, srv.Addr()))
+	})
 }
 
 // Store.As reaches the valkey-go client behind the store (the package
@@ -49,34 +46,25 @@ func TestAs(t *testing.T) {
 }
 
 func TestServer(t *testing.T) {
-	for _, spec := range containers.Matrix() {
-		t.Run(spec.Name, func(t *testing.T) {
-			t.Parallel()
-			redistest.RunServerTests(t, valkeygo.Scheme, redistest.Shared(t, spec))
-		})
-	}
+	redistest.ForEachServer(t, func(t *testing.T, spec containers.ServerSpec) {
+		redistest.RunServerTests(t, valkeygo.Scheme, redistest.Shared(t, spec))
+	})
 }
 
 func TestFaults(t *testing.T) {
-	for _, spec := range containers.Matrix() {
-		t.Run(spec.Name, func(t *testing.T) {
-			t.Parallel()
-			redistest.RunFaultTests(t, valkeygo.Scheme, spec)
-		})
-	}
+	redistest.ForEachServer(t, func(t *testing.T, spec containers.ServerSpec) {
+		redistest.RunFaultTests(t, valkeygo.Scheme, spec)
+	})
 }
 
 // TestSharesLayoutWithGoredis writes with each backend and reads and
 // watches with the other, on one server and prefix.
 func TestSharesLayoutWithGoredis(t *testing.T) {
-	for _, spec := range containers.Matrix() {
-		t.Run(spec.Name, func(t *testing.T) {
-			t.Parallel()
-			srv := redistest.Shared(t, spec)
-			redistest.RunCrossTests(t, valkeygo.Scheme, goredis.Scheme, srv)
-			redistest.RunCrossTests(t, goredis.Scheme, valkeygo.Scheme, srv)
-		})
-	}
+	redistest.ForEachServer(t, func(t *testing.T, spec containers.ServerSpec) {
+		srv := redistest.Shared(t, spec)
+		redistest.RunCrossTests(t, valkeygo.Scheme, goredis.Scheme, srv)
+		redistest.RunCrossTests(t, goredis.Scheme, valkeygo.Scheme, srv)
+	})
 }
 
 func TestNoServer(t *testing.T) {
@@ -84,19 +72,13 @@ func TestNoServer(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
-	for _, spec := range containers.Matrix() {
-		t.Run(spec.Name, func(t *testing.T) {
-			t.Parallel()
-			redistest.RunTLSTests(t, valkeygo.SchemeTLS, spec)
-		})
-	}
+	redistest.ForEachServer(t, func(t *testing.T, spec containers.ServerSpec) {
+		redistest.RunTLSTests(t, valkeygo.SchemeTLS, spec)
+	})
 }
 
 func TestACLRoles(t *testing.T) {
-	for _, spec := range containers.Matrix() {
-		t.Run(spec.Name, func(t *testing.T) {
-			t.Parallel()
-			redistest.RunACLTests(t, valkeygo.Scheme, spec)
-		})
-	}
+	redistest.ForEachServer(t, func(t *testing.T, spec containers.ServerSpec) {
+		redistest.RunACLTests(t, valkeygo.Scheme, spec)
+	})
 }
