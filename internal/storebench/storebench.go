@@ -319,7 +319,7 @@ func Watch(b *testing.B, p Payload, targets []Target) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				defer w.Close()
+				defer func() { _ = w.Close() }()
 				latency(b, func(i int) error {
 					if err := s.Store(ctx, p.parse(b, i)); err != nil {
 						return err
