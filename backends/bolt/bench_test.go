@@ -1,13 +1,22 @@
 package bolt_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"math"
+	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"go.etcd.io/bbolt"
+
 	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/backends/bolt"
+	"github.com/apt-detection/alertstore/conformance"
+	"github.com/apt-detection/alertstore/internal/storebench"
 )
 
 // BenchmarkAppend measures acknowledged (fsync'd) alerts per second, one
@@ -57,6 +66,194 @@ func BenchmarkAppend(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.N*c.batch)/time.Since(start).Seconds(), "alerts/s")
+		})
+	}
+}
+
+// bboltRaw is the bolt backend's baseline: bbolt Update with a put per
+// alert (keys from NextSequence), deleting the oldest beyond StoreSize.
+type bboltRaw struct {
+	db *bbolt.DB
+	n  int // entries in the bucket; changed only inside Update
+}
+
+var rawBucket = []byte("alerts")
+
+func openRaw(b *testing.B) *bboltRaw {
+	db, err := bbolt.Open(filepath.Join(b.TempDir(), "raw.db"), 0o600, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = db.Close() })
+	if err := db.Update(func(tx *bbolt.Tx) error { _, err := tx.CreateBucketIfNotExists(rawBucket); return err }); err != nil {
+		b.Fatal(err)
+	}
+	return &bboltRaw{db: db}
+}
+
+func (r *bboltRaw) Push(_ context.Context, vals [][]byte) error {
+	return r.db.Update(func(tx *bbolt.Tx) error {
+		bk := tx.Bucket(rawBucket)
+		for _, v := range vals {
+			seq, err := bk.NextSequence()
+			if err != nil {
+				return err
+			}
+			if err := bk.Put(binary.BigEndian.AppendUint64(nil, seq), v); err != nil {
+				return err
+			}
+		}
+		r.n += len(vals)
+		c := bk.Cursor()
+		for k, _ := c.First(); k != nil && r.n > storebench.StoreSize; k, _ = c.First() {
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			r.n--
+		}
+		return nil
+	})
+}
+
+func (r *bboltRaw) Newest(_ context.Context, n int) ([][]byte, error) {
+	var out [][]byte
+	err := r.db.View(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(rawBucket).Cursor()
+		for k, v := c.Last(); k != nil && len(out) < n; k, v = c.Prev() {
+			out = append(out, bytes.Clone(v))
+		}
+		return nil
+	})
+	slices.Reverse(out)
+	return out, err
+}
+
+func (r *bboltRaw) All(ctx context.Context) ([][]byte, error) {
+	return r.Newest(ctx, math.MaxInt)
+}
+
+func (r *bboltRaw) Count(context.Context) (int64, error) {
+	var n int64
+	err := r.db.View(func(tx *bbolt.Tx) error {
+		n = int64(tx.Bucket(rawBucket).Stats().KeyN)
+		return nil
+	})
+	return n, err
+}
+
+// privateDir is a fresh directory only we can list (bolt warns otherwise).
+func privateDir(b *testing.B) string {
+	dir := b.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+// usedBytes is what the buckets of the bolt file at path occupy (leaf
+// and branch pages allocated), without the file's free and preallocated
+// pages.
+func usedBytes(b *testing.B, path string) int64 {
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var n int64
+	err = db.View(func(tx *bbolt.Tx) error {
+		return tx.ForEach(func(_ []byte, bk *bbolt.Bucket) error {
+			st := bk.Stats()
+			n += int64(st.BranchAlloc + st.LeafAlloc)
+			return nil
+		})
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
+func openStore(b *testing.B, path string, cfg backend.Config) *backend.Store {
+	d, err := bolt.Open(context.Background(), path, cfg, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := backend.NewStore(d, bolt.Scheme, cfg)
+	b.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+var boltTargets = []storebench.Target{{
+	Name: "bolt",
+	Open: func(b *testing.B, cfg backend.Config) (*backend.Store, storebench.Raw) {
+		return openStore(b, filepath.Join(privateDir(b), "store.db"), cfg), openRaw(b)
+	},
+}}
+
+var payload = storebench.Payload(conformance.LegacyAlerts())
+
+// The rows of the suite (internal/storebench; docs/performance.md).
+func BenchmarkSuiteWrite(b *testing.B) { storebench.Write(b, payload, boltTargets) }
+func BenchmarkSuiteBatch(b *testing.B) { storebench.Batch(b, payload, boltTargets) }
+func BenchmarkSuiteList(b *testing.B)  { storebench.List(b, payload, boltTargets) }
+func BenchmarkSuiteCount(b *testing.B) { storebench.Count(b, payload, boltTargets) }
+
+// BenchmarkFootprint is item 5 of issue 10: the bolt file's size per
+// stored alert (file-B/alert) and the pages its buckets use per alert
+// (B/alert) after StoreSize alerts in batches of 100, next to the alerts'
+// JSON size (json-B/alert) and to the baseline's file (raw).
+// It fills once, whatever b.N: read only the metrics.
+func BenchmarkFootprint(b *testing.B) {
+	ctx := context.Background()
+	n := storebench.StoreSize
+	for _, impl := range []string{"store", "raw"} {
+		b.Run("bolt/"+impl, func(b *testing.B) {
+			var path string
+			var push func(vals [][]byte) error
+			var closeDB func() error
+			switch impl {
+			case "store":
+				path = filepath.Join(privateDir(b), "store.db")
+				s := openStore(b, path, backend.Config{MaxAlerts: n})
+				closeDB = s.Close
+				push = func(vals [][]byte) error {
+					alerts := make([]*backend.Alert, len(vals))
+					for i, v := range vals {
+						a, err := backend.ParseAlert(v)
+						if err != nil {
+							return err
+						}
+						alerts[i] = a
+					}
+					return s.StoreBatch(ctx, alerts)
+				}
+			case "raw":
+				r := openRaw(b)
+				path = r.db.Path()
+				push = func(vals [][]byte) error { return r.Push(ctx, vals) }
+				closeDB = r.db.Close
+			}
+			total := 0
+			for i := 0; i < n; i += 100 {
+				vals := make([][]byte, 100)
+				for j := range vals {
+					vals[j] = payload.At(i + j)
+					total += len(vals[j])
+				}
+				if err := push(vals); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := closeDB(); err != nil {
+				b.Fatal(err)
+			}
+			fi, err := os.Stat(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(usedBytes(b, path))/float64(n), "B/alert")
+			b.ReportMetric(float64(fi.Size())/float64(n), "file-B/alert")
+			b.ReportMetric(float64(total)/float64(n), "json-B/alert")
 		})
 	}
 }

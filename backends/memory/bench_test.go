@@ -1,13 +1,19 @@
 package memory_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"runtime"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/backends/memory"
 	"github.com/apt-detection/alertstore/conformance"
+	"github.com/apt-detection/alertstore/internal/storebench"
 )
 
 // BenchmarkStore measures the portable layer plus the ring: validation, id
@@ -63,4 +69,117 @@ func BenchmarkListNewest(b *testing.B) {
 			}
 		})
 	}
+}
+
+// sliceRaw is the memory backend's baseline: a mutex-guarded slice
+// append of a copy of the bytes, keeping the newest StoreSize.
+type sliceRaw struct {
+	mu    sync.Mutex
+	items [][]byte
+}
+
+func (r *sliceRaw) Push(_ context.Context, vals [][]byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, v := range vals {
+		r.items = append(r.items, bytes.Clone(v))
+	}
+	if over := len(r.items) - storebench.StoreSize; over > 0 {
+		r.items = append(r.items[:0], r.items[over:]...)
+	}
+	return nil
+}
+
+func (r *sliceRaw) Newest(_ context.Context, n int) ([][]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.items[max(0, len(r.items)-n):]), nil
+}
+
+func (r *sliceRaw) All(ctx context.Context) ([][]byte, error) { return r.Newest(ctx, len(r.items)) }
+
+func (r *sliceRaw) Count(context.Context) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return int64(len(r.items)), nil
+}
+
+var memTargets = []storebench.Target{{
+	Name: "memory",
+	Open: func(b *testing.B, cfg backend.Config) (*backend.Store, storebench.Raw) {
+		s := backend.NewStore(memory.Open("", cfg, nil), memory.Scheme, cfg)
+		b.Cleanup(func() { _ = s.Close() })
+		return s, &sliceRaw{}
+	},
+}}
+
+var payload = storebench.Payload(conformance.LegacyAlerts())
+
+// The rows of the suite (internal/storebench; docs/performance.md).
+func BenchmarkSuiteWrite(b *testing.B) { storebench.Write(b, payload, memTargets) }
+func BenchmarkSuiteBatch(b *testing.B) { storebench.Batch(b, payload, memTargets) }
+func BenchmarkSuiteList(b *testing.B)  { storebench.List(b, payload, memTargets) }
+func BenchmarkSuiteCount(b *testing.B) { storebench.Count(b, payload, memTargets) }
+func BenchmarkSuiteWatch(b *testing.B) { storebench.Watch(b, payload, memTargets) }
+
+// BenchmarkFootprint is item 5 of issue 10: the heap a memory store holds
+// per stored alert (B/alert), next to the alert's JSON size (json-B/alert)
+// and to the baseline's slice of copies (raw). Each op fills a fresh store
+// with StoreSize alerts once, whatever b.N (so ns/op is the time of one
+// fill divided by b.N: read only the metrics).
+func BenchmarkFootprint(b *testing.B) {
+	ctx := context.Background()
+	n := storebench.StoreSize
+	for _, impl := range []string{"store", "raw"} {
+		b.Run("memory/"+impl, func(b *testing.B) {
+			var perAlert, jsonBytes float64
+			{
+				before := heapInUse()
+				var keep any
+				var total int
+				switch impl {
+				case "store":
+					cfg := backend.Config{MaxAlerts: n}
+					s := backend.NewStore(memory.Open("", cfg, nil), memory.Scheme, cfg)
+					for i := range n {
+						a, err := backend.ParseAlert(payload.At(i))
+						if err != nil {
+							b.Fatal(err)
+						}
+						if err := s.Store(ctx, a); err != nil {
+							b.Fatal(err)
+						}
+					}
+					// What it holds is what List returns in full.
+					pg, err := s.List(ctx, backend.Query{Limit: 1})
+					if err != nil {
+						b.Fatal(err)
+					}
+					enc, _ := json.Marshal(pg.Alerts[0])
+					total = len(enc) * n
+					keep = s
+				case "raw":
+					r := &sliceRaw{}
+					for i := range n {
+						_ = r.Push(ctx, [][]byte{payload.At(i)})
+						total += len(payload.At(i))
+					}
+					keep = r
+				}
+				perAlert = float64(heapInUse()-before) / float64(n)
+				jsonBytes = float64(total) / float64(n)
+				runtime.KeepAlive(keep)
+			}
+			b.ReportMetric(perAlert, "B/alert")
+			b.ReportMetric(jsonBytes, "json-B/alert")
+		})
+	}
+}
+
+// heapInUse is the live heap after a full collection.
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }

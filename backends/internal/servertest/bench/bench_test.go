@@ -1,0 +1,137 @@
+package bench_test
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/valkey-io/valkey-go"
+
+	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/backends/bolt"
+	"github.com/apt-detection/alertstore/backends/chain"
+	"github.com/apt-detection/alertstore/backends/goredis"
+	"github.com/apt-detection/alertstore/backends/internal/servertest/redistest"
+	"github.com/apt-detection/alertstore/backends/valkeygo"
+	"github.com/apt-detection/alertstore/conformance"
+	"github.com/apt-detection/alertstore/conformance/containers"
+	"github.com/apt-detection/alertstore/internal/storebench"
+	"github.com/apt-detection/alertstore/registry"
+)
+
+func TestMain(m *testing.M) { redistest.Main(m) }
+
+var payload = storebench.Payload(conformance.LegacyAlerts())
+
+// server is the one server the single-node targets share: the first of
+// containers.Matrix() (ALERTSTORE_SERVERS picks it).
+func server(b *testing.B) *containers.Server {
+	specs := containers.Matrix()
+	if len(specs) == 0 {
+		b.Skip("no servers selected")
+	}
+	return redistest.Shared(b, specs[0])
+}
+
+// topology is the Sentinel topology (three data nodes, three sentinels)
+// shared by the binary.
+func topology(b *testing.B) *containers.Topology {
+	specs := containers.Matrix()
+	if len(specs) == 0 {
+		b.Skip("no servers selected")
+	}
+	return containers.Shared(b, "bench-topology\x00"+specs[0].Name, func(ctx context.Context) (*containers.Topology, error) {
+		return containers.StartTopology(ctx, specs[0])
+	})
+}
+
+func openStore(b *testing.B, dsn string) *backend.Store {
+	s := redistest.Open(b, dsn)
+	b.Cleanup(func() { _ = s.Drop(context.Background()) })
+	return s
+}
+
+func goredisRaw(b *testing.B, c redis.UniversalClient, key string, wait int) *goredisBaseline {
+	b.Cleanup(func() {
+		_ = c.Del(context.Background(), key).Err()
+		_ = c.Close()
+	})
+	return &goredisBaseline{c: c, key: key, wait: wait}
+}
+
+var targets = []storebench.Target{
+	{Name: "goredis", Open: func(b *testing.B, cfg backend.Config) (*backend.Store, storebench.Raw) {
+		srv := server(b)
+		cfg.Prefix = redistest.Prefix(b)
+		s := openStore(b, redistest.DSN(goredis.Scheme, srv.Addr(), cfg, ""))
+		return s, goredisRaw(b, redis.NewClient(&redis.Options{Addr: srv.Addr()}), cfg.Prefix+"raw", 0)
+	}},
+	{Name: "valkeygo", Open: func(b *testing.B, cfg backend.Config) (*backend.Store, storebench.Raw) {
+		srv := server(b)
+		cfg.Prefix = redistest.Prefix(b)
+		s := openStore(b, redistest.DSN(valkeygo.Scheme, srv.Addr(), cfg, ""))
+		c, err := valkey.NewClient(valkey.ClientOption{InitAddress: []string{srv.Addr()}, DisableCache: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		key := cfg.Prefix + "raw"
+		b.Cleanup(func() {
+			_ = c.Do(context.Background(), c.B().Del().Key(key).Build()).Error()
+			c.Close()
+		})
+		return s, &valkeyBaseline{c: c, key: key}
+	}},
+	sentinelTarget("sentinel", 0),
+	sentinelTarget("sentinel-min_replicas=1", 1),
+	{Name: "chain", Open: func(b *testing.B, cfg backend.Config) (*backend.Store, storebench.Raw) {
+		srv := server(b)
+		cfg.Prefix = redistest.Prefix(b)
+		// Not b.TempDir: its name holds the benchmark's "callers=1",
+		// and a bolt DSN's path may not hold '='.
+		dir, err := os.MkdirTemp("", "alertstore-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = os.RemoveAll(dir) })
+		tier := redistest.DSN(goredis.Scheme, srv.Addr(), backend.Config{}, "")
+		dsn := chain.FormatDSN(tier, bolt.Scheme+"://"+filepath.Join(dir, "chain.db")) +
+			"&" + registry.ConfigParams(cfg).Encode()
+		s := openStore(b, dsn)
+		return s, goredisRaw(b, redis.NewClient(&redis.Options{Addr: srv.Addr()}), cfg.Prefix+"raw", 0)
+	}},
+}
+
+func sentinelTarget(name string, minReplicas int) storebench.Target {
+	return storebench.Target{Name: name, Open: func(b *testing.B, cfg backend.Config) (*backend.Store, storebench.Raw) {
+		tp := topology(b)
+		cfg.Prefix = redistest.Prefix(b)
+		addrs := tp.SentinelAddrs()
+		q := registry.ConfigParams(cfg)
+		for _, a := range addrs[1:] {
+			q.Add("addr", a)
+		}
+		if minReplicas > 0 {
+			q.Set("min_replicas", strconv.Itoa(minReplicas))
+		}
+		u := url.URL{Scheme: goredis.SchemeSentinel, Host: addrs[0], Path: "/" + tp.MasterName() + "/0", RawQuery: q.Encode()}
+		s := openStore(b, u.String())
+		c := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: tp.MasterName(), SentinelAddrs: addrs})
+		return s, goredisRaw(b, c, cfg.Prefix+"raw", minReplicas)
+	}}
+}
+
+// The rows of the suite (internal/storebench; docs/performance.md).
+func BenchmarkSuiteWrite(b *testing.B) { storebench.Write(b, payload, targets) }
+func BenchmarkSuiteBatch(b *testing.B) { storebench.Batch(b, payload, targets) }
+func BenchmarkSuiteList(b *testing.B)  { storebench.List(b, payload, targets) }
+func BenchmarkSuiteCount(b *testing.B) { storebench.Count(b, payload, targets) }
+func BenchmarkSuiteWatch(b *testing.B) { storebench.Watch(b, payload, targets) }
+
+// replicaTimeout bounds the baseline's WAIT, as min_replicas' default
+// replica_timeout bounds the store's.
+const replicaTimeout = time.Second
