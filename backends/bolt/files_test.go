@@ -13,6 +13,7 @@ import (
 
 	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/backends/bolt"
+	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/registry"
 )
 
@@ -142,7 +143,7 @@ func TestReadOnly(t *testing.T) {
 		{"file-not-writable", "", 0o400},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if c.chmod&0o200 == 0 && !asUnprivileged(t) {
+			if c.chmod&0o200 == 0 && !conformance.AsUnprivileged(t) {
 				return // root writes any file: checked as another user
 			}
 			path := seeded(t, t.TempDir())
@@ -180,7 +181,7 @@ func TestReadOnly(t *testing.T) {
 // TestNoPermission: a file this user may not read is a configuration
 // error saying so.
 func TestNoPermission(t *testing.T) {
-	if !asUnprivileged(t) {
+	if !conformance.AsUnprivileged(t) {
 		return // root reads any file: checked as another user
 	}
 	path := seeded(t, t.TempDir())
