@@ -48,7 +48,8 @@ func (h dsnHarness) MakeDriver(ctx context.Context, cfg backend.Config) (backend
 	}
 	drv, err := registry.OpenDriver(ctx, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", registry.RedactDSN(dsn), err)
+		// It did not open: its parameters may hold a misspelled secret.
+		return nil, fmt.Errorf("opening %s: %w", registry.DSNOrigin(dsn), err)
 	}
 	return drv, nil
 }

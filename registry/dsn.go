@@ -421,6 +421,23 @@ func RedactDSN(s string) string {
 	return keepSlashes(s, u)
 }
 
+// DSNOrigin returns only s's scheme and host (a bolt path's is empty),
+// never its user info, path or parameters: what to print about a DSN
+// before it has opened, when a misspelled secret parameter cannot yet be
+// told from a harmless one. A DSN that does not parse cleanly gives what
+// RedactDSN gives for it.
+func DSNOrigin(s string) string {
+	u, _, p := inspect(s)
+	if p != nil {
+		return p.show()
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if u.Host == "" {
+		return scheme + "://"
+	}
+	return scheme + "://" + u.Host
+}
+
 // keepSlashes is u.String(), with the "//" that url.URL.String drops from
 // an empty authority ("mem://" would print as "mem:") put back when the
 // original had it.

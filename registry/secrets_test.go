@@ -252,3 +252,24 @@ func TestOpenLogsWarnings(t *testing.T) {
 		t.Fatalf("log = %q, want one warning naming the file, no password", out)
 	}
 }
+
+// TestDSNOrigin: what is printed about a DSN that has not opened holds no
+// parameter value, no user info and no path, whatever the parameter's
+// name.
+func TestDSNOrigin(t *testing.T) {
+	const secret = "hunter2secret"
+	for _, c := range []struct{ name, dsn, want string }{
+		{"misspelled-secret", "redis://cache:6379/0?passwrod=" + secret, "redis://cache:6379"},
+		{"user-info", "redis://u:" + secret + "@cache:6379/0", "redis://cache:6379"},
+		{"bolt-path", "bolt:///var/lib/" + secret + "/a.db?x=" + secret, "bolt://"},
+		{"nested-tier", "chain://?tier=redis%3A%2F%2F%3A" + secret + "%40h%2F0", "chain://"},
+		{"unclean", "redis://:a/" + secret + "@h/0", "redis://(not shown)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := registry.DSNOrigin(c.dsn)
+			if got != c.want || strings.Contains(got, secret[:4]) {
+				t.Fatalf("DSNOrigin(%q) = %q, want %q", c.dsn, got, c.want)
+			}
+		})
+	}
+}

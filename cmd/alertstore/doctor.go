@@ -22,7 +22,8 @@ func cmdDoctor(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "checking %s\n", registry.RedactDSN(dsn))
+	// Not opened yet: a misspelled secret parameter would show in full.
+	fmt.Fprintf(env.stdout, "checking %s\n", registry.DSNOrigin(dsn))
 	rep, err := doctor.Run(ctx, dsn)
 	if err != nil {
 		return err

@@ -292,3 +292,22 @@ func TestPositionalDSNRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestMisspelledSecretNeverEchoed: every command that names its DSN in
+// its output, given one with a misspelled secret parameter, fails as a
+// configuration error without printing the value, also before it opens
+// the store (doctor's "checking ..." line did).
+func TestMisspelledSecretNeverEchoed(t *testing.T) {
+	dsn := "redis://127.0.0.1:1/0?passwrod=QZJVKWXY"
+	for _, cmd := range []string{"doctor", "status", "selftest", "demo", "count", "list", "ping", "replay"} {
+		t.Run(cmd, func(t *testing.T) {
+			code, out, stderr := runCLI(t, "", cmd, "--dsn", dsn)
+			if code != exitUsage {
+				t.Errorf("exit %d, want %d\n%s%s", code, exitUsage, out, stderr)
+			}
+			if strings.Contains(out+stderr, "QZJV") {
+				t.Errorf("output shows the misspelled secret's value:\n%s%s", out, stderr)
+			}
+		})
+	}
+}
