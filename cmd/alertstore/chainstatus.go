@@ -53,7 +53,7 @@ func printChainStatus(env *cliEnv, s *backend.Store) {
 func reportDrops(env *cliEnv) {
 	for _, s := range env.opened {
 		if st, ok := chain.StatusOf(s); ok && st.DroppedForCap > 0 {
-			fmt.Fprintf(env.stderr, "alertstore: warning: the chain's replay dropped %d acknowledged alerts: the tier they were replayed into already held max_alerts newer ones (see docs/guarantees.md)\n", st.DroppedForCap)
+			env.warnf("the chain's replay dropped %d acknowledged alerts: the tier they were replayed into already held max_alerts newer ones (see docs/guarantees.md)", st.DroppedForCap)
 		}
 	}
 }

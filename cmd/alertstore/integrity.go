@@ -13,27 +13,26 @@ import (
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/spf13/cobra"
 )
 
 // statusAuditRecords is how many audit records status prints.
 const statusAuditRecords = 5
 
-func cmdCap(ctx context.Context, env *cliEnv, args []string) (err error) {
-	fs, dsn := newFlags(env, "cap", "[show | set N --yes] [--dsn DSN]")
-	yes := fs.Bool("yes", false, "really change the namespace's cap")
-	// Flags may come after the subcommand: cap set 5000 --yes.
-	var pos []string
-	rest := args
-	for {
-		if err := parseFlagsOnly(fs, rest); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		rest = fs.Args()[1:]
+func newCapCmd(env *cliEnv) *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:       "cap [show | set N --yes]",
+		Short:     "show the namespace's recorded cap, or change it (cap set N --yes)",
+		Args:      cobra.ArbitraryArgs, // checked by cmdCap, which knows the words
+		ValidArgs: []cobra.Completion{"show", "set"},
+		RunE:      func(cmd *cobra.Command, args []string) error { return cmdCap(cmd.Context(), env, args, yes) },
 	}
+	cmd.Flags().BoolVar(&yes, "yes", false, "really change the namespace's cap")
+	return cmd
+}
+
+func cmdCap(ctx context.Context, env *cliEnv, pos []string, yes bool) (err error) {
 	sub, n := "show", 0
 	switch {
 	case len(pos) == 0 || (len(pos) == 1 && pos[0] == "show"):
@@ -54,7 +53,7 @@ func cmdCap(ctx context.Context, env *cliEnv, args []string) (err error) {
 		}
 		return usagef("cap takes show, or set N --yes; got %d arguments", len(pos))
 	}
-	s, err := env.openStore(ctx, *dsn)
+	s, err := env.openStore(ctx, env.globals.dsn)
 	if err != nil {
 		return err
 	}
@@ -72,7 +71,7 @@ func cmdCap(ctx context.Context, env *cliEnv, args []string) (err error) {
 		fmt.Fprintf(env.stdout, "%d\n", info.Cap)
 		return nil
 	}
-	if !*yes {
+	if !yes {
 		return usagef("cap set changes the cap of prefix %q of %s from %s to %d for every writer that does not set max_alerts (%d entries now; lowering it drops the oldest at the next append); run again with --yes",
 			prefix, s.Backend(), capString(info.Cap), n, info.Len)
 	}

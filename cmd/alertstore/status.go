@@ -7,14 +7,20 @@ import (
 
 	"github.com/apt-detection/alertstore/backends/chain"
 	"github.com/apt-detection/alertstore/registry"
+	"github.com/spf13/cobra"
 )
 
-func cmdStatus(ctx context.Context, env *cliEnv, args []string) (err error) {
-	fs, dsnFlag := newFlags(env, "status", "[--dsn DSN]")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func newStatusCmd(env *cliEnv) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "backend, health, count, capabilities, and a chain's tiers and replay (exit 6: chain degraded)",
+		Args:  maxArgs(0),
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmdStatus(cmd.Context(), env) },
 	}
-	dsn, err := resolveDSN(*dsnFlag)
+}
+
+func cmdStatus(ctx context.Context, env *cliEnv) (err error) {
+	dsn, err := resolveDSN(env.globals.dsn)
 	if err != nil {
 		return err
 	}

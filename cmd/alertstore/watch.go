@@ -9,30 +9,43 @@ import (
 	"strings"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/spf13/cobra"
 )
 
-func cmdWatch(ctx context.Context, env *cliEnv, args []string) (err error) {
-	fs, dsn := newFlags(env, "watch", "[--dsn DSN] [--severity S,...] [--min-severity S] [--entity E] [--source T] [--json] [--since-id ID]")
-	sev := fs.String("severity", "", "comma list of severities to keep, e.g. high,critical")
-	minSev := fs.String("min-severity", "", "keep alerts at or above this severity")
-	entity := fs.String("entity", "", "keep alerts about this entity")
-	source := fs.String("source", "", "keep alerts whose source.type is this")
-	asJSON := fs.Bool("json", false, "print NDJSON, one alert per line")
-	sinceID := fs.String("since-id", "", "first print the alerts stored after this one (the resume point printed on exit)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+// watchOptions are watch's flags.
+type watchOptions struct {
+	filter  filterFlags
+	asJSON  bool
+	sinceID string
+}
+
+func newWatchCmd(env *cliEnv) *cobra.Command {
+	var o watchOptions
+	cmd := &cobra.Command{
+		Use:   "watch",
+		Short: "print new alerts as they arrive, filtered like list, until Ctrl-C (--since-id: resume without gaps)",
+		Args:  maxArgs(0),
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmdWatch(cmd.Context(), env, &o) },
 	}
-	q, err := filterQuery(*sev, *minSev, *entity, *source)
+	f := cmd.Flags()
+	o.filter.add(f)
+	f.BoolVar(&o.asJSON, "json", false, "print NDJSON, one alert per line")
+	f.StringVar(&o.sinceID, "since-id", "", "first print the alerts stored after this one (the resume point printed on exit)")
+	return cmd
+}
+
+func cmdWatch(ctx context.Context, env *cliEnv, o *watchOptions) (err error) {
+	q, err := o.filter.query()
 	if err != nil {
 		return err
 	}
-	s, err := env.openStore(ctx, *dsn)
+	s, err := env.openStore(ctx, env.globals.dsn)
 	if err != nil {
 		return err
 	}
 	defer closeInto(&err, s)
 	emit := rowPrinter(env.stdout)
-	if *asJSON {
+	if o.asJSON {
 		emit = func(a *backend.Alert) error {
 			b, err := a.MarshalJSON()
 			if err != nil {
@@ -42,9 +55,9 @@ func cmdWatch(ctx context.Context, env *cliEnv, args []string) (err error) {
 			return err
 		}
 	}
-	last, err := followAlerts(ctx, env, s, q, *sinceID, emit)
+	last, err := followAlerts(ctx, env, s, q, o.sinceID, emit)
 	if last != "" {
-		fmt.Fprintf(env.stderr, "alertstore watch: resume with --since-id %s\n", last)
+		env.notef("resume with --since-id %s", last)
 	}
 	if errors.Is(err, backend.ErrUnsupported) {
 		return usagef("%v; use `alertstore list --since` to poll this backend", err)
@@ -108,11 +121,11 @@ func followAlerts(ctx context.Context, env *cliEnv, s *backend.Store, q backend.
 				last = a.ID()
 			}
 		}
-		fmt.Fprintf(env.stderr, "alertstore watch: following %s (Ctrl-C to stop)\n", s.Backend())
+		env.notef("following %s (Ctrl-C to stop)", s.Backend())
 		err = followWatch(ctx, w, q, seen, &last, emit)
 		_ = w.Close() // a subscription's close has nothing to report
 		if errors.Is(err, backend.ErrLagged) {
-			fmt.Fprintf(env.stderr, "alertstore watch: fell behind; catching up from %s\n", last)
+			env.notef("fell behind; catching up from %s", last)
 			continue
 		}
 		if ctx.Err() != nil {
