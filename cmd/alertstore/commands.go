@@ -261,40 +261,53 @@ type listOptions struct {
 	since, until  string
 	asJSON        bool
 	verified      bool
+	output        *outputFlag
 }
 
 func newListCmd(env *cliEnv) *cobra.Command {
 	var o listOptions
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "list alerts newest first, filtered (--json for NDJSON)",
+		Short: "list alerts newest first, filtered (-o table|json|ndjson|csv)",
 		Example: `  alertstore list --min-severity high --since 2h
-  alertstore list --entity host1 --json | jq .message`,
+  alertstore list --since 2026-11-01 --until 2026-11-02 --local
+  alertstore list --entity host1 -o ndjson | jq .message`,
 		Args: maxArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmdList(cmd.Context(), env, &o) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmdList(cmd.Context(), env, cmd, &o) },
 	}
 	f := cmd.Flags()
 	f.IntVar(&o.limit, "limit", 20, "most alerts to print")
 	f.IntVar(&o.offset, "offset", 0, "skip this many matching alerts")
 	f.StringVar(&o.cursor, "cursor", "", "continue after a previous page (printed as 'next:')")
 	o.filter.add(f)
-	f.StringVar(&o.since, "since", "", "keep alerts at or after this time (ISO 8601, or a duration ago such as 2h)")
-	f.StringVar(&o.until, "until", "", "keep alerts before this time (ISO 8601, or a duration ago)")
-	f.BoolVar(&o.asJSON, "json", false, "print NDJSON, one alert per line: the stored members and values, compacted (no insignificant white space)")
+	f.StringVar(&o.since, "since", "", "keep alerts at or after this time: a time ago (30m, 36h, 7d, 2w), a date (2026-11-01) or an ISO 8601 time")
+	f.StringVar(&o.until, "until", "", "keep alerts before this time (same forms as --since)")
+	f.BoolVar(&o.asJSON, "json", false, "the same as -o ndjson: one alert per line, the stored members and values, compacted")
 	f.BoolVar(&o.verified, "verified", false, "only alerts whose signature verifies (needs sign_key_file= in the DSN)")
+	o.output = addOutputFlag(cmd, formatTable, formatJSON, formatNDJSON, formatCSV)
 	return cmd
 }
 
-func cmdList(ctx context.Context, env *cliEnv, o *listOptions) (err error) {
+func cmdList(ctx context.Context, env *cliEnv, cmd *cobra.Command, o *listOptions) (err error) {
+	if o.asJSON {
+		if cmd.Flags().Changed("output") && o.output.format != formatNDJSON {
+			return usagef("--json is -o ndjson: give one")
+		}
+		o.output.format = formatNDJSON
+	}
+	if err := o.output.check(); err != nil {
+		return err
+	}
 	q, err := o.filter.query()
 	if err != nil {
 		return err
 	}
 	q.Limit, q.Offset, q.Cursor, q.Verified = o.limit, o.offset, o.cursor, o.verified
-	if q.Since, err = parseWhen(o.since); err != nil {
+	now := time.Now()
+	if q.Since, err = parseWhen(o.since, env.show.loc, now); err != nil {
 		return usagef("--since: %v", err)
 	}
-	if q.Until, err = parseWhen(o.until); err != nil {
+	if q.Until, err = parseWhen(o.until, env.show.loc, now); err != nil {
 		return usagef("--until: %v", err)
 	}
 	s, err := env.openStore(ctx, env.globals.dsn)
@@ -306,47 +319,73 @@ func cmdList(ctx context.Context, env *cliEnv, o *listOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	if o.asJSON {
-		for _, a := range page.Alerts {
-			b, _ := a.MarshalJSON()
-			fmt.Fprintf(env.stdout, "%s\n", b)
-		}
-	} else if err := printTable(env.stdout, page.Alerts); err != nil {
+	if err := printAlerts(env.stdout, o.output.format, env.show, page.Alerts); err != nil {
 		return err
 	}
 	reportSignatures(env, page, o.verified)
-	reportPage(env.stderr, page)
+	reportPage(env.stderr, page, nextHint(cmd, page.Next, q))
 	return nil
 }
 
-// parseWhen reads an ISO 8601 time or a duration ago ("90m", "2h").
-func parseWhen(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil {
-		if d < 0 {
-			return time.Time{}, fmt.Errorf("duration %s is negative; give how long ago, e.g. 2h", s)
+// printAlerts prints a page of alerts in format f.
+func printAlerts(w io.Writer, f string, d display, alerts []*backend.Alert) error {
+	switch f {
+	case formatNDJSON:
+		for _, a := range alerts {
+			b, err := a.MarshalJSON()
+			if err != nil {
+				return err
+			}
+			if _, err := fmt.Fprintf(w, "%s\n", b); err != nil {
+				return err
+			}
 		}
-		return time.Now().Add(-d), nil
+		return nil
+	case formatJSON:
+		raws := make([]json.RawMessage, len(alerts))
+		for i, a := range alerts {
+			b, err := a.MarshalJSON()
+			if err != nil {
+				return err
+			}
+			raws[i] = b
+		}
+		return writeJSON(w, raws, true)
+	case formatCSV:
+		rows := [][]string{alertCSVHeader}
+		for _, a := range alerts {
+			rows = append(rows, alertCSVRow(a, d))
+		}
+		return writeCSV(w, rows)
 	}
-	t, err := backend.ParseTimestamp(s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither a time (2025-03-01T12:00:00) nor a duration ago (2h)", s)
-	}
-	return t, nil
+	return printTable(w, d, alerts)
 }
 
-func printTable(w io.Writer, alerts []*backend.Alert) error {
+// alertCSVHeader names the columns of an alert in csv: the table's, and
+// the type fields the table leaves out.
+var alertCSVHeader = []string{"timestamp", "severity", "entity", "entity_type", "event_type", "source", "prediction_score", "message", "id"}
+
+// alertCSVRow is an alert's csv row: its time in the display zone,
+// severity in one case, the other fields as stored, unclipped and
+// unescaped (encoding/csv quotes what needs it), the score's digits as
+// stored.
+func alertCSVRow(a *backend.Alert, d display) []string {
+	score := ""
+	if raw, ok := a.Get(backend.FieldScore); ok && string(raw) != "null" {
+		score = string(raw)
+	}
+	return []string{d.timestamp(a, csvTimeLayout), d.severity(a), a.Entity(), a.EntityType(), a.EventType(), a.SourceType(), score, a.Message(), a.ID()}
+}
+
+// printTable prints alerts as a table: times in the display zone,
+// severities in one case (coloured when the display says so), cells
+// escaped (escapeCell) and clipped.
+func printTable(w io.Writer, d display, alerts []*backend.Alert) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIMESTAMP\tSEVERITY\tENTITY\tSOURCE\tSCORE\tMESSAGE\tID")
+	fmt.Fprintf(tw, "TIMESTAMP\t%s\tENTITY\tSOURCE\tSCORE\tMESSAGE\tID\n", d.paint("SEVERITY", backend.SeverityUnknown))
 	for _, a := range alerts {
-		score := "-"
-		if v, ok := a.Score(); ok {
-			score = strconv.FormatFloat(v, 'f', 2, 64)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", dash(a.TimestampString()), dash(a.SeverityString()), dash(clip(a.Entity(), 28)),
-			dash(a.SourceType()), score, dash(clip(a.Message(), 60)), dash(a.ID()))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", dash(d.timestamp(a, tableTimeLayout)), d.paint(dash(d.severity(a)), a.Severity()), dash(clip(a.Entity(), 28)),
+			dash(a.SourceType()), scoreCell(a), dash(clip(a.Message(), 60)), dash(a.ID()))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -355,6 +394,14 @@ func printTable(w io.Writer, alerts []*backend.Alert) error {
 		fmt.Fprintln(w, "(no alerts)")
 	}
 	return nil
+}
+
+// scoreCell is the score to two decimals, "-" without one.
+func scoreCell(a *backend.Alert) string {
+	if v, ok := a.Score(); ok {
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	return "-"
 }
 
 func dash(s string) string {
@@ -375,15 +422,27 @@ func clip(s string, n int) string {
 }
 
 func newCountCmd(env *cliEnv) *cobra.Command {
-	return &cobra.Command{
+	var out *outputFlag
+	cmd := &cobra.Command{
 		Use:   "count",
 		Short: "print the number of stored entries",
 		Args:  maxArgs(0),
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmdCount(cmd.Context(), env) },
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmdCount(cmd.Context(), env, out) },
 	}
+	out = addOutputFlag(cmd, formatTable, formatJSON, formatNDJSON, formatCSV)
+	return cmd
 }
 
-func cmdCount(ctx context.Context, env *cliEnv) (err error) {
+// countReport is count's json, ndjson and csv shape.
+type countReport struct {
+	Backend string `json:"backend"`
+	Count   int64  `json:"count"`
+}
+
+func cmdCount(ctx context.Context, env *cliEnv, out *outputFlag) (err error) {
+	if err := out.check(); err != nil {
+		return err
+	}
 	s, err := env.openStore(ctx, env.globals.dsn)
 	if err != nil {
 		return err
@@ -393,8 +452,11 @@ func cmdCount(ctx context.Context, env *cliEnv) (err error) {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(env.stdout, n)
-	return nil
+	if out.is(formatTable) {
+		fmt.Fprintln(env.stdout, n)
+		return nil
+	}
+	return writeValue(env.stdout, out.format, countReport{Backend: s.Backend(), Count: n})
 }
 
 func newClearCmd(env *cliEnv) *cobra.Command {
@@ -427,40 +489,96 @@ func cmdClear(ctx context.Context, env *cliEnv, yes bool) (err error) {
 }
 
 func newPingCmd(env *cliEnv) *cobra.Command {
-	return &cobra.Command{
+	var out *outputFlag
+	cmd := &cobra.Command{
 		Use:   "ping",
 		Short: "check that the backend answers",
 		Args:  maxArgs(0),
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmdPing(cmd.Context(), env) },
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmdPing(cmd.Context(), env, out) },
 	}
+	out = addOutputFlag(cmd, formatTable, formatJSON, formatNDJSON, formatCSV)
+	return cmd
 }
 
-func cmdPing(ctx context.Context, env *cliEnv) (err error) {
+// pingReport is ping's json, ndjson and csv shape; a failed ping prints
+// it too (ok false, the error), and exits as the error says.
+type pingReport struct {
+	Backend   string  `json:"backend"`
+	OK        bool    `json:"ok"`
+	LatencyMS float64 `json:"latency_ms"`
+	Error     string  `json:"error,omitempty"`
+}
+
+func cmdPing(ctx context.Context, env *cliEnv, out *outputFlag) (err error) {
+	if err := out.check(); err != nil {
+		return err
+	}
 	s, err := env.openStore(ctx, env.globals.dsn)
 	if err != nil {
 		return err
 	}
 	defer closeInto(&err, s)
 	start := time.Now()
-	if err := s.Ping(ctx); err != nil {
+	pingErr := s.Ping(ctx)
+	took := time.Since(start)
+	if out.is(formatTable) {
+		if pingErr != nil {
+			return pingErr
+		}
+		fmt.Fprintf(env.stdout, "ok: %s answered in %s\n", s.Backend(), took.Round(time.Microsecond))
+		return nil
+	}
+	r := pingReport{Backend: s.Backend(), OK: pingErr == nil, LatencyMS: float64(took.Microseconds()) / 1000}
+	if pingErr != nil {
+		r.Error = message(pingErr)
+	}
+	if err := writeValue(env.stdout, out.format, r); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "ok: %s answered in %s\n", s.Backend(), time.Since(start).Round(time.Microsecond))
-	return nil
+	return pingErr
 }
 
 func newBackendsCmd(env *cliEnv) *cobra.Command {
-	return &cobra.Command{
+	var out *outputFlag
+	cmd := &cobra.Command{
 		Use:   "backends",
 		Short: "list the registered DSN schemes",
 		Args:  maxArgs(0),
 		RunE: func(*cobra.Command, []string) error {
-			for _, s := range registry.Schemes() {
+			if err := out.check(); err != nil {
+				return err
+			}
+			schemes := registry.Schemes()
+			switch out.format {
+			case formatJSON, formatNDJSON:
+				rows := make([]map[string]string, len(schemes))
+				for i, s := range schemes {
+					rows[i] = map[string]string{"scheme": s}
+				}
+				if out.is(formatJSON) {
+					return writeJSON(env.stdout, rows, true)
+				}
+				for _, r := range rows {
+					if err := writeJSON(env.stdout, r, false); err != nil {
+						return err
+					}
+				}
+				return nil
+			case formatCSV:
+				rows := [][]string{{"scheme"}}
+				for _, s := range schemes {
+					rows = append(rows, []string{s})
+				}
+				return writeCSV(env.stdout, rows)
+			}
+			for _, s := range schemes {
 				fmt.Fprintln(env.stdout, s)
 			}
 			return nil
 		},
 	}
+	out = addOutputFlag(cmd, formatTable, formatJSON, formatNDJSON, formatCSV)
+	return cmd
 }
 
 // closeInto closes s when a command returns, and makes a failed Close the

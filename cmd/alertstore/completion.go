@@ -20,6 +20,7 @@ func registerCompletions(root *cobra.Command) {
 		"log-format":   {"text", "json"},
 		"severity":     severities,
 		"min-severity": severities,
+		"color":        {"auto", "always", "never"},
 	}
 	commaList := map[string]bool{"severity": true}
 	var walk func(c *cobra.Command)

@@ -120,7 +120,7 @@ func cmdDemo(ctx context.Context, env *cliEnv) (err error) {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "5. Retrieved %d alerts, newest first:\n\n", len(page.Alerts))
-	if err := printTable(env.stdout, page.Alerts); err != nil {
+	if err := printTable(env.stdout, env.show, page.Alerts); err != nil {
 		return err
 	}
 	if len(page.Alerts) != len(alerts) {

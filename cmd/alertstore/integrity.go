@@ -6,8 +6,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -89,42 +89,32 @@ func capString(c int) string {
 	return strconv.Itoa(c)
 }
 
-// printIntegrity is status's part about the record: signing, the
-// recorded cap (and entries missing below it), the newest audit records.
-// A backend without the namespace capability gets one line saying so.
-func printIntegrity(ctx context.Context, env *cliEnv, s *backend.Store) error {
-	if k := s.Config().Sign; k != nil {
-		fmt.Fprintf(env.stdout, "signing:      on, signs with key %s, verifies %s\n", k.SigningKey(), strings.Join(k.KeyIDs(), ", "))
-	} else {
-		fmt.Fprintf(env.stdout, "signing:      off (no sign_key_file)\n")
+// printNamespace is status's part about the record: the recorded cap
+// (and entries missing below it), the newest audit records. A backend
+// without the namespace capability gets one line saying so.
+func printNamespace(w io.Writer, ns *statusNamespace) {
+	if !ns.Kept {
+		fmt.Fprintf(w, "recorded cap: not kept by this backend\n")
+		return
 	}
-	info, err := s.NamespaceInfo(ctx)
-	if errors.Is(err, backend.ErrUnsupported) {
-		fmt.Fprintf(env.stdout, "recorded cap: not kept by this backend\n")
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(env.stdout, "recorded cap: %s\n", capString(info.Cap))
-	if m := info.Missing(); m > 0 {
-		fmt.Fprintf(env.stdout, "WARNING:      %d entries missing: %d stored, but the recorded cap is %d and %d were appended since the last clear; "+
+	fmt.Fprintf(w, "recorded cap: %s\n", capString(ns.RecordedCap))
+	if m := ns.Missing; m > 0 {
+		fmt.Fprintf(w, "WARNING:      %d entries missing: %d stored, but the recorded cap is %d and %d were appended since the last clear; "+
 			"something outside alertstore trimmed or deleted them (an old tool's LTRIM with its own max_alerts?)\n",
-			m, info.Len, info.Cap, info.Appended)
+			m, ns.Stored, ns.RecordedCap, ns.Appended)
 	}
-	if len(info.Audit) == 0 {
-		fmt.Fprintf(env.stdout, "audit:        no clear or cap change recorded\n")
-		return nil
+	if ns.AuditTotal == 0 {
+		fmt.Fprintf(w, "audit:        no clear or cap change recorded\n")
+		return
 	}
-	fmt.Fprintf(env.stdout, "audit:        newest %d of %d records\n", min(len(info.Audit), statusAuditRecords), len(info.Audit))
-	for _, r := range info.Audit[:min(len(info.Audit), statusAuditRecords)] {
+	fmt.Fprintf(w, "audit:        newest %d of %d records\n", len(ns.Audit), ns.AuditTotal)
+	for _, r := range ns.Audit {
 		what := fmt.Sprintf("cleared %d entries", r.Entries)
 		if r.Op == backend.AuditSetCap {
 			what = fmt.Sprintf("cap %s -> %d (%d entries)", capString(r.OldCap), r.Cap, r.Entries)
 		}
-		fmt.Fprintf(env.stdout, "  %s  %-24s %s\n", r.Time.UTC().Format(time.RFC3339), sanitize(r.Client), what)
+		fmt.Fprintf(w, "  %s  %-24s %s\n", r.Time.UTC().Format(time.RFC3339), r.Client, what)
 	}
-	return nil
 }
 
 // sanitize keeps a client name read from storage from steering the

@@ -48,6 +48,7 @@ type cliEnv struct {
 	opened         []*backend.Store // by openStore, for reportDrops
 
 	globals       globalFlags // the flags every command takes (root.go)
+	show          display     // how alerts are shown (display.go)
 	name          string      // the running command's name, for the prefix
 	ran           bool        // the command line was accepted and the command ran
 	degradedSeen  bool        // a call found the chain degraded (chainNotices)

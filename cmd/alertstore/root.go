@@ -108,7 +108,7 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 			if !cmd.HasParent() {
 				env.name = ""
 			}
-			return env.globals.check(env)
+			return env.globals.check(env, cmd.Flags())
 		},
 		SilenceErrors:              true,
 		SilenceUsage:               true,
@@ -137,6 +137,7 @@ type globalFlags struct {
 	logLevel, logFormat string
 	replayBudget        time.Duration
 	budgetErr           error // a bad $ALERTSTORE_REPLAY_BUDGET, refused at open
+	display             displayFlags
 }
 
 func (g *globalFlags) add(fs *pflag.FlagSet, env *cliEnv) {
@@ -156,12 +157,17 @@ func (g *globalFlags) add(fs *pflag.FlagSet, env *cliEnv) {
 		g.replayBudget, g.budgetErr = d, nil
 		return nil
 	})
+	g.display.add(fs)
 }
 
-// check refuses values of the shared flags that no command can use; it
-// runs before every command.
-func (g *globalFlags) check(env *cliEnv) error {
-	_, err := env.logHandler()
+// check refuses values of the shared flags that no command can use, and
+// settles how alerts are shown; it runs before every command.
+func (g *globalFlags) check(env *cliEnv, fs *pflag.FlagSet) error {
+	if _, err := env.logHandler(); err != nil {
+		return err
+	}
+	var err error
+	env.show, err = g.display.resolve(fs, env.stdout)
 	return err
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -120,12 +119,4 @@ func (h *securityLog) Handle(ctx context.Context, r slog.Record) error {
 		root.env.warnf("%s", line)
 	}
 	return nil
-}
-
-// printSecurityWarnings lists, in `status`, the security warnings the
-// backends logged while the command opened and used the store.
-func printSecurityWarnings(env *cliEnv) {
-	for _, w := range cmdLog.warnings() {
-		fmt.Fprintf(env.stdout, "security:     WARNING %s\n", w)
-	}
 }
