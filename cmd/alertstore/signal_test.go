@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -116,7 +117,8 @@ func TestSignalFlushesBuiltBinary(t *testing.T) {
 			err = cmd.Wait()
 			_ = stdin.Close() // after the exit: the pipe stays open while it runs, as a detector's does
 			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
 				code = ee.ExitCode()
 			} else if err != nil {
 				t.Fatalf("wait: %v\n%s", err, dump())
