@@ -82,6 +82,8 @@ var hintRules = []hintRule{
 		hint: "the file was not changed: move it aside and restore the store from a backup (docs/operations.md, \"Backup and restore\"), or start a new one"},
 	{name: "bolt-not-a-file", match: is(backend.ErrInvalidConfig, "is a directory", "symbolic link", "not a regular file"), code: exitUsage,
 		hint: "give the path of the database file itself (bolt:///var/lib/alertstore/alerts.db)"},
+	{name: "bolt-path", match: is(backend.ErrInvalidConfig, "not a directory", "no such file or directory"), code: exitUsage,
+		hint: "a part of the file's path is a file, not a directory, or cannot be made: check each directory on the path (ls -ld); alertstore makes missing directories itself (mode 0700)"},
 	{name: "bolt-io", match: is(backend.ErrUnavailable, "bolt file", "committing to", "writing /", "reading /"), code: exitUnavailable,
 		hint: "the file system refused or timed out: check free space (df), the disk and mount (dmesg), and the file's directory"},
 
