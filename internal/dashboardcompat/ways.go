@@ -90,7 +90,8 @@ func Ways(now time.Time) ([]Way, error) {
 }
 
 // CommandLine is the way's command line after "alertstore", the --dsn flag
-// given right after the command name (flags go before arguments).
+// given right after the command name (any position works; this one reads
+// best in a failure message).
 func (w Way) CommandLine(dsn string) []string {
 	return append([]string{w.Args[0], "--dsn", dsn}, w.Args[1:]...)
 }
