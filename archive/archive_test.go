@@ -222,16 +222,16 @@ func TestImportRejects(t *testing.T) {
 		`{"id":"b1","timestamp":"2025-03-01T12:00:01","severity":"Low","entity":"h2"}`, // 1 stored
 		a, // 2 already stored
 		`{"id":"a1","timestamp":"2025-03-01T12:00:00","severity":"Low","entity":"h1"}`, // 3 conflict
-		`not json`, // 4 invalid
-		``,         // 5 blank
-		`{"id":"c1","severity":"Low"}`,                                   // 6 no timestamp
-		`{"id":"d1","timestamp":"2025-03-01T12:00:02","severity":"urgent"}`, // 7 bad severity
+		`not json`,                     // 4 invalid
+		``,                             // 5 blank
+		`{"id":"c1","severity":"Low"}`, // 6 no timestamp
+		`{"id":"d1","timestamp":"2025-03-01T12:00:02","severity":"urgent"}`,                       // 7 bad severity
 		`{"id":"e1","timestamp":"2025-03-01T12:00:03","pad":"` + strings.Repeat("x", 3000) + `"}`, // 8 over max_alert_bytes
 		`{"id":"f1","timestamp":"2025-03-01T12:00:04","pad":"` + strings.Repeat("y", 9000) + `"}`, // 9 over the line limit
-		`{"id":"b1","timestamp":"2025-03-01T12:00:01","severity":"Low","entity":"h2"}`,             // 10 twice in the file
-		`{"timestamp":"2025-03-01T12:00:05","entity":"legacy"}`,                                    // 11 no id: stored with one
-		`{"timestamp":"2025-03-01T12:00:05","entity":"legacy"}`,                                    // 12 the same again
-		`{"id":"g1","timestamp":"2025-03-01T12:00:06"}`,                                            // 13 stored, no newline
+		`{"id":"b1","timestamp":"2025-03-01T12:00:01","severity":"Low","entity":"h2"}`,            // 10 twice in the file
+		`{"timestamp":"2025-03-01T12:00:05","entity":"legacy"}`,                                   // 11 no id: stored with one
+		`{"timestamp":"2025-03-01T12:00:05","entity":"legacy"}`,                                   // 12 the same again
+		`{"id":"g1","timestamp":"2025-03-01T12:00:06"}`,                                           // 13 stored, no newline
 	}, "\n")
 	var rejected []string
 	res, err := archive.Import(ctx, dst, strings.NewReader(input), &archive.ImportOptions{Reject: func(le *archive.LineError) {
