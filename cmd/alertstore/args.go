@@ -11,7 +11,7 @@ import (
 // that is not a flag, so `alertstore clear --yes redis://...` left the DSN
 // unread and cleared the default store: every command refuses what it
 // does not read.
-var maxArgs = map[string]int{"put": 1}
+var maxArgs = map[string]int{"put": 1, "export": 1, "import": 1, "backup": 1}
 
 // checkArgs refuses positional arguments fs's command does not take,
 // before the command opens anything, and never echoes one: an argument

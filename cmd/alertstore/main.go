@@ -53,6 +53,8 @@ func commands() []command {
 		{"list", "list alerts newest first, filtered (--json for NDJSON)", cmdList},
 		{"watch", "print new alerts as they arrive, filtered like list, until Ctrl-C (--since-id: resume without gaps)", cmdWatch},
 		{"count", "print the number of stored entries", cmdCount},
+		{"export", "write every stored alert, oldest first, with its id, as NDJSON (to FILE or stdout)", cmdExport},
+		{"import", "store an export's alerts in file order, keeping ids; run again to resume (skips what is stored)", cmdImport},
 		{"clear", "delete every alert of the namespace (needs --yes)", cmdClear},
 		{"cap", "show the namespace's recorded cap, or change it (cap set N --yes)", cmdCap},
 		{"ping", "check that the backend answers", cmdPing},
