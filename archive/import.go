@@ -136,7 +136,7 @@ func Import(ctx context.Context, s *backend.Store, r io.Reader, o *ImportOptions
 			return res, fmt.Errorf("interrupted after line %d (stored up to there; run the same import again to continue): %w", res.StoredThrough, ctx.Err())
 		}
 		line, n, tooLong, err := lr.next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return res, flush(ctx)
 		}
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -28,7 +27,7 @@ func cmdImport(ctx context.Context, env *cliEnv, args []string) (err error) {
 	if fs.NArg() == 1 {
 		src = fs.Arg(0)
 	}
-	var in io.Reader = env.stdin
+	in := env.stdin
 	if src != "-" {
 		f, err := os.Open(src)
 		if err != nil {

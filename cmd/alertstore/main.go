@@ -55,6 +55,7 @@ func commands() []command {
 		{"count", "print the number of stored entries", cmdCount},
 		{"export", "write every stored alert, oldest first, with its id, as NDJSON (to FILE or stdout)", cmdExport},
 		{"import", "store an export's alerts in file order, keeping ids; run again to resume (skips what is stored)", cmdImport},
+		{"backup", "copy a bolt file consistently, also while another process writes to it (backup OUT)", cmdBackup},
 		{"clear", "delete every alert of the namespace (needs --yes)", cmdClear},
 		{"cap", "show the namespace's recorded cap, or change it (cap set N --yes)", cmdCap},
 		{"ping", "check that the backend answers", cmdPing},
