@@ -9,23 +9,34 @@ import (
 	"time"
 
 	"github.com/apt-detection/alertstore/archive"
+	"github.com/spf13/cobra"
 )
 
 // progressEvery is how often export and import say where they are.
 const progressEvery = time.Second
 
+func newExportCmd(env *cliEnv) *cobra.Command {
+	return &cobra.Command{
+		Use:   "export [FILE|-]",
+		Short: "write every stored alert, oldest first, with its id, as NDJSON (to FILE or stdout)",
+		Long: "export writes every alert stored when it begins, oldest first, one JSON object\n" +
+			"per line as stored (id and timestamp included), to FILE or stdout: what import\n" +
+			"stores back in the same order. Progress and the count go to stderr.",
+		Args: maxArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dest := "-"
+			if len(args) == 1 {
+				dest = args[0]
+			}
+			return cmdExport(cmd.Context(), env, dest)
+		},
+	}
+}
+
 // cmdExport writes every stored alert, oldest first, as NDJSON
 // (archive.Export), to a file or stdout.
-func cmdExport(ctx context.Context, env *cliEnv, args []string) (err error) {
-	fs, dsn := newFlags(env, "export", "[--dsn DSN] [FILE|-]")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	dest := "-"
-	if fs.NArg() == 1 {
-		dest = fs.Arg(0)
-	}
-	s, err := env.openStore(ctx, *dsn)
+func cmdExport(ctx context.Context, env *cliEnv, dest string) (err error) {
+	s, err := env.openStore(ctx, env.globals.dsn)
 	if err != nil {
 		return err
 	}
@@ -42,9 +53,9 @@ func cmdExport(ctx context.Context, env *cliEnv, args []string) (err error) {
 		}
 		last = time.Now()
 		if p.Phase == "read" {
-			fmt.Fprintf(env.stderr, "alertstore export: read %d alerts\n", p.Done)
+			env.notef("read %d alerts", p.Done)
 		} else {
-			fmt.Fprintf(env.stderr, "alertstore export: written %d of %d alerts\n", p.Done, p.Total)
+			env.notef("written %d of %d alerts", p.Done, p.Total)
 		}
 	}})
 	if err == nil {
@@ -54,12 +65,12 @@ func cmdExport(ctx context.Context, env *cliEnv, args []string) (err error) {
 		abandon()
 		return fmt.Errorf("export to %s failed after %d alerts, nothing kept: %w", destName(dest), res.Alerts, err)
 	}
-	fmt.Fprintf(env.stderr, "alertstore export: exported %d alerts, oldest first, to %s\n", res.Alerts, destName(dest))
+	env.notef("exported %d alerts, oldest first, to %s", res.Alerts, destName(dest))
 	if res.Skipped > 0 {
-		fmt.Fprintf(env.stderr, "alertstore export: left out %d stored entries that are not alerts (written by another tool)\n", res.Skipped)
+		env.notef("left out %d stored entries that are not alerts (written by another tool)", res.Skipped)
 	}
 	if res.Trimmed > 0 {
-		fmt.Fprintf(env.stderr, "alertstore export: WARNING: writers trimmed the oldest %d entries away during the export: it holds the newest %d (no gap); export when writes are quiet, or raise max_alerts, to have them all\n", res.Trimmed, res.Alerts)
+		env.warnf("writers trimmed the oldest %d entries away during the export: it holds the newest %d (no gap); export when writes are quiet, or raise max_alerts, to have them all", res.Trimmed, res.Alerts)
 	}
 	return nil
 }

@@ -9,23 +9,38 @@ import (
 
 	"github.com/apt-detection/alertstore/archive"
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/spf13/cobra"
 )
+
+func newImportCmd(env *cliEnv) *cobra.Command {
+	var batch int
+	cmd := &cobra.Command{
+		Use:   "import [FILE|-]",
+		Short: "store an export's alerts in file order, keeping ids; run again to resume (skips what is stored)",
+		Long: "import stores the alerts of an export (FILE, or stdin) in file order, keeping\n" +
+			"their ids and timestamps. An alert whose id and content are stored already is\n" +
+			"skipped, so running the same import again after an interruption completes it;\n" +
+			"an id stored with other content is a conflict, reported and not stored.\n" +
+			"Invalid lines are named by number on stderr; exit 4 when any line was not stored.",
+		Args: maxArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src := "-"
+			if len(args) == 1 {
+				src = args[0]
+			}
+			return cmdImport(cmd.Context(), env, src, batch)
+		},
+	}
+	cmd.Flags().IntVar(&batch, "batch", archive.DefaultBatch, "alerts stored per write")
+	return cmd
+}
 
 // cmdImport stores the alerts of an export in file order, keeping ids and
 // timestamps (archive.Import): run again after an interruption, it stores
 // what is missing and skips what is stored.
-func cmdImport(ctx context.Context, env *cliEnv, args []string) (err error) {
-	fs, dsn := newFlags(env, "import", "[--dsn DSN] [--batch N] [FILE|-]")
-	batch := fs.Int("batch", archive.DefaultBatch, "alerts stored per write")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *batch < 1 || *batch > maxStreamBatch {
-		return usagef("--batch %d: want 1 to %d", *batch, maxStreamBatch)
-	}
-	src := "-"
-	if fs.NArg() == 1 {
-		src = fs.Arg(0)
+func cmdImport(ctx context.Context, env *cliEnv, src string, batch int) (err error) {
+	if batch < 1 || batch > maxStreamBatch {
+		return usagef("--batch %d: want 1 to %d", batch, maxStreamBatch)
 	}
 	in := env.stdin
 	if src != "-" {
@@ -36,7 +51,7 @@ func cmdImport(ctx context.Context, env *cliEnv, args []string) (err error) {
 		defer func() { _ = f.Close() }() // read only
 		in = f
 	}
-	s, err := env.openStore(ctx, *dsn)
+	s, err := env.openStore(ctx, env.globals.dsn)
 	if err != nil {
 		return err
 	}
@@ -44,19 +59,19 @@ func cmdImport(ctx context.Context, env *cliEnv, args []string) (err error) {
 
 	last := time.Now()
 	res, err := archive.Import(ctx, s, in, &archive.ImportOptions{
-		Batch: *batch,
+		Batch: batch,
 		Reject: func(le *archive.LineError) {
-			fmt.Fprintf(env.stderr, "alertstore import: %v\n", le)
+			env.notef("%v", le)
 		},
 		Progress: func(r archive.ImportResult) {
 			if time.Since(last) < progressEvery {
 				return
 			}
 			last = time.Now()
-			fmt.Fprintf(env.stderr, "alertstore import: line %d: %d stored, %d already stored\n", r.Lines, r.Stored, r.AlreadyStored)
+			env.notef("line %d: %d stored, %d already stored", r.Lines, r.Stored, r.AlreadyStored)
 		},
 	})
-	fmt.Fprintf(env.stderr, "alertstore import: %d alerts stored, %d already stored (skipped), %d conflicts, %d invalid lines, of %d lines\n",
+	env.notef("%d alerts stored, %d already stored (skipped), %d conflicts, %d invalid lines, of %d lines",
 		res.Stored, res.AlreadyStored, res.Conflicts, res.Invalid, res.Lines)
 	if err != nil {
 		return err
