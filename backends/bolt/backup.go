@@ -87,9 +87,10 @@ func BackupDSN(ctx context.Context, dsn, dst string) (BackupInfo, error) {
 // no page the copy needs was written meanwhile, and the copy is N with
 // both its meta pages set to N (as WriteTo writes them). If a commit came
 // in between, it tries again at once (a commit just ended), for up to
-// Patience. A writer that commits more often than a copy takes (about 1
-// ms per MB here) can keep every attempt from succeeding: Backup then
-// fails with an error wrapping ErrUnavailable and dst is untouched.
+// Patience. A writer that commits more often than a copy takes (a read of
+// the file up to its high-water mark) can keep every attempt from
+// succeeding: Backup then fails with an error wrapping ErrUnavailable and
+// dst is untouched.
 //
 // Either way the copy is written beside dst, checked (the structural
 // check Open does, then bbolt's Tx.Check), fsynced and renamed onto dst,
