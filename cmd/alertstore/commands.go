@@ -323,7 +323,7 @@ func cmdList(ctx context.Context, env *cliEnv, cmd *cobra.Command, o *listOption
 		return err
 	}
 	reportSignatures(env, page, o.verified)
-	reportPage(env.stderr, page, nextHint(cmd, page.Next, q))
+	reportPage(env.stderr, env.prefix(), page, nextHint(cmd, page.Next, q))
 	return nil
 }
 

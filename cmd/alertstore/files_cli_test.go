@@ -137,7 +137,8 @@ func TestDefaultPathEscaped(t *testing.T) {
 func TestHelpWritesNothing(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "not", "yet")
 	t.Setenv(envDataDir, dir)
-	for _, args := range [][]string{{"help"}, {}, {"--help"}} {
+	for _, args := range [][]string{{"help"}, {}, {"--help"}, {"help", "list"}, {"list", "--help"}, {"put", "-h"}, {"version"}, {"--version"},
+		{"completion", "bash"}, {"__complete", "list", "--severity", ""}, {"lst"}} {
 		runCLI(t, "", args...)
 		if _, err := os.Stat(filepath.Join(dir, "..")); !os.IsNotExist(err) {
 			t.Fatalf("alertstore %q created %s", args, filepath.Dir(dir))

@@ -138,5 +138,5 @@ func reportSignatures(env *cliEnv, p *backend.Page, verified bool) {
 	if verified {
 		verb = "hid"
 	}
-	fmt.Fprintf(env.stderr, "%s %d unsigned and %d alerts whose signature does not verify (edited, forged, or signed with a key this reader lacks)\n", verb, p.Unsigned, p.Invalid)
+	env.notef("%s %d unsigned and %d alerts whose signature does not verify (edited, forged, or signed with a key this reader lacks)", verb, p.Unsigned, p.Invalid)
 }

@@ -18,17 +18,18 @@ const maxConflictIDs = 10
 // reportPage writes to w (stderr) what a page's alerts do not show: what
 // was skipped and why, copies left out, same-id conflicts, a scan that
 // stopped at its budget, and the command that lists the next page (next,
-// from nextHint).
-func reportPage(w io.Writer, page *backend.Page, next string) {
+// from nextHint). Each line but next: starts with prefix (the command's);
+// next: is bare, to be copied.
+func reportPage(w io.Writer, prefix string, page *backend.Page, next string) {
 	if page.Skipped > 0 {
-		fmt.Fprintf(w, "skipped %d stored entries that are not valid alerts", page.Skipped)
+		fmt.Fprintf(w, "%sskipped %d stored entries that are not valid alerts", prefix, page.Skipped)
 		if page.Oversized > 0 {
 			fmt.Fprintf(w, " (%d of them over max_alert_bytes, left unread in storage)", page.Oversized)
 		}
 		fmt.Fprintln(w)
 	}
 	if page.Duplicates > 0 {
-		fmt.Fprintf(w, "hid %d identical copies of alerts (same id, same content)\n", page.Duplicates)
+		fmt.Fprintf(w, "%shid %d identical copies of alerts (same id, same content)\n", prefix, page.Duplicates)
 	}
 	if n := len(page.Conflicts); n > 0 {
 		ids := page.Conflicts[:min(n, maxConflictIDs)]
@@ -36,11 +37,11 @@ func reportPage(w io.Writer, page *backend.Page, next string) {
 		if n > len(ids) {
 			more = fmt.Sprintf(" and %d more", n-len(ids))
 		}
-		fmt.Fprintf(w, "CONFLICT: %d alert ids are stored more than once with different content (a forged or corrupted entry?); every copy is listed: %s%s\n",
-			n, strings.Join(ids, ", "), more)
+		fmt.Fprintf(w, "%swarning: CONFLICT: %d alert ids are stored more than once with different content (a forged or corrupted entry?); every copy is listed: %s%s\n",
+			prefix, n, strings.Join(ids, ", "), more)
 	}
 	if page.Stopped {
-		fmt.Fprintf(w, "stopped after examining %d entries (the scan budget, max_alerts): the list holds more entries than its cap, written by some other tool\n", page.Examined)
+		fmt.Fprintf(w, "%swarning: stopped after examining %d entries (the scan budget, max_alerts): the list holds more entries than its cap, written by some other tool\n", prefix, page.Examined)
 	}
 	if next != "" {
 		fmt.Fprintf(w, "next: %s\n", next)

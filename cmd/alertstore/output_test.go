@@ -124,7 +124,7 @@ func TestOutputFormats(t *testing.T) {
 		{"status-json", []string{"status", "-o", "json"}, func(t *testing.T, out string) {
 			var r statusReport
 			decode(t, out, &r)
-			if r.Backend != "mem" || !r.Health.OK || r.Entries == nil || *r.Entries != 2 || r.DSN != dsn || !r.Capabilities.Watch {
+			if r.Backend != "mem" || !r.Health.OK || r.Entries == nil || *r.Entries != 2 || r.DSN != dsn || !r.Capabilities["watch"] {
 				t.Errorf("status json: %s", out)
 			}
 		}},
@@ -134,7 +134,7 @@ func TestOutputFormats(t *testing.T) {
 			for _, r := range rows[1:] {
 				got[r[0]] = r[1]
 			}
-			if rows[0][0] != "field" || got["backend"] != "mem" || got["health.ok"] != "true" || got["entries"] != "2" || got["capabilities.Watch"] != "true" {
+			if rows[0][0] != "field" || got["backend"] != "mem" || got["health.ok"] != "true" || got["entries"] != "2" || got["capabilities.watch"] != "true" {
 				t.Errorf("status csv: %q", rows)
 			}
 		}},

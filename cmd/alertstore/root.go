@@ -18,6 +18,30 @@ import (
 // over a root that holds the flags every command shares (globalFlags).
 // run builds the tree afresh for each call, so that tests run the command
 // in-process, concurrently, with their own streams.
+//
+// A command, in its own file:
+//
+//	func newFooCmd(env *cliEnv) *cobra.Command {
+//		var o fooOptions                      // its own flags
+//		var out *outputFlag                   // a read command: -o
+//		cmd := &cobra.Command{
+//			Use:   "foo",
+//			Short: "what it does, lower case, no period",
+//			Args:  maxArgs(0),                // refuses stray and DSN-looking arguments
+//			RunE:  func(cmd *cobra.Command, args []string) error { return cmdFoo(cmd.Context(), env, &o, out) },
+//		}
+//		cmd.Flags().IntVar(&o.n, "n", 10, "...")
+//		out = addOutputFlag(cmd, formatTable, formatJSON, formatNDJSON, formatCSV)
+//		return cmd
+//	}
+//
+// cmdFoo opens the store with env.openStore(ctx, env.globals.dsn) and
+// closes it with defer closeInto(&err, s); it prints data on env.stdout,
+// notes with env.notef and warnings with env.warnf (they carry the one
+// prefix), alerts through printAlerts or rowPrinter (env.show: zone,
+// colour), and returns errors unprinted: run prints each once, with its
+// hint and exit code (report, hint.go). usagef makes a usage error (exit 2).
+// Then add newFooCmd(env) to addCommands.
 
 // addCommands is the one place that lists the commands, in the order help
 // shows them.

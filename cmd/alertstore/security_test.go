@@ -63,7 +63,7 @@ func TestReportSecurity(t *testing.T) {
 		msg  string
 	}{
 		{"Security", fmt.Errorf("%w: TLS: x509: certificate signed by unknown authority", backend.ErrSecurity), exitSecurity, "SECURITY"},
-		{"SecurityInStoreError", &backend.Error{Op: "list", Backend: "goredis", Err: fmt.Errorf("%w: server replied: NOPERM", backend.ErrSecurity)}, exitSecurity, "tls_ca"},
+		{"SecurityInStoreError", &backend.Error{Op: "list", Backend: "goredis", Err: fmt.Errorf("%w: server replied: NOPERM", backend.ErrSecurity)}, exitSecurity, "lacks a right"},
 		{"Unavailable", fmt.Errorf("%w: connection refused", backend.ErrUnavailable), exitUnavailable, "is the server running"},
 		{"Plain", errors.New("boom"), exitFailed, "boom"},
 	} {

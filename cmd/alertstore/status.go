@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"time"
 
@@ -30,17 +31,17 @@ func newStatusCmd(env *cliEnv) *cobra.Command {
 // csv all print it. Fields that could not be learnt (the backend is down)
 // are left out of json.
 type statusReport struct {
-	DSN          string               `json:"dsn"`
-	Backend      string               `json:"backend"`
-	Prefix       string               `json:"prefix"`
-	MaxAlerts    int                  `json:"max_alerts"`
-	Capabilities backend.Capabilities `json:"capabilities"`
-	Chain        *statusChain         `json:"chain,omitempty"`
-	Security     []string             `json:"security_warnings"`
-	Health       statusHealth         `json:"health"`
-	Entries      *int64               `json:"entries,omitempty"`
-	Signing      *statusSigning       `json:"signing,omitempty"`
-	Namespace    *statusNamespace     `json:"namespace,omitempty"`
+	DSN          string           `json:"dsn"`
+	Backend      string           `json:"backend"`
+	Prefix       string           `json:"prefix"`
+	MaxAlerts    int              `json:"max_alerts"`
+	Capabilities map[string]bool  `json:"capabilities"`
+	Chain        *statusChain     `json:"chain,omitempty"`
+	Security     []string         `json:"security_warnings"`
+	Health       statusHealth     `json:"health"`
+	Entries      *int64           `json:"entries,omitempty"`
+	Signing      *statusSigning   `json:"signing,omitempty"`
+	Namespace    *statusNamespace `json:"namespace,omitempty"`
 }
 
 type statusHealth struct {
@@ -121,13 +122,27 @@ func cmdStatus(ctx context.Context, env *cliEnv, out *outputFlag) (err error) {
 	return nil
 }
 
+// capabilityMap names each capability in lower case, for json: every
+// field of backend.Capabilities, so that a new one shows without a change
+// here.
+func capabilityMap(c backend.Capabilities) map[string]bool {
+	m := map[string]bool{}
+	v := reflect.ValueOf(c)
+	for i := range v.NumField() {
+		if f := v.Field(i); f.Kind() == reflect.Bool {
+			m[strings.ToLower(v.Type().Field(i).Name)] = f.Bool()
+		}
+	}
+	return m
+}
+
 // gatherStatus learns what status prints. It stops at the first failure
 // after the ping (the backend went away), with what it learnt so far.
 func gatherStatus(ctx context.Context, s *backend.Store, dsn string) (*statusReport, error) {
 	cfg := s.Config()
 	r := &statusReport{
 		DSN: registry.RedactDSN(dsn), Backend: s.Backend(), Prefix: cfg.Prefix, MaxAlerts: cfg.MaxAlerts,
-		Capabilities: s.Capabilities(), Security: []string{},
+		Capabilities: capabilityMap(s.Capabilities()), Security: []string{},
 	}
 	start := time.Now()
 	pingErr := s.Ping(ctx)
@@ -203,7 +218,7 @@ func printStatus(w io.Writer, r *statusReport) {
 	fmt.Fprintf(w, "prefix:       %s\n", r.Prefix)
 	fmt.Fprintf(w, "max_alerts:   %d\n", r.MaxAlerts)
 	c := r.Capabilities
-	fmt.Fprintf(w, "capabilities: watch=%t shared=%t persistent=%t durable=%t\n", c.Watch, c.Shared, c.Persistent, c.Durable)
+	fmt.Fprintf(w, "capabilities: watch=%t shared=%t persistent=%t durable=%t\n", c["watch"], c["shared"], c["persistent"], c["durable"])
 	if r.Chain != nil {
 		printChainStatus(w, r.Chain)
 	}
