@@ -82,6 +82,10 @@ var hintRules = []hintRule{
 		hint: "the file was not changed: move it aside and restore the store from a backup (docs/operations.md, \"Backup and restore\"), or start a new one"},
 	{name: "bolt-not-a-file", match: is(backend.ErrInvalidConfig, "is a directory", "symbolic link", "not a regular file"), code: exitUsage,
 		hint: "give the path of the database file itself (bolt:///var/lib/alertstore/alerts.db)"},
+	{name: "bolt-backup-busy", match: is(backend.ErrUnavailable, "committed during each of"), code: exitUnavailable,
+		hint: "another process committed to the file during every copy, and nothing was written: back up when writes are quieter (a copy reads the whole file), or stop the writer for it"},
+	{name: "backup-not-bolt", match: is(backend.ErrInvalidConfig, "backup copies a bolt file"), code: exitUsage,
+		hint: "`alertstore export FILE` works for every backend; see docs/operations.md, \"Backup and restore\""},
 	{name: "bolt-io", match: is(backend.ErrUnavailable, "bolt file", "committing to", "writing /", "reading /"), code: exitUnavailable,
 		hint: "the file system refused or timed out: check free space (df), the disk and mount (dmesg), and the file's directory"},
 
