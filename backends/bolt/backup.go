@@ -238,7 +238,6 @@ func liveCopy(ctx context.Context, srcAbs string, tmp *os.File, opt BackupOption
 		return configErr(srcAbs, "cannot be opened for reading", err)
 	}
 	defer func() { _ = f.Close() }() // read only
-	buf := make([]byte, 1<<20)
 	deadline := time.Now().Add(opt.Patience)
 	for attempt := 1; attempt == 1 || time.Now().Before(deadline); attempt++ {
 		info.Attempts = attempt
@@ -253,7 +252,7 @@ func liveCopy(ctx context.Context, srcAbs string, tmp *os.File, opt BackupOption
 			return err
 		}
 		size := int64(m.hwm * m.pageSize)
-		same, err := copyWhileSame(ctx, f, tmp, size, m.txid, buf)
+		same, err := copyWhileSame(ctx, f, tmp, size, m.txid, attempt)
 		if err != nil {
 			return fmt.Errorf("copying %s: %w", srcAbs, err)
 		}
@@ -273,14 +272,33 @@ func liveCopy(ctx context.Context, srcAbs string, tmp *os.File, opt BackupOption
 // commit seen early ends the attempt early.
 const liveChunk = 256 << 10
 
+// liveCopyPaused, when set (by tests, export_test.go), runs after the
+// first chunk of each lock-free attempt: a test makes commits happen
+// there, and so checks that the attempt is then discarded.
+var liveCopyPaused func(attempt int)
+
 // copyWhileSame copies the first size bytes of f to tmp and reports
 // whether the newest meta was still txid after the last byte was read. It
 // stops at the first look that finds a newer one.
-func copyWhileSame(ctx context.Context, f, tmp *os.File, size int64, txid uint64, buf []byte) (bool, error) {
+func copyWhileSame(ctx context.Context, f, tmp *os.File, size int64, txid uint64, attempt int) (bool, error) {
 	for off := int64(0); off < size; off += liveChunk {
-		n := min(liveChunk, size-off)
-		if _, err := io.CopyBuffer(&ctxWriter{ctx: ctx, w: io.NewOffsetWriter(tmp, off)}, io.NewSectionReader(f, off, n), buf); err != nil {
+		if err := ctx.Err(); err != nil {
 			return false, err
+		}
+		n := min(liveChunk, size-off)
+		// File to file, so that the kernel copies (copy_file_range)
+		// where it can.
+		if _, err := f.Seek(off, io.SeekStart); err != nil {
+			return false, err
+		}
+		if _, err := tmp.Seek(off, io.SeekStart); err != nil {
+			return false, err
+		}
+		if m, err := tmp.ReadFrom(&io.LimitedReader{R: f, N: n}); err != nil || m != n {
+			return false, fmt.Errorf("copied %d of %d bytes at offset %d: %v", m, n, off, err)
+		}
+		if off == 0 && liveCopyPaused != nil {
+			liveCopyPaused(attempt)
 		}
 		m, slot, err := newestMeta(f)
 		if err != nil {
