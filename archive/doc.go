@@ -32,16 +32,20 @@
 //
 // # What an import stores
 //
-// Every line must be an alert with an id and a timestamp (an export's
-// lines all are): Import keeps them, so the same file imported twice
-// names the same alerts. An alert whose id and content are both stored
-// already is skipped (ImportResult.AlreadyStored): that is what makes an
-// interrupted import resumable. An alert whose id is stored with other
-// content is a conflict (ErrConflict): it is reported and not stored,
-// since the Store itself does not refuse a second alert with an id and
-// List would show both copies flagged (Page.Conflicts); which one is
-// genuine is for a person to decide. To tell what is stored, Import first
-// reads the ids and content sums of every alert the store holds (32 bytes
-// each, plus a map's overhead: about 100 MB for the largest cap, 10
-// million).
+// Every line should be an alert with an id and a timestamp (an export's
+// lines are): Import keeps them, so the same file imported twice names the
+// same alerts; a line without a timestamp is refused. An alert whose id
+// and content are both stored already is skipped
+// (ImportResult.AlreadyStored): that is what makes an interrupted import
+// resumable. Identical copies of an alert count as one, as List shows
+// them. An alert whose id is stored with other content is a conflict
+// (ErrConflict): it is reported and not stored, since the Store itself
+// does not refuse a second alert with an id and List would show both
+// copies flagged (Page.Conflicts); which one is genuine is for a person to
+// decide. An alert without an id (written by the old system) gets one from
+// the Store, and counts as stored when an alert with the same content but
+// for its id is. To tell what is stored, Import first reads the ids and
+// content sums of every alert the store holds: 32 bytes an alert (32 KB
+// for the default cap of 1000, 320 MB for the largest, 10 million), and
+// about 85 bytes for each alert it stores.
 package archive

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
@@ -60,7 +61,7 @@ type ImportResult struct {
 	Stored int
 	// AlreadyStored counts alerts skipped because an alert with the same
 	// id and content was stored already (an earlier run of the same
-	// import, or the line twice in the file).
+	// import, or the same line earlier in the file).
 	AlreadyStored int
 	// Invalid and Conflicts count the lines reported to Reject.
 	Invalid, Conflicts int
@@ -88,7 +89,7 @@ func Import(ctx context.Context, s *backend.Store, r io.Reader, o *ImportOptions
 		opt.FlushTimeout = 30 * time.Second
 	}
 	var res ImportResult
-	idx := &index{s: s, stored: map[[32]byte]struct{}{}, ids: map[[16]byte]struct{}{}}
+	idx := &index{s: s}
 	if err := idx.load(ctx); err != nil {
 		return res, err
 	}
@@ -201,15 +202,18 @@ func Import(ctx context.Context, s *backend.Store, r io.Reader, o *ImportOptions
 	}
 }
 
-// index is what Import knows is stored: a set of (id, content) keys, and
-// of ids, each a truncated SHA-256 (a false match needs a 128-bit
-// collision). Alerts without an id are matched by content alone, in a
-// second set built on first need (see check).
+// index is what Import knows is stored: the (id, content) keys of the
+// alerts stored before it began, each a pair of truncated SHA-256 sums (a
+// false match needs a 128-bit collision), sorted, 32 bytes an alert; and
+// the id and content of each alert it stored since, in a map (about 85
+// bytes an alert). Identical copies count as one alert, as List shows
+// them. Alerts without an id are matched by their content but for the id
+// the Store gave them, in a set built on first need.
 type index struct {
-	s      *backend.Store
-	stored map[[32]byte]struct{}
-	ids    map[[16]byte]struct{}
-	noID   map[[16]byte]struct{} // nil until an alert without id is met
+	s     *backend.Store
+	keys  [][32]byte
+	added map[[16]byte][16]byte
+	noID  map[[16]byte]struct{} // nil until an alert without id is met
 }
 
 func sum16(b []byte) (k [16]byte) {
@@ -218,7 +222,7 @@ func sum16(b []byte) (k [16]byte) {
 	return k
 }
 
-func pairKey(id [16]byte, content [16]byte) (k [32]byte) {
+func pairKey(id, content [16]byte) (k [32]byte) {
 	copy(k[:16], id[:])
 	copy(k[16:], content[:])
 	return k
@@ -243,16 +247,20 @@ func (x *index) each(ctx context.Context, f func(*backend.Alert)) error {
 }
 
 func (x *index) load(ctx context.Context) error {
-	return x.each(ctx, func(a *backend.Alert) {
+	if n, err := x.s.Count(ctx); err == nil {
+		x.keys = make([][32]byte, 0, n)
+	}
+	err := x.each(ctx, func(a *backend.Alert) {
 		id := a.ID()
 		if id == "" {
 			return
 		}
 		enc, _ := a.MarshalJSON()
-		ik := sum16([]byte(id))
-		x.ids[ik] = struct{}{}
-		x.stored[pairKey(ik, sum16(enc))] = struct{}{}
+		x.keys = append(x.keys, pairKey(sum16([]byte(id)), sum16(enc)))
 	})
+	slices.SortFunc(x.keys, func(a, b [32]byte) int { return bytes.Compare(a[:], b[:]) })
+	x.added = map[[16]byte][16]byte{}
+	return err
 }
 
 // withoutID is the content of an alert without its id: what an alert
@@ -266,11 +274,12 @@ func withoutID(a *backend.Alert) []byte {
 }
 
 // check reports whether a (encoded as the Store will write it, enc) is
-// stored already, or conflicts with a stored alert of its id, and records
-// it as stored otherwise: the caller stores it next. An alert without an
-// id is stored with a fresh one: it counts as stored when a stored alert
-// has the same content but for its id.
+// stored already, or conflicts with a stored alert of its id (stored with
+// other content), and records it as stored otherwise: the caller stores
+// it next. An alert without an id is stored with a fresh one: it counts
+// as stored when a stored alert has the same content but for its id.
 func (x *index) check(ctx context.Context, a *backend.Alert, enc []byte) (stored, conflict bool, err error) {
+	ck := sum16(enc)
 	id := a.ID()
 	if id == "" {
 		if x.noID == nil {
@@ -279,23 +288,26 @@ func (x *index) check(ctx context.Context, a *backend.Alert, enc []byte) (stored
 				return false, false, err
 			}
 		}
-		k := sum16(enc)
-		if _, ok := x.noID[k]; ok {
+		if _, ok := x.noID[ck]; ok {
 			return true, false, nil
 		}
-		x.noID[k] = struct{}{}
+		x.noID[ck] = struct{}{}
 		return false, false, nil
 	}
 	ik := sum16([]byte(id))
-	pk := pairKey(ik, sum16(enc))
-	if _, ok := x.stored[pk]; ok {
+	if c, ok := x.added[ik]; ok {
+		return c == ck, c != ck, nil
+	}
+	cmp := func(e, k [32]byte) int { return bytes.Compare(e[:], k[:]) }
+	if _, found := slices.BinarySearchFunc(x.keys, pairKey(ik, ck), cmp); found {
 		return true, false, nil
 	}
-	if _, ok := x.ids[ik]; ok {
+	// The same id with other content sorts where (id, 0...) would.
+	j, _ := slices.BinarySearchFunc(x.keys, pairKey(ik, [16]byte{}), cmp)
+	if j < len(x.keys) && [16]byte(x.keys[j][:16]) == ik {
 		return false, true, nil
 	}
-	x.ids[ik] = struct{}{}
-	x.stored[pk] = struct{}{}
+	x.added[ik] = ck
 	if x.noID != nil {
 		x.noID[sum16(withoutID(a))] = struct{}{}
 	}
