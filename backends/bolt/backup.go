@@ -205,6 +205,25 @@ func copyDB(ctx context.Context, srcAbs string, tmp *os.File, opt BackupOptions,
 			return err
 		})
 	}
+	// Another process holds the lock: its commits may rewrite pages as
+	// they are read, so the file is not verified here (the copy is).
+	flags := os.O_RDONLY
+	if !opt.FollowSymlinks {
+		flags |= oNoFollow
+	}
+	src, err := os.OpenFile(srcAbs, flags, 0)
+	if err != nil {
+		return configErr(srcAbs, "cannot be opened for reading", err)
+	}
+	defer func() { _ = src.Close() }() // read only
+	locked, err := lockedByOther(src)
+	if err != nil {
+		return fmt.Errorf("%w: bolt file %s: %v", backend.ErrUnavailable, srcAbs, err)
+	}
+	if locked {
+		info.Live = true
+		return liveCopy(ctx, src, tmp, opt, info)
+	}
 	// Nobody holds the lock: open read-only, without waiting.
 	if err := verifyFile(srcAbs); err != nil {
 		return fmt.Errorf("%w: %s is not a bolt database this version can read (%v)", backend.ErrInvalidConfig, srcAbs, err)
@@ -221,27 +240,22 @@ func copyDB(ctx context.Context, srcAbs string, tmp *os.File, opt BackupOptions,
 	if !errors.Is(err, bolterrors.ErrTimeout) {
 		return fmt.Errorf("%w: opening bolt file %s: %v", backend.ErrUnavailable, srcAbs, pathErr(err))
 	}
-	// Another process writes: copy without the lock.
+	// A writer took the lock since: copy without it.
 	info.Live = true
-	return liveCopy(ctx, srcAbs, tmp, opt, info)
+	return liveCopy(ctx, src, tmp, opt, info)
 }
 
 // liveCopy copies the file while another process commits to it (see
 // Backup for why a copy whose meta did not change is consistent).
-func liveCopy(ctx context.Context, srcAbs string, tmp *os.File, opt BackupOptions, info *BackupInfo) error {
-	flags := os.O_RDONLY
-	if !opt.FollowSymlinks {
-		flags |= oNoFollow
-	}
-	f, err := os.OpenFile(srcAbs, flags, 0)
-	if err != nil {
-		return configErr(srcAbs, "cannot be opened for reading", err)
-	}
-	defer func() { _ = f.Close() }() // read only
+func liveCopy(ctx context.Context, f, tmp *os.File, opt BackupOptions, info *BackupInfo) error {
+	srcAbs := f.Name()
 	deadline := time.Now().Add(opt.Patience)
 	for attempt := 1; attempt == 1 || time.Now().Before(deadline); attempt++ {
 		info.Attempts = attempt
 		m, slot, err := newestMeta(f)
+		if errors.Is(err, errDamaged) {
+			return fmt.Errorf("%w: %s is not a bolt database this version can read (%v)", backend.ErrInvalidConfig, srcAbs, err)
+		}
 		if err != nil {
 			return err
 		}

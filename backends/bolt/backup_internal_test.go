@@ -47,10 +47,15 @@ func BenchmarkLiveCopy(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		src, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
 		var info BackupInfo
-		if err := liveCopy(context.Background(), path, tmp, BackupOptions{Patience: DefaultBackupPatience}, &info); err != nil || info.Attempts != 1 {
+		if err := liveCopy(context.Background(), src, tmp, BackupOptions{Patience: DefaultBackupPatience}, &info); err != nil || info.Attempts != 1 {
 			b.Fatalf("%+v %v", info, err)
 		}
+		_ = src.Close()
 		_ = tmp.Close()
 		_ = os.Remove(tmp.Name())
 	}
