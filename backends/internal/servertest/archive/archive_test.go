@@ -7,10 +7,16 @@
 package archive_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -170,4 +176,125 @@ func TestWatchPositionsAreCursors(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestWatchCursorResumesThroughRedis runs the command: a watch stopped
+// with SIGINT prints its resume cursor; alerts stored while it is down
+// are printed first by the next watch started from it, then new ones,
+// with no gap and no repeat.
+func TestWatchCursorResumesThroughRedis(t *testing.T) {
+	containers.SkipShort(t)
+	bin := filepath.Join(t.TempDir(), "alertstore")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/apt-detection/alertstore/cmd/alertstore").CombinedOutput(); err != nil {
+		t.Fatalf("go build cmd/alertstore: %v\n%s", err, out)
+	}
+	redistest.ForEachServer(t, func(t *testing.T, spec containers.ServerSpec) {
+		srv := redistest.Shared(t, spec)
+		for _, scheme := range []string{goredis.Scheme, valkeygo.Scheme} {
+			t.Run(scheme, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				dsn := redistest.DSN(scheme, srv.Addr(), backend.Config{Prefix: redistest.Prefix(t)}, "")
+				s := redistest.Open(t, dsn)
+				put := func(names ...string) {
+					for _, n := range names {
+						a := backend.NewAlert()
+						_ = a.SetEntity(n)
+						_ = a.SetSeverity(backend.SeverityHigh)
+						if strings.HasPrefix(n, "low") {
+							_ = a.SetSeverity(backend.SeverityLow)
+						}
+						if err := s.Store(ctx, a); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				put("old")
+				got1, cur := watchUntil(ctx, t, bin, dsn, "", func() { put("n1", "low1", "n2") }, "n2")
+				put("n3", "low2", "n4") // while nobody watches
+				got2, _ := watchUntil(ctx, t, bin, dsn, cur, func() { put("n5") }, "n5")
+				if got := fmt.Sprint(got1, got2); got != "[n1 n2] [n3 n4 n5]" {
+					t.Fatalf("printed %s, want [n1 n2] [n3 n4 n5]", got)
+				}
+			})
+		}
+	})
+}
+
+// watchUntil runs `alertstore watch --min-severity high -o ndjson`
+// (from cursor, when given), calls then once it follows, waits until the
+// entity last is printed, stops it with SIGINT, and returns the entities
+// printed and the resume cursor.
+func watchUntil(ctx context.Context, t *testing.T, bin, dsn, cursor string, then func(), last string) ([]string, string) {
+	t.Helper()
+	args := []string{"watch", "--min-severity", "high", "-o", "ndjson"}
+	if cursor != "" {
+		args = append(args, "--cursor", cursor)
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), "ALERTSTORE_DSN="+dsn, "NO_COLOR=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &syncWriter{w: &stderr}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	for !strings.Contains(cmd.Stderr.(*syncWriter).String(), "following") {
+		if ctx.Err() != nil {
+			t.Fatalf("watch never followed: %s", cmd.Stderr.(*syncWriter).String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	then()
+	var printed []string
+	for l := range lines {
+		a, err := backend.ParseAlert([]byte(l))
+		if err != nil {
+			t.Fatalf("not NDJSON: %q", l)
+		}
+		printed = append(printed, a.Entity())
+		if a.Entity() == last {
+			break
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	for range lines { // drain
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("watch: %v\n%s", err, cmd.Stderr.(*syncWriter).String())
+	}
+	_, after, ok := strings.Cut(cmd.Stderr.(*syncWriter).String(), "resume with --cursor ")
+	if !ok {
+		t.Fatalf("no resume cursor:\n%s", cmd.Stderr.(*syncWriter).String())
+	}
+	return printed, strings.Fields(after)[0]
+}
+
+// syncWriter is a writer the child's stderr copier and the test share.
+type syncWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
 }
