@@ -86,6 +86,8 @@ var hintRules = []hintRule{
 		hint: "another process committed to the file during every copy, and nothing was written: back up when writes are quieter (a copy reads the whole file), or stop the writer for it"},
 	{name: "backup-not-bolt", match: is(backend.ErrInvalidConfig, "backup copies a bolt file"), code: exitUsage,
 		hint: "`alertstore export FILE` works for every backend; see docs/operations.md, \"Backup and restore\""},
+	{name: "bolt-path", match: is(backend.ErrInvalidConfig, "not a directory", "no such file or directory"), code: exitUsage,
+		hint: "a part of the file's path is a file, not a directory, or cannot be made: check each directory on the path (ls -ld); alertstore makes missing directories itself (mode 0700)"},
 	{name: "bolt-io", match: is(backend.ErrUnavailable, "bolt file", "committing to", "writing /", "reading /"), code: exitUnavailable,
 		hint: "the file system refused or timed out: check free space (df), the disk and mount (dmesg), and the file's directory"},
 

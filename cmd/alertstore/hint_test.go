@@ -33,6 +33,7 @@ func TestHints(t *testing.T) {
 		{"bolt-missing", fmt.Errorf("%w: bolt file /srv/a.db does not exist (read_only=true opens an existing file only)", backend.ErrInvalidConfig), exitUsage, "without read_only", ""},
 		{"bolt-damaged", fmt.Errorf("%w: /srv/a.db is not a bolt database this version can read: invalid database", backend.ErrInvalidConfig), exitUsage, "restore the store from a backup", ""},
 		{"bolt-directory", fmt.Errorf("%w: bolt path /srv is a directory; name a file in it, e.g. /srv/alerts.db", backend.ErrInvalidConfig), exitUsage, "the database file itself", ""},
+		{"bolt-path", fmt.Errorf("%w: bolt file /tmp/f/a.db cannot be examined: not a directory", backend.ErrInvalidConfig), exitUsage, "each directory on the path", "docs/dsn.md"},
 		{"bolt-disk", fmt.Errorf("%w: committing to /srv/a.db: write /srv/a.db: no space left on device", backend.ErrUnavailable), exitUnavailable, "free space", "server running"},
 		{"bolt-backup-busy", fmt.Errorf("%w: bolt file /srv/a.db committed during each of 812 copies in 10s; back up when writes are quieter, or stop the writer for the copy", backend.ErrUnavailable), exitUnavailable, "nothing was written", "free space"},
 		{"backup-not-bolt", fmt.Errorf("%w: backup copies a bolt file, and redis:// is not one", backend.ErrInvalidConfig), exitUsage, "alertstore export", "docs/dsn.md"},

@@ -41,7 +41,9 @@ import (
 // prefix), alerts through printAlerts or rowPrinter (env.show: zone,
 // colour), and returns errors unprinted: run prints each once, with its
 // hint and exit code (report, hint.go). usagef makes a usage error (exit 2).
-// Then add newFooCmd(env) to addCommands.
+// Then add newFooCmd(env) to addCommands. A command sets no
+// PersistentPreRun of its own: cobra would run it instead of the root's,
+// which checks the shared flags and names the command for the prefix.
 
 // addCommands is the one place that lists the commands, in the order help
 // shows them.
@@ -114,7 +116,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // and completion, and the commands of addCommands.
 func newRootCmd(env *cliEnv) *cobra.Command {
 	root := &cobra.Command{
-		Use:   "alertstore",
+		Use:   "alertstore <command>",
 		Short: "store, list and check APT detection alerts in any backend chosen by DSN",
 		Long: "alertstore stores, lists and checks APT detection alerts in any registered\n" +
 			"backend, chosen by DSN (Redis, Valkey, Sentinel, a bolt file, memory, a chain).",
