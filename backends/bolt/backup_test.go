@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	bbolt "go.etcd.io/bbolt"
+
 	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/backends/bolt"
 	"github.com/apt-detection/alertstore/conformance"
@@ -66,6 +68,23 @@ func numbers(t testing.TB, path string) []int {
 		ns[i], ns[j] = ns[j], ns[i]
 	}
 	return ns
+}
+
+// bboltCheck runs bbolt's own consistency check on the file at path, as
+// a second opinion on Backup's.
+func bboltCheck(path string) error {
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+	return db.View(func(tx *bbolt.Tx) error {
+		var errs []error
+		for err := range tx.Check() {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	})
 }
 
 // checkHolds checks that ns is 0, 1, 2, ... with at least upTo+1 of them:
@@ -158,6 +177,9 @@ func TestBackupWhileAnotherProcessWrites(t *testing.T) {
 			}
 			if !info.Live || info.Attempts < 2 {
 				t.Errorf("backup %d: %+v: want a lock-free copy (the writer holds the lock) whose first attempt, during which the writer committed twice, was discarded", i, info)
+			}
+			if err := bboltCheck(out); err != nil {
+				t.Errorf("backup %d (tx %d): bbolt's check: %v", i, info.TxID, err)
 			}
 			if err := checkHolds(numbers(t, out), before); err != nil {
 				t.Errorf("backup %d (tx %d): %v", i, info.TxID, err)
