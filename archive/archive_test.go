@@ -297,6 +297,21 @@ func mustParse(t *testing.T, s string) *backend.Alert {
 	return a
 }
 
+// TestImportOverCap: importing more than the store's cap keeps the newest
+// and says how many the cap dropped.
+func TestImportOverCap(t *testing.T) {
+	src := open(t, "mem://?max_alerts=100")
+	want := fill(t, src, 10-len(conformance.LegacyAlerts()))
+	dst := open(t, "mem://?max_alerts=4")
+	res, err := archive.Import(context.Background(), dst, strings.NewReader(strings.Join(want, "\n")), nil)
+	if err != nil || res.Stored != 10 || res.Trimmed != 6 {
+		t.Fatalf("import: %+v, %v; want 10 stored, 6 trimmed", res, err)
+	}
+	if got := stored(t, dst); !equal(got, want[6:]) {
+		t.Errorf("after import: %s", diff(got, want[6:]))
+	}
+}
+
 // TestExportDuringWrites exports a full store that a writer keeps
 // appending to (and so trimming): the export is a run of consecutive
 // alerts, none twice, ending with the newest stored when it began, and

@@ -47,5 +47,6 @@
 // for its id is. To tell what is stored, Import first reads the ids and
 // content sums of every alert the store holds: 32 bytes an alert (32 KB
 // for the default cap of 1000, 320 MB for the largest, 10 million), and
-// about 85 bytes for each alert it stores.
+// about 85 bytes for each alert it stores. A store whose cap is smaller
+// than the file keeps the newest (ImportResult.Trimmed counts the rest).
 package archive

@@ -68,6 +68,12 @@ type ImportResult struct {
 	// StoredThrough is the last line whose alert is stored or skipped as
 	// stored: everything up to it is done, whatever happens after.
 	StoredThrough int
+	// Trimmed is how many entries the store dropped for its cap while
+	// the import ran (its count grew by less than what was stored): the
+	// oldest. A second run of the same import would store them again,
+	// after the newer ones; raise the cap (max_alerts) before importing
+	// more than it holds.
+	Trimmed int
 }
 
 // Import stores the alerts of r, one JSON object per line (blank lines
@@ -77,7 +83,7 @@ type ImportResult struct {
 // read or a store that failed (what was stored stays stored: run the same
 // import again to complete it), or ctx cancelled, after storing what it
 // had read.
-func Import(ctx context.Context, s *backend.Store, r io.Reader, o *ImportOptions) (ImportResult, error) {
+func Import(ctx context.Context, s *backend.Store, r io.Reader, o *ImportOptions) (res ImportResult, err error) {
 	var opt ImportOptions
 	if o != nil {
 		opt = *o
@@ -88,11 +94,15 @@ func Import(ctx context.Context, s *backend.Store, r io.Reader, o *ImportOptions
 	if opt.FlushTimeout <= 0 {
 		opt.FlushTimeout = 30 * time.Second
 	}
-	var res ImportResult
 	idx := &index{s: s}
 	if err := idx.load(ctx); err != nil {
 		return res, err
 	}
+	defer func() {
+		if n, err := s.Count(context.WithoutCancel(ctx)); err == nil && idx.count >= 0 {
+			res.Trimmed = max(0, int(idx.count)+res.Stored-int(n))
+		}
+	}()
 	reject := func(le *LineError) {
 		if errors.Is(le.Err, ErrConflict) {
 			res.Conflicts++
@@ -211,6 +221,7 @@ func Import(ctx context.Context, s *backend.Store, r io.Reader, o *ImportOptions
 // the Store gave them, in a set built on first need.
 type index struct {
 	s     *backend.Store
+	count int64 // entries stored when it began; -1: unknown
 	keys  [][32]byte
 	added map[[16]byte][16]byte
 	noID  map[[16]byte]struct{} // nil until an alert without id is met
@@ -247,7 +258,9 @@ func (x *index) each(ctx context.Context, f func(*backend.Alert)) error {
 }
 
 func (x *index) load(ctx context.Context) error {
+	x.count = -1
 	if n, err := x.s.Count(ctx); err == nil {
+		x.count = n
 		x.keys = make([][32]byte, 0, n)
 	}
 	err := x.each(ctx, func(a *backend.Alert) {

@@ -40,6 +40,7 @@ func TestExportImport(t *testing.T) {
 		{"import-conflict", "{\"id\":\"x1\",\"timestamp\":\"2025-03-01T12:00:01\"}\n", []string{"import", dst}, 4, "", "conflict"},
 		{"import-missing-file", "", []string{"import", dst, filepath.Join(dir, "nope")}, 2, "", "cannot read"},
 		{"import-bad-batch", "", []string{"import", dst, "--batch", "0", file}, 2, "", "--batch"},
+		{"import-over-cap", "", []string{"import", "--dsn", "mem://exportimport-small?max_alerts=2", file}, 0, "", "dropped the oldest 1 entries"},
 		{"export-into-directory", "", []string{"export", src, dir}, 2, "", "is a directory"},
 		{"export-two-args", "", []string{"export", src, "a", "b"}, 2, "", "at most 1"},
 	}

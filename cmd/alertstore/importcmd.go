@@ -73,6 +73,9 @@ func cmdImport(ctx context.Context, env *cliEnv, src string, batch int) (err err
 	})
 	env.notef("%d alerts stored, %d already stored (skipped), %d conflicts, %d invalid lines, of %d lines",
 		res.Stored, res.AlreadyStored, res.Conflicts, res.Invalid, res.Lines)
+	if res.Trimmed > 0 {
+		env.warnf("the store's cap dropped the oldest %d entries as the import went: it holds the newest; running this import again would store those again after the newer ones: raise the cap first (max_alerts, `alertstore cap set`)", res.Trimmed)
+	}
 	if err != nil {
 		return err
 	}
