@@ -58,6 +58,9 @@ type Alert struct {
 	// conflict is set by List on an alert whose id another entry it
 	// examined carries with different content.
 	conflict bool
+	// pos is the position of the entry this alert was read from (List,
+	// Watch.Next); 0 otherwise. See Cursor.
+	pos int64
 	// set by a Store with signing keys (see Keyring).
 	ver    Verification
 	sigKey string
@@ -197,7 +200,7 @@ func (a *Alert) UnmarshalJSON(data []byte) error {
 
 // Clone returns a deep copy.
 func (a *Alert) Clone() *Alert {
-	c := &Alert{ts: a.ts, sev: a.sev, ver: a.ver, sigKey: a.sigKey, members: make([]member, len(a.members))}
+	c := &Alert{ts: a.ts, sev: a.sev, ver: a.ver, sigKey: a.sigKey, pos: a.pos, members: make([]member, len(a.members))}
 	for i, m := range a.members {
 		c.members[i] = member{key: m.key, raw: append(json.RawMessage(nil), m.raw...)}
 	}

@@ -18,8 +18,16 @@ type Query struct {
 	// through a store that is being written to.
 	Offset int
 	// Cursor continues after the last alert of a previous page (its
-	// Page.Next). Empty starts at the newest alert.
+	// Page.Next), or below any alert read from the store (Alert.Cursor).
+	// Empty starts at the newest alert.
 	Cursor string
+	// After keeps only entries stored after the alert whose cursor it is
+	// (Alert.Cursor, Page.Next): List stops there, and sets
+	// Page.AfterReached when it did (an entry at or before After is
+	// still stored, so nothing between it and the page is missing).
+	// With Cursor, it pages through what came after an alert: how a
+	// follower resumes (`alertstore watch --cursor`).
+	After string
 
 	// Severities keeps only alerts whose severity is one of these.
 	Severities []Severity
@@ -80,42 +88,53 @@ type Page struct {
 	// carry no signature, or one that does not verify, when the Store has
 	// signing keys; both 0 otherwise. See Alert.Verification.
 	Unsigned, Invalid int
+	// AfterReached is set when List stopped at Query.After: it met an
+	// entry stored at or before it. Unset with a non-empty After and an
+	// empty Next, the oldest entry was reached first: what was stored
+	// between After and it was trimmed or cleared.
+	AfterReached bool
 }
 
-func (q *Query) check() (limit int, before int64, err error) {
+func (q *Query) check() (limit int, before, after int64, err error) {
 	limit = q.Limit
 	switch {
 	case limit < 0:
-		return 0, 0, fmt.Errorf("%w: limit %d is negative", ErrInvalidQuery, limit)
+		return 0, 0, 0, fmt.Errorf("%w: limit %d is negative", ErrInvalidQuery, limit)
 	case limit == 0:
 		limit = DefaultLimit
 	case limit > MaxLimit:
-		return 0, 0, fmt.Errorf("%w: limit %d is over %d", ErrInvalidQuery, limit, MaxLimit)
+		return 0, 0, 0, fmt.Errorf("%w: limit %d is over %d", ErrInvalidQuery, limit, MaxLimit)
 	}
 	if q.Offset < 0 {
-		return 0, 0, fmt.Errorf("%w: offset %d is negative", ErrInvalidQuery, q.Offset)
+		return 0, 0, 0, fmt.Errorf("%w: offset %d is negative", ErrInvalidQuery, q.Offset)
 	}
 	if q.Offset > 0 && q.Cursor != "" {
-		return 0, 0, fmt.Errorf("%w: use offset or cursor, not both", ErrInvalidQuery)
+		return 0, 0, 0, fmt.Errorf("%w: use offset or cursor, not both", ErrInvalidQuery)
 	}
 	if q.Cursor != "" {
 		before, err = parseCursor(q.Cursor)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
+		}
+	}
+	if q.After != "" {
+		after, err = parseCursor(q.After)
+		if err != nil {
+			return 0, 0, 0, err
 		}
 	}
 	for _, s := range q.Severities {
 		if s <= SeverityUnknown || s > SeverityCritical {
-			return 0, 0, fmt.Errorf("%w: severity %v", ErrInvalidQuery, s)
+			return 0, 0, 0, fmt.Errorf("%w: severity %v", ErrInvalidQuery, s)
 		}
 	}
 	if q.MinSeverity < SeverityUnknown || q.MinSeverity > SeverityCritical {
-		return 0, 0, fmt.Errorf("%w: min severity %v", ErrInvalidQuery, q.MinSeverity)
+		return 0, 0, 0, fmt.Errorf("%w: min severity %v", ErrInvalidQuery, q.MinSeverity)
 	}
 	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
-		return 0, 0, fmt.Errorf("%w: since %s is not before until %s", ErrInvalidQuery, q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339))
+		return 0, 0, 0, fmt.Errorf("%w: since %s is not before until %s", ErrInvalidQuery, q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339))
 	}
-	return limit, before, nil
+	return limit, before, after, nil
 }
 
 // Match reports whether a passes q's filters (severities, entity, source
@@ -159,6 +178,20 @@ func (q *Query) match(a *Alert) bool {
 		}
 	}
 	return true
+}
+
+// Cursor is the cursor of the stored entry this alert was read from, by
+// List or Watch.Next; empty for an alert that was not read from a store.
+// List with Query{Cursor: c} lists what was stored before it, with
+// Query{After: c} what was stored after it: a follower that prints the
+// cursor of the last alert it saw resumes from it without a gap or a
+// repeat. A chain's Watch merges its tiers' notifications, whose
+// positions are not List positions: there, resume by id.
+func (a *Alert) Cursor() string {
+	if a.pos <= 0 {
+		return ""
+	}
+	return formatCursor(a.pos)
 }
 
 // Cursors are "p" and a position in base 36: opaque to users, cheap to

@@ -217,7 +217,7 @@ func (s *Store) List(ctx context.Context, q Query) (*Page, error) {
 }
 
 func (s *Store) list(ctx context.Context, q Query) (*Page, error) {
-	limit, before, err := q.check()
+	limit, before, after, err := q.check()
 	if err == nil && q.Verified && s.cfg.Sign == nil {
 		err = fmt.Errorf("%w: verified alerts asked for, but the store has no signing keys (sign_key_file=)", ErrInvalidQuery)
 	}
@@ -248,11 +248,16 @@ func (s *Store) list(ctx context.Context, q Query) (*Page, error) {
 			if err := ctx.Err(); err != nil {
 				return nil, s.wrap("list", err)
 			}
+			if after > 0 && e.Pos <= after {
+				page.AfterReached = true
+				return page, nil
+			}
 			before = e.Pos
 			a := r.admit(e)
 			if a == nil || !s.verify(a, page, q.Verified) || !q.match(a) {
 				continue
 			}
+			a.pos = e.Pos
 			if toSkip > 0 {
 				toSkip--
 				continue
@@ -277,7 +282,9 @@ func (s *Store) list(ctx context.Context, q Query) (*Page, error) {
 			if err != nil {
 				return nil, s.wrap("list", err)
 			}
-			if len(more) > 0 {
+			if len(more) > 0 && after > 0 && more[0].Pos <= after {
+				page.AfterReached = true
+			} else if len(more) > 0 {
 				page.Stopped = true
 				page.Next = formatCursor(before)
 			}
@@ -393,6 +400,7 @@ func (w *Watch) Next(ctx context.Context) (*Alert, error) {
 			w.skipped.Add(1)
 			continue
 		}
+		a.pos = e.Pos
 		w.s.verify(a, nil, false)
 		return a, nil
 	}

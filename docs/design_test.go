@@ -104,10 +104,10 @@ var importRules = []importRule{
 	},
 	{
 		Name:     "CoreImportsNoBackend",
-		Rule:     "backend and registry import no backend, no client library and no test code",
-		From:     []string{"./backend", "./registry"},
+		Rule:     "backend and registry (and archive, which works through any Store) import no backend, no client library and no test code",
+		From:     []string{"./backend", "./registry", "./archive"},
 		Forbid:   []string{"./backends/...", "./conformance/...", goRedis, valkeyGo, bbolt, "testing"},
-		Required: []string{"./backend", "./registry"},
+		Required: []string{"./backend", "./registry", "./archive"},
 	},
 	{
 		Name:     "ConformanceImportsNoContainers",

@@ -75,4 +75,11 @@
 // move its entries up in order and delete them only after the higher tier
 // confirmed. Store.As supports *FileInfo: the file's path, whether it is
 // open read-only, and the warnings found at open.
+//
+// # Backup
+//
+// Backup (BackupDSN, `alertstore backup`) writes a consistent, checked copy
+// of a file, also while another process holds its lock and writes: then
+// without the lock, accepting a copy only when no commit came between two
+// reads of the meta page (see Backup for why that is enough).
 package bolt

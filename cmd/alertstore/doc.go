@@ -6,7 +6,10 @@
 //	alertstore put '{"entity": "host1", "severity": "High", ...}'
 //	producer | alertstore put -             NDJSON from stdin, stored as it arrives
 //	                [--batch 100] [--flush 200ms] [--reject-file F] [--atomic]
-//	alertstore watch [filters as list] [-o table|ndjson|csv] [--since-id ID]   follow new alerts
+//	alertstore watch [filters as list] [-o table|ndjson|csv] [--cursor P | --since-id ID]   follow new alerts
+//	alertstore export [FILE|-]              every stored alert, oldest first, ids kept
+//	alertstore import [FILE|-]              store an export in its order; resumable
+//	alertstore backup OUT                   a checked copy of a bolt file, writers running
 //	alertstore list [--limit N] [--severity high,critical] [--min-severity medium]
 //	                [--entity E] [--source kafka] [--since 7d] [--until 2026-11-01]
 //	                [-o table|json|ndjson|csv]
@@ -35,7 +38,8 @@
 //	1  the operation failed (or a selftest check failed)
 //	2  usage or configuration error (bad flag, bad DSN, clear without --yes)
 //	3  the backend is unavailable (down, frozen, timed out)
-//	4  invalid alert input: put - (streaming) rejected the lines stderr names
+//	4  invalid alert input: put - (streaming) and import rejected the lines
+//	   stderr names (import: invalid, or an id stored with other content)
 //	   and stored the others; otherwise nothing was stored, except that
 //	   put --atomic --skip-invalid - stored the valid lines, and a write refused part-way (an alert over the
 //	   server's cap) stored the lines stderr names ("lines 3 to 502 were stored")

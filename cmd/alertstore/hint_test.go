@@ -35,6 +35,8 @@ func TestHints(t *testing.T) {
 		{"bolt-directory", fmt.Errorf("%w: bolt path /srv is a directory; name a file in it, e.g. /srv/alerts.db", backend.ErrInvalidConfig), exitUsage, "the database file itself", ""},
 		{"bolt-path", fmt.Errorf("%w: bolt file /tmp/f/a.db cannot be examined: not a directory", backend.ErrInvalidConfig), exitUsage, "each directory on the path", "docs/dsn.md"},
 		{"bolt-disk", fmt.Errorf("%w: committing to /srv/a.db: write /srv/a.db: no space left on device", backend.ErrUnavailable), exitUnavailable, "free space", "server running"},
+		{"bolt-backup-busy", fmt.Errorf("%w: bolt file /srv/a.db committed during each of 812 copies in 10s; back up when writes are quieter, or stop the writer for the copy", backend.ErrUnavailable), exitUnavailable, "nothing was written", "free space"},
+		{"backup-not-bolt", fmt.Errorf("%w: backup copies a bolt file, and redis:// is not one", backend.ErrInvalidConfig), exitUsage, "alertstore export", "docs/dsn.md"},
 		{"refused", unavailable("dial tcp 127.0.0.1:6379: connect: connection refused"), exitUnavailable, "nothing listens", ""},
 		{"refused-errno", fmt.Errorf("%w: %w", backend.ErrUnavailable, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), exitUnavailable, "nothing listens", ""},
 		{"dns", unavailable("dial tcp: lookup redis.invalid on 127.0.0.53:53: no such host"), exitUnavailable, "does not resolve", "nothing listens"},

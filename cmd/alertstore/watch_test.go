@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/backends/bolt"
 	"github.com/apt-detection/alertstore/backends/memory"
 	"github.com/apt-detection/alertstore/registry"
 )
@@ -136,7 +138,7 @@ func TestWatch(t *testing.T) {
 				idOf[e] = newIDs[i]
 			}
 			lastID := idOf[tc.want[len(tc.want)-1]]
-			if !strings.Contains(stderr.String(), "resume with --since-id "+lastID) {
+			if !strings.Contains(stderr.String(), "resume with --cursor p") || !strings.Contains(stderr.String(), "--since-id "+lastID+")") {
 				t.Fatalf("stderr lacks the resume point %s:\n%s", lastID, stderr)
 			}
 		})
@@ -154,6 +156,9 @@ func TestWatchRefusals(t *testing.T) {
 		{"no-watch-capability", []string{"--dsn", "test-nowatch://x"}, "does not declare watch"},
 		{"unknown-since-id", []string{"--dsn", "mem://watch-refuse", "--since-id", "0190-nope"}, "no stored alert has this id"},
 		{"bad-severity", []string{"--dsn", "mem://watch-refuse", "--severity", "urgent"}, "--severity"},
+		{"bad-cursor", []string{"--dsn", "mem://watch-refuse", "--cursor", "12"}, "malformed cursor"},
+		{"cursor-and-since-id", []string{"--dsn", "mem://watch-refuse", "--cursor", "p1", "--since-id", "x"}, "give one"},
+		{"cursor-on-chain", []string{"--dsn", "chain://?tier=mem%3A%2F%2Fwatchchain1&tier=mem%3A%2F%2Fwatchchain2", "--cursor", "p1"}, "resume with --since-id"},
 		{"stray-argument", []string{"--dsn", "mem://watch-refuse", "extra"}, "takes no arguments"},
 		{"bad-output", []string{"--dsn", "mem://watch-refuse", "-o", "yaml"}, `-o "yaml": want table, ndjson, json-lines, csv`},
 		{"json-and-csv", []string{"--dsn", "mem://watch-refuse", "-o", "csv", "--json"}, "--json is -o ndjson"},
@@ -179,5 +184,108 @@ func TestRowPrinterEscapes(t *testing.T) {
 	}
 	if strings.ContainsAny(b.String()[:len(b.String())-1], "\x1b\r") || strings.Count(b.String(), "\n") != 2 || !strings.Contains(b.String(), `h\x1b[2Jx`) {
 		t.Fatalf("row not escaped: %q", b.String())
+	}
+}
+
+// watchRun is one watch running in-process until stop.
+type watchRun struct {
+	stdout, stderr *syncBuffer
+	cancel         context.CancelFunc
+	code           chan int
+}
+
+func startWatch(t *testing.T, args ...string) *watchRun {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &watchRun{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, code: make(chan int, 1)}
+	go func() {
+		w.code <- run(ctx, append([]string{"watch"}, args...), strings.NewReader(""), w.stdout, w.stderr)
+	}()
+	waitFor(w.stderr, "following")
+	return w
+}
+
+// stop ends the watch and returns the entities it printed and the cursor
+// it said to resume from.
+func (w *watchRun) stop(t *testing.T) (printed []string, cursor string) {
+	t.Helper()
+	w.cancel()
+	if c := <-w.code; c != exitOK {
+		t.Fatalf("watch: exit %d\nstderr: %s", c, w.stderr)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(w.stdout.String()), "\n") {
+		if line != "" && !strings.HasPrefix(line, "TIMESTAMP") {
+			printed = append(printed, strings.Fields(line)[2])
+		}
+	}
+	_, after, ok := strings.Cut(w.stderr.String(), "resume with --cursor ")
+	if !ok {
+		t.Fatalf("no resume cursor:\n%s", w.stderr)
+	}
+	return printed, strings.Fields(after)[0]
+}
+
+// TestWatchCursorResumes stops a watch, stores while it is stopped, and
+// starts it again from the cursor it printed: every matching alert is
+// printed once, in order, across the restarts, on memory and bolt. The
+// cursor moves past alerts the filter leaves out too.
+func TestWatchCursorResumes(t *testing.T) {
+	for _, dsn := range []string{"mem://watch-cursor", bolt.DSNFor(filepath.Join(t.TempDir(), "w.db"))} {
+		t.Run(strings.SplitN(dsn, ":", 2)[0], func(t *testing.T) {
+			putIDs(t, dsn, "old1", "old2")
+			filter := []string{"--dsn", dsn, "--min-severity", "high"}
+
+			w := startWatch(t, filter...)
+			putIDs(t, dsn, "n1", "low1", "n2")
+			waitFor(w.stdout, "n2")
+			got1, cur1 := w.stop(t)
+
+			putIDs(t, dsn, "n3", "low2", "n4") // while nobody watches
+			w = startWatch(t, append(filter, "--cursor", cur1)...)
+			waitFor(w.stdout, "n4")
+			putIDs(t, dsn, "n5", "low3")
+			waitFor(w.stdout, "n5")
+			putIDs(t, dsn, "n6")
+			waitFor(w.stdout, "n6")
+			got2, cur2 := w.stop(t)
+
+			putIDs(t, dsn, "low4") // left out by the filter, but seen
+			w = startWatch(t, append(filter, "--cursor", cur2)...)
+			got3, cur3 := w.stop(t)
+
+			w = startWatch(t, append(filter, "--cursor", cur3)...)
+			putIDs(t, dsn, "n7")
+			waitFor(w.stdout, "n7")
+			got4, _ := w.stop(t)
+
+			got := fmt.Sprint(got1, got2, got3, got4)
+			if want := "[n1 n2] [n3 n4 n5 n6] [] [n7]"; got != want {
+				t.Fatalf("printed %s, want %s", got, want)
+			}
+			// The third watch printed nothing, but its cursor moved past
+			// low4: below it are the 11 alerts stored before low4.
+			_, below, _ := runCLI(t, "", "list", "--dsn", dsn, "--cursor", cur3, "-o", "ndjson", "--limit", "100")
+			if n := strings.Count(below, "\n"); n != 11 || cur3 == cur2 {
+				t.Errorf("list below the resume cursor %s (was %s): %d alerts, want the 11 stored before low4\n%s", cur3, cur2, n, below)
+			}
+		})
+	}
+}
+
+// TestWatchCursorGap: a cursor older than anything still stored resumes
+// from the oldest stored alert and warns that some may have been trimmed.
+func TestWatchCursorGap(t *testing.T) {
+	dsn := "mem://watch-gap?max_alerts=3"
+	putIDs(t, dsn, "a")
+	w := startWatch(t, "--dsn", dsn)
+	putIDs(t, dsn, "b")
+	waitFor(w.stdout, " b ")
+	_, cur := w.stop(t)
+	putIDs(t, dsn, "c", "d", "e", "f") // b is trimmed, and c
+	w = startWatch(t, "--dsn", dsn, "--cursor", cur)
+	waitFor(w.stdout, " f ")
+	got, _ := w.stop(t)
+	if fmt.Sprint(got) != "[d e f]" || !strings.Contains(w.stderr.String(), "may have been trimmed") {
+		t.Fatalf("printed %v, stderr:\n%s\nwant d e f and a warning", got, w.stderr)
 	}
 }
