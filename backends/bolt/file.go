@@ -89,6 +89,12 @@ func acquire(ctx context.Context, path string, o Options) (*file, error) {
 	case st.size > 0:
 		// bbolt panics, out of any caller's reach, on a damaged file.
 		if err := verifyFile(abs); err != nil {
+			// A file another process is writing can be read between
+			// two of its writes; only the lock's holder sees it whole.
+			// That is a busy file, not a damaged one.
+			if lockedElsewhere(abs, o.FollowSymlinks) {
+				return nil, lockedErr(abs, 0)
+			}
 			if errors.Is(err, errDamaged) {
 				return nil, fmt.Errorf("%w: %s is not a bolt database this version can read (%v); nothing was changed: move it aside to start a new store, or restore it from a backup", backend.ErrInvalidConfig, abs, err)
 			}
@@ -113,7 +119,7 @@ func acquire(ctx context.Context, path string, o Options) (*file, error) {
 	})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
-			return nil, fmt.Errorf("%w: bolt file %s: file locked by another process (waited %s; is another alertstore running on it?)", backend.ErrUnavailable, abs, wait.Round(time.Millisecond))
+			return nil, lockedErr(abs, wait)
 		}
 		if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrVersionMismatch) || errors.Is(err, bolterrors.ErrChecksum) || errors.Is(err, errDamaged) {
 			return nil, fmt.Errorf("%w: %s is not a bolt database this version can read: %v", backend.ErrInvalidConfig, abs, err)
@@ -143,6 +149,27 @@ func acquire(ctx context.Context, path string, o Options) (*file, error) {
 	go f.writer()
 	files.m[abs] = f
 	return f, nil
+}
+
+// lockedErr is the error of a file another process holds locked.
+func lockedErr(abs string, waited time.Duration) error {
+	return fmt.Errorf("%w: bolt file %s: file locked by another process (waited %s; is another alertstore running on it?)", backend.ErrUnavailable, abs, waited.Round(time.Millisecond))
+}
+
+// lockedElsewhere reports whether another open of path holds bbolt's
+// writer lock; false when that cannot be told.
+func lockedElsewhere(path string, followSymlinks bool) bool {
+	flags := os.O_RDONLY | oNonblock
+	if !followSymlinks {
+		flags |= oNoFollow
+	}
+	f, err := os.OpenFile(path, flags, 0)
+	if err != nil {
+		return false
+	}
+	defer func() { _ = f.Close() }() // read only
+	locked, err := lockedByOther(f)
+	return err == nil && locked
 }
 
 // openBolt is bbolt.Open, with a panic in this goroutine (what verifyFile
