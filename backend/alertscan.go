@@ -209,7 +209,9 @@ func scanAlert(data []byte, alias bool) (enc []byte, idx fieldIndex, aliased, ok
 		}
 	}
 	end := s.i
-	s.ws()
+	for s.i < len(data) && spaceTable[data[s.i]] { // trailing: nothing to copy
+		s.i++
+	}
 	if s.i != len(data) {
 		return nil, idx, false, false
 	}
