@@ -222,3 +222,24 @@ func FuzzDecodeAlert(f *testing.F) {
 		}
 	})
 }
+
+// TestKeysAreWrittenAsEncodingJSON pins what docs/alerts.md says of keys:
+// written as encoding/json writes a string, whichever path read them.
+func TestKeysAreWrittenAsEncodingJSON(t *testing.T) {
+	for _, c := range []struct{ name, in, want string }{
+		{"escaped", `{"\u0061": 1}`, `{"a":1}`},
+		{"html", `{"<b>&": 1}`, `{"\u003cb\u003e\u0026":1}`},
+		{"line-separator", "{\"a\u2028\": 1}", `{"a\u2028":1}`},
+		{"plain-with-spaces", `{ "a" : "<b>" }`, `{"a":"<b>"}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a, err := backend.ParseAlert([]byte(c.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if enc, _ := a.MarshalJSON(); string(enc) != c.want {
+				t.Fatalf("%s comes back as %s, want %s", c.in, enc, c.want)
+			}
+		})
+	}
+}
