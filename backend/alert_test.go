@@ -243,3 +243,29 @@ func TestKeysAreWrittenAsEncodingJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestAlertReadsChangeNothing: reading an alert (what List hands out)
+// writes nothing in it, so goroutines may share one; run with -race.
+func TestAlertReadsChangeNothing(t *testing.T) {
+	a, err := backend.ParseAlert([]byte(legacy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	for range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 50 {
+				_, _ = a.Get("unknown_key")
+				_, _ = a.Get(backend.FieldEntity)
+				_ = a.Keys()
+				_ = a.ID() + a.SourceType() + a.Entity() + a.TimestampString()
+				_, _ = a.MarshalJSON()
+				_ = backend.Canonical(a)
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+}

@@ -33,8 +33,8 @@ func referenceSyntax(data []byte) (*Alert, error) {
 	if err != nil {
 		return nil, &AlertError{Index: -1, Err: err}
 	}
-	a := &Alert{members: members, split: true}
-	a.encode()
+	a := &Alert{}
+	a.encode(members)
 	return a, nil
 }
 

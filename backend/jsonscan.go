@@ -232,3 +232,29 @@ func splitCompact(c []byte) []member {
 		}
 	}
 }
+
+// lookupCompact finds a top-level key in a valid compact JSON object
+// without splitting it.
+func lookupCompact(c []byte, key string) (json.RawMessage, bool) {
+	if len(c) <= 2 {
+		return nil, false
+	}
+	for p := 1; ; p++ {
+		kend := stringEnd(c, p)
+		k := c[p+1 : kend-1]
+		match := string(k) == key
+		if !match && bytes.IndexByte(k, '\\') >= 0 {
+			u, _ := unquote(c[p:kend])
+			match = u == key
+		}
+		p = kend + 1
+		vend := valueEnd(c, p)
+		if match {
+			return c[p:vend:vend], true
+		}
+		p = vend
+		if c[p] == '}' {
+			return nil, false
+		}
+	}
+}

@@ -64,14 +64,15 @@ func (a *Alert) SignedBy() string { return a.sigKey }
 // another tool still verifies; any change of a key, a value or the order
 // of members does not.
 func Canonical(a *Alert) []byte {
-	a.splitMembers()
-	c := &Alert{members: make([]member, 0, len(a.members)), split: true}
-	for _, m := range a.members {
+	members := a.members()
+	kept := members[:0]
+	for _, m := range members {
 		if m.key != FieldSignature {
-			c.members = append(c.members, m)
+			kept = append(kept, m)
 		}
 	}
-	c.encode()
+	c := &Alert{}
+	c.encode(kept)
 	return c.encoded()
 }
 
