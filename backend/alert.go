@@ -413,6 +413,36 @@ func (a *Alert) put(key string, raw json.RawMessage) {
 	a.encode(members)
 }
 
+// setMember is put for a member that is not a typed field: a new one is
+// appended to enc (in place when enc is the alert's alone and has room),
+// not re-encoding the others; the typed fields stay checked.
+func (a *Alert) setMember(key string, raw json.RawMessage) {
+	if typedField(key) >= 0 {
+		a.put(key, raw)
+		return
+	}
+	if _, had := a.Get(key); had {
+		a.put(key, raw)
+		return
+	}
+	enc := a.encoded()
+	q := quote(key)
+	extra := 1 + len(q) + 1 + len(raw)
+	var b []byte
+	if !a.shared && a.enc != nil && cap(a.enc)-len(a.enc) >= extra {
+		b = a.enc[:len(a.enc)-1] // overwrite the closing brace
+	} else {
+		b = append(make([]byte, 0, len(enc)+extra), enc[:len(enc)-1]...)
+	}
+	if len(b) > 1 {
+		b = append(b, ',')
+	}
+	b = append(b, q...)
+	b = append(b, ':')
+	b = append(b, raw...)
+	a.enc, a.shared = append(b, '}'), false
+}
+
 // Delete removes a top-level field.
 func (a *Alert) Delete(key string) {
 	members := a.members()

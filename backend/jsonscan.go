@@ -258,3 +258,33 @@ func lookupCompact(c []byte, key string) (json.RawMessage, bool) {
 		}
 	}
 }
+
+// withoutMember returns the valid compact JSON object c without its
+// top-level member key (written as quote() writes it), in a new buffer;
+// c itself when it has no such member.
+func withoutMember(c []byte, key string) []byte {
+	if len(c) <= 2 {
+		return c
+	}
+	for p := 1; ; p++ {
+		start := p
+		kend := stringEnd(c, p)
+		vend := valueEnd(c, kend+1)
+		if string(c[p+1:kend-1]) == key {
+			out := make([]byte, 0, len(c)-(vend-start))
+			if start == 1 { // the first member: drop the comma after it
+				if c[vend] == ',' {
+					vend++
+				}
+				out = append(out, '{')
+			} else { // drop the comma before it
+				out = append(out, c[:start-1]...)
+			}
+			return append(out, c[vend:]...)
+		}
+		p = vend
+		if c[p] == '}' {
+			return c
+		}
+	}
+}

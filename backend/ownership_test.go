@@ -3,6 +3,8 @@ package backend_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/apt-detection/alertstore/backend"
@@ -114,5 +116,47 @@ func TestStoredBytesAreNeverWrittenAgain(t *testing.T) {
 	k.unchanged(t, before, "storing and changing listed alerts")
 	if got := string(buf[:cap(buf)][len(buf):][:2]); got == `,"` {
 		t.Fatalf("an id was appended into the foreign entry's buffer")
+	}
+}
+
+// TestSignedBytesAreNeverWrittenAgain: the signature is appended in
+// place to an alert that has room; storing it again (re-signing) or
+// changing it leaves what was stored alone, and both copies verify.
+func TestSignedBytesAreNeverWrittenAgain(t *testing.T) {
+	ctx := context.Background()
+	keys, err := backend.ParseKeyring([]byte("k1 " + strings.Repeat("A", 44) + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &keeping{}
+	s := backend.NewStore(k, "keeping", backend.Config{Sign: keys})
+	a, err := backend.ParseAlert([]byte(`{"id":"a1","timestamp":"2025-03-01T00:00:00","entity":"h"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Stored unsigned first (by a writer without keys): its bytes, with
+	// room after them, are the driver's when the signing Store signs it.
+	unsigned := backend.NewStore(k, "keeping", backend.Config{})
+	if err := unsigned.Store(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	before := k.snapshot()
+	for i := range 2 { // signed, then re-signed
+		if err := s.Store(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		k.unchanged(t, before, fmt.Sprintf("signing the stored alert (%d)", i))
+		before = k.snapshot()
+	}
+	if err := a.SetEntity("changed"); err != nil {
+		t.Fatal(err)
+	}
+	k.unchanged(t, before, "changing the signed alert")
+	p, err := s.List(ctx, backend.Query{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Alerts) != 2 || p.Duplicates != 1 || p.Alerts[0].Verification() != backend.Verified || p.Alerts[1].Verification() != backend.Unsigned {
+		t.Fatalf("listed %d alerts (%d duplicates); want the signed copy, verified, and the unsigned one (a conflict), and one identical signed copy", len(p.Alerts), p.Duplicates)
 	}
 }
