@@ -1,7 +1,10 @@
 package backend_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,4 +150,74 @@ func avgLen(data [][]byte) int64 {
 		n += len(d)
 	}
 	return int64(n / len(data))
+}
+
+// BenchmarkPathBySize is how the two paths move with alert size: the
+// first sample alert with a "features" object grown to about the given
+// size (numbers, strings and nested arrays, Python's json.dumps
+// spacing), written and then read back as stored. x-json.Valid is the
+// ratio of the target at that size.
+func BenchmarkPathBySize(b *testing.B) {
+	for _, size := range []int{500, 4 << 10, 64 << 10} {
+		in := [][]byte{sizedAlert(b, size)}
+		stored := make([][]byte, 1000)
+		s := backend.NewStore(nil, "bench", backend.Config{})
+		for i := range stored {
+			a, err := backend.ParseAlert(in[0])
+			if err != nil {
+				b.Fatal(err)
+			}
+			enc, err := backend.EncodeForStore(s, []*backend.Alert{a})
+			if err != nil {
+				b.Fatal(err)
+			}
+			stored[i] = enc[0]
+		}
+		b.Run(fmt.Sprintf("write/bytes=%d", len(in[0])), func(b *testing.B) {
+			b.SetBytes(int64(len(in[0])))
+			batch := make([]*backend.Alert, 1)
+			interleaved(b, in, func(int) {
+				a, err := backend.ParseAlert(in[0])
+				if err != nil {
+					b.Fatal(err)
+				}
+				batch[0] = a
+				if _, err := backend.EncodeForStore(s, batch); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+		b.Run(fmt.Sprintf("read/bytes=%d", len(stored[0])), func(b *testing.B) {
+			b.SetBytes(int64(len(stored[0])))
+			q := backend.Query{MinSeverity: backend.SeverityHigh}
+			r := backend.NewEntryReader(backend.DefaultMaxAlertBytes)
+			interleaved(b, stored, func(i int) {
+				if i%len(stored) == 0 {
+					r = backend.NewEntryReader(backend.DefaultMaxAlertBytes)
+				}
+				backend.ReadEntry(r, backend.Entry{Pos: int64(i + 1), Data: stored[i%len(stored)]}, &q)
+			})
+		})
+	}
+}
+
+// sizedAlert is the first sample alert with features grown to about size
+// bytes.
+func sizedAlert(b *testing.B, size int) []byte {
+	base := conformance.LegacyAlerts()[0]
+	var f strings.Builder
+	for i := 0; len(base)+f.Len() < size; i++ {
+		if i > 0 {
+			f.WriteString(", ")
+		}
+		fmt.Fprintf(&f, `"f%d": {"score": 0.%03d, "label": "feature number %d", "window": [%d, %d]}`, i, i%1000, i, i, i*60)
+	}
+	if f.Len() == 0 {
+		return base
+	}
+	out := bytes.Replace(base, []byte(`"features": {`), []byte(`"features": {`+f.String()+`, `), 1)
+	if _, err := backend.ParseAlert(out); err != nil && size <= backend.DefaultMaxAlertBytes {
+		b.Fatalf("sized alert: %v", err)
+	}
+	return out
 }
