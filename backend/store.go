@@ -92,6 +92,11 @@ func (s *Store) begin(ctx context.Context, op string) (context.Context, context.
 	if err := ctx.Err(); err != nil {
 		return nil, nil, s.wrap(op, err)
 	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= s.cfg.Timeout {
+		// Bounded already, and sooner than Timeout would: a context of
+		// our own would cost a timer and change nothing.
+		return ctx, func() {}, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	return ctx, cancel, nil
 }
