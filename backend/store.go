@@ -92,6 +92,11 @@ func (s *Store) begin(ctx context.Context, op string) (context.Context, context.
 	if err := ctx.Err(); err != nil {
 		return nil, nil, s.wrap(op, err)
 	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= s.cfg.Timeout {
+		// Bounded already, and sooner than Timeout would: a context of
+		// our own would cost a timer and change nothing.
+		return ctx, func() {}, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	return ctx, cancel, nil
 }
@@ -104,10 +109,10 @@ func (s *Store) begin(ctx context.Context, op string) (context.Context, context.
 func (s *Store) Store(ctx context.Context, a *Alert) error {
 	if a == nil {
 		err := s.wrap("store", &AlertError{Index: -1, Err: fmt.Errorf("%w: nil alert", ErrInvalidAlert)})
-		s.observe("store", 1, 0, err, time.Now())
+		s.observe("store", 1, 0, err, s.started())
 		return err
 	}
-	start := time.Now()
+	start := s.started()
 	err := s.storeBatch(ctx, "store", []*Alert{a}, -1)
 	s.observe("store", 1, 0, err, start)
 	return err
@@ -117,7 +122,7 @@ func (s *Store) Store(ctx context.Context, a *Alert) error {
 // is invalid, none is stored and the error (an *AlertError) names its
 // index. A nil or empty batch is a no-op.
 func (s *Store) StoreBatch(ctx context.Context, alerts []*Alert) error {
-	start := time.Now()
+	start := s.started()
 	err := s.storeBatch(ctx, "store", alerts, 0)
 	if len(alerts) > 0 {
 		s.observe("store", len(alerts), 0, err, start)
@@ -132,17 +137,34 @@ func (s *Store) storeBatch(ctx context.Context, op string, alerts []*Alert, inde
 		}
 		return nil
 	}
-	now := s.now()
+	encoded, err := s.encode(alerts, index0)
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	ctx, cancel, err := s.begin(ctx, op)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	return s.wrap(op, s.drv.Append(ctx, encoded))
+}
+
+// encode is the portable write path: it validates every alert (unless
+// it was validated since its last change, as a decoded alert is), gives
+// each an id and a timestamp if it lacks them, signs it when the store
+// has keys, and returns the bytes to append, the alerts' own.
+func (s *Store) encode(alerts []*Alert, index0 int) ([][]byte, error) {
+	var now time.Time // read once, and only if an alert has no timestamp
 	for i, a := range alerts {
 		idx := i
 		if index0 < 0 {
 			idx = -1
 		}
 		if a == nil {
-			return s.wrap(op, &AlertError{Index: idx, Err: fmt.Errorf("%w: nil alert", ErrInvalidAlert)})
+			return nil, &AlertError{Index: idx, Err: fmt.Errorf("%w: nil alert", ErrInvalidAlert)}
 		}
 		if err := a.validate(); err != nil {
-			return s.wrap(op, reindex(err, idx))
+			return nil, reindex(err, idx)
 		}
 	}
 	encoded := make([][]byte, len(alerts))
@@ -156,24 +178,25 @@ func (s *Store) storeBatch(ctx context.Context, op string, alerts []*Alert, inde
 		// it), retrying the same *Alert stores the same id, and readers
 		// de-duplicate by id. That is how a retry stays exactly-once for
 		// the reader.
+		if now.IsZero() && !a.idx[fTimestamp].ok() {
+			now = s.now()
+		}
 		if err := a.ensureIdentity(now); err != nil {
-			return s.wrap(op, err)
+			return nil, err
 		}
 		if s.cfg.Sign != nil {
 			s.cfg.Sign.Sign(a)
 		}
-		b, _ := a.MarshalJSON()
+		// The alert's own bytes, not a copy: the driver may keep them,
+		// so the alert never writes them in place again (shared).
+		b := a.encoded()
+		a.shared = true
 		if len(b) > s.cfg.MaxAlertBytes {
-			return s.wrap(op, &AlertError{Index: idx, Err: fmt.Errorf("%w (%d bytes, cap %d; raise max_alert_bytes or trim features)", ErrTooLarge, len(b), s.cfg.MaxAlertBytes)})
+			return nil, &AlertError{Index: idx, Err: fmt.Errorf("%w (%d bytes, cap %d; raise max_alert_bytes or trim features)", ErrTooLarge, len(b), s.cfg.MaxAlertBytes)}
 		}
 		encoded[i] = b
 	}
-	ctx, cancel, err := s.begin(ctx, op)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	return s.wrap(op, s.drv.Append(ctx, encoded))
+	return encoded, nil
 }
 
 func reindex(err error, idx int) error {
@@ -206,7 +229,7 @@ func reindex(err error, idx int) error {
 //   - it holds the page (limit alerts) and one chunk of entries, at most
 //     16 MiB or 16 entries, whichever is more.
 func (s *Store) List(ctx context.Context, q Query) (*Page, error) {
-	start := time.Now()
+	start := s.started()
 	p, err := s.list(ctx, q)
 	n, skipped := 0, 0
 	if p != nil {
@@ -297,7 +320,7 @@ func (s *Store) list(ctx context.Context, q Query) (*Page, error) {
 // Count returns how many entries the store holds, including foreign
 // entries that List would skip (it is the LLEN of the Redis layout).
 func (s *Store) Count(ctx context.Context) (n int64, err error) {
-	defer func(start time.Time) { s.observe("count", int(n), 0, err, start) }(time.Now())
+	defer func(start time.Time) { s.observe("count", int(n), 0, err, start) }(s.started())
 	ctx, cancel, err := s.begin(ctx, "count")
 	if err != nil {
 		return 0, err
@@ -309,7 +332,7 @@ func (s *Store) Count(ctx context.Context) (n int64, err error) {
 
 // Clear removes every alert of this store's namespace.
 func (s *Store) Clear(ctx context.Context) (err error) {
-	defer func(start time.Time) { s.observe("clear", 0, 0, err, start) }(time.Now())
+	defer func(start time.Time) { s.observe("clear", 0, 0, err, start) }(s.started())
 	ctx, cancel, err := s.begin(ctx, "clear")
 	if err != nil {
 		return err
@@ -320,7 +343,7 @@ func (s *Store) Clear(ctx context.Context) (err error) {
 
 // Ping checks that the backend answers within the deadline.
 func (s *Store) Ping(ctx context.Context) (err error) {
-	defer func(start time.Time) { s.observe("ping", 0, 0, err, start) }(time.Now())
+	defer func(start time.Time) { s.observe("ping", 0, 0, err, start) }(s.started())
 	ctx, cancel, err := s.begin(ctx, "ping")
 	if err != nil {
 		return err
@@ -417,8 +440,12 @@ func (w *Watch) Close() error { return w.sub.Close() }
 // system we replace always wrote one, so an entry without it ({} or
 // {"x":1}) was put there by some other tool and is skipped, not shown as an
 // empty alert.
+//
+// The alert keeps data when it is compact already (the Driver contract:
+// an entry's Data is not modified once returned), so that reading the
+// entries a Store wrote copies nothing.
 func decodeStored(data []byte, maxBytes int) (*Alert, error) {
-	a, err := DecodeAlert(data, maxBytes)
+	a, err := decodeAlert(data, maxBytes, true)
 	if err != nil {
 		return nil, err
 	}
