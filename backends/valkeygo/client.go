@@ -111,6 +111,9 @@ type client struct {
 	// noRO is set once the server has answered that it has no
 	// EVALSHA_RO (Redis before 7.0): reads then use EVALSHA.
 	noRO atomic.Bool
+	// sharded notifies with SPUBLISH and watches with SSUBSCRIBE (a
+	// cluster: see redislist.ClusterKeys).
+	sharded bool
 }
 
 var _ redislist.Client = (*client)(nil)
@@ -170,11 +173,15 @@ func (c *client) Append(ctx context.Context, k redislist.Keys, payloads [][]byte
 	if o.Role {
 		cmds = append(cmds, b.Role().Build())
 	}
+	publish := b.Publish().Channel(k.Events).Message(strconv.FormatInt(n, 10)).Build()
+	if c.sharded {
+		publish = b.Spublish().Channel(k.Events).Message(strconv.FormatInt(n, 10)).Build()
+	}
 	cmds = append(cmds,
 		b.Rpush().Key(k.List).Element(elems...).Build(),
 		b.Incrby().Key(k.Seq).Increment(n).Build(),
 		b.Ltrim().Key(k.List).Start(-int64(max)).Stop(-1).Build(),
-		b.Publish().Channel(k.Events).Message(strconv.FormatInt(n, 10)).Build(),
+		publish,
 		b.Mget().Key(k.Cap).Build(),
 		b.Exec().Build(),
 	)
@@ -415,7 +422,7 @@ func (c *client) Subscribe(ctx context.Context, channel string, notify func()) (
 	failed := make(chan error, 1)
 	// The hook runs on valkey-go's pipeline goroutine: it must not block.
 	hookCtx := valkey.WithOnSubscriptionHook(loopCtx, func(s valkey.PubSubSubscription) {
-		if s.Kind == "subscribe" {
+		if s.Kind == "subscribe" || s.Kind == "ssubscribe" {
 			confirmOnce.Do(func() { close(confirmed) })
 			notify() // after a reconnect, messages may have been missed
 		}
@@ -425,7 +432,11 @@ func (c *client) Subscribe(ctx context.Context, channel string, notify func()) (
 		defer close(exited)
 		for {
 			err := cl.Dedicated(func(dc valkey.DedicatedClient) error {
-				return dc.Receive(hookCtx, dc.B().Subscribe().Channel(channel).Build(), func(valkey.PubSubMessage) { notify() })
+				sub := dc.B().Subscribe().Channel(channel).Build()
+				if c.sharded {
+					sub = dc.B().Ssubscribe().Channel(channel).Build()
+				}
+				return dc.Receive(hookCtx, sub, func(valkey.PubSubMessage) { notify() })
 			})
 			if loopCtx.Err() != nil {
 				return
