@@ -35,7 +35,10 @@ func openCluster(_ context.Context, dsn *registry.DSN, cfg backend.Config) (back
 	return redislist.NewCluster(c, cfg, &redislist.Options{
 		CloseClient: true,
 		As:          c.asFunc(cfg.Timeout),
-		Append:      redislist.AppendOptions{MinReplicas: cc.MinReplicas, ReplicaTimeout: cc.ReplicaTimeout},
+		// With min_replicas, ROLE in the transaction: the shared append
+		// reads WAIT's reply only after ROLE said master (in a cluster a
+		// replica answers MOVED before it could say otherwise).
+		Append: redislist.AppendOptions{Role: cc.MinReplicas > 0, MinReplicas: cc.MinReplicas, ReplicaTimeout: cc.ReplicaTimeout},
 	}), nil
 }
 
