@@ -171,9 +171,16 @@ func redirectOf(err error) (kind, addr string, ok bool) {
 }
 
 // Append is the append transaction (see redislist.Client) in a cluster:
-// MULTI, RPUSH, INCRBY, LTRIM, SPUBLISH, MGET, EXEC on the master of the
-// list's slot, then WAIT on the same connection when min_replicas asks
-// for it. Every key is in one slot (redislist.ClusterKeys).
+// MULTI, RPUSH, INCRBY, LTRIM, MGET, EXEC on the master of the list's
+// slot, then WAIT on the same connection when min_replicas asks for it,
+// and SPUBLISH through the cluster client. Every key is in one slot
+// (redislist.ClusterKeys).
+//
+// SPUBLISH is not in the transaction: Valkey 8.1 runs a transaction
+// holding SPUBLISH on a slot's importing node even when some of its keys
+// are still on the source (without it: TRYAGAIN), which forks the
+// namespace's keys in two and stops the migration with BUSYKEY. A lost
+// wake-up costs a watcher one poll interval, nothing else.
 func (c *clusterClient) Append(ctx context.Context, k redislist.Keys, payloads [][]byte, max int, o redislist.AppendOptions) (redislist.AppendResult, error) {
 	args := make([]any, len(payloads))
 	for i, p := range payloads {
@@ -196,7 +203,6 @@ func (c *clusterClient) Append(ctx context.Context, k redislist.Keys, payloads [
 			push = p.RPush(ctx, k.List, args...)
 			incr = p.IncrBy(ctx, k.Seq, n)
 			p.LTrim(ctx, k.List, -int64(max), -1)
-			p.SPublish(ctx, k.Events, strconv.FormatInt(n, 10))
 			capv = p.MGet(ctx, k.Cap)
 			return nil
 		})
@@ -228,6 +234,9 @@ func (c *clusterClient) Append(ctx context.Context, k redislist.Keys, payloads [
 	default:
 		return r, translate(err)
 	}
+	// The wake-up for watchers, to the slot's owner (where SSUBSCRIBE
+	// is); its failure is not the append's.
+	_ = c.cc.SPublish(ctx, k.Events, strconv.FormatInt(n, 10)).Err()
 	r.Cap = capOf(capv.Val())
 	if wait != nil {
 		if acked, werr := wait.Result(); werr != nil {

@@ -413,11 +413,12 @@ func (c *Cluster) ReplicasOf(ctx context.Context, master *Server) ([]*Server, er
 // MigrateSlot moves slot, with every key in it, from its master to the
 // master to, the way redis-cli --cluster reshard does it: SETSLOT
 // IMPORTING on the target, SETSLOT MIGRATING on the source, MIGRATE the
-// keys batch by batch, then SETSLOT NODE on both and on every other master.
-// While it runs, clients see ASK for the keys already moved and MOVED once
-// it is done. pause, if positive, is slept between the migrating state
-// and the first MIGRATE, and between batches, to hold the slot in
-// transition long enough for a test's clients to see it.
+// keys one at a time, then SETSLOT NODE on both and on every other master.
+// While it runs, clients see ASK for the keys already moved, TRYAGAIN for
+// a command (or transaction) whose keys are split between the two, and
+// MOVED once it is done. pause, if positive, is slept between the
+// migrating state and the first MIGRATE, and between keys, to hold the
+// slot in transition long enough for a test's clients to see it.
 func (c *Cluster) MigrateSlot(ctx context.Context, slot int, to *Server, pause time.Duration) error {
 	from, err := c.MasterOf(ctx, slot)
 	if err != nil {
@@ -444,7 +445,7 @@ func (c *Cluster) MigrateSlot(ctx context.Context, slot int, to *Server, pause t
 		if err := sleepCtx(ctx, pause); err != nil {
 			return err
 		}
-		v, err := from.Do(ctx, "CLUSTER", "GETKEYSINSLOT", s, "10")
+		v, err := from.Do(ctx, "CLUSTER", "GETKEYSINSLOT", s, "1")
 		if err != nil {
 			return fmt.Errorf("containers: GETKEYSINSLOT %d on %s: %w", slot, from, err)
 		}
@@ -462,7 +463,7 @@ func (c *Cluster) MigrateSlot(ctx context.Context, slot int, to *Server, pause t
 			args = append(args, ks)
 		}
 		if v, err := from.Do(ctx, args...); err != nil || (v != "OK" && v != "NOKEY") {
-			return fmt.Errorf("containers: MIGRATE slot %d from %s to %s: %v %v", slot, from, to, v, err)
+			return fmt.Errorf("containers: MIGRATE %q (slot %d) from %s to %s: %v %v", args[len(args)-1], slot, from, to, v, err)
 		}
 	}
 	// The target first, so that it serves the slot before the source

@@ -25,7 +25,12 @@ import (
 // scripts keep their atomic view. The events channel is a shard channel:
 // a plain PUBLISH in a cluster is broadcast over the cluster bus to every
 // node, SPUBLISH stays within the slot's shard (Redis and Valkey 7.0 and
-// later), and it may sit in the same transaction as the keys.
+// later). The cluster clients send it right after the transaction, not
+// in it: Valkey 8.1 runs a transaction that holds SPUBLISH on a slot's
+// importing node even when some of its keys are still on the source,
+// instead of answering TRYAGAIN, which forks the namespace's keys during
+// a migration (servertest/cluster's migration test catches it). A
+// wake-up lost between the two costs a watcher one poll interval.
 
 // ClusterKeys names the keys of prefix in a cluster: the list as NewKeys
 // names it, every other key with the list's name as hash tag.
