@@ -232,17 +232,6 @@ func (c *Cluster) ID(s *Server) string {
 	return c.ids[s]
 }
 
-func (c *Cluster) byID(id string) *Server {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for s, sid := range c.ids {
-		if sid == id {
-			return s
-		}
-	}
-	return nil
-}
-
 // Terminate removes every container of the cluster.
 func (c *Cluster) Terminate(ctx context.Context) error {
 	errs := make([]error, len(c.nodes))
