@@ -33,11 +33,15 @@ func openCluster(_ context.Context, dsn *registry.DSN, cfg backend.Config) (back
 	}
 	rcc := redis.NewClusterClient(clusterOptions(cc, cfg))
 	c := newClusterClient(rcc)
-	return redislist.NewCluster(c, cfg, &redislist.Options{
+	opts := &redislist.Options{
 		CloseClient: true,
 		As:          asClusterClient(rcc),
 		Append:      redislist.AppendOptions{MinReplicas: cc.MinReplicas, ReplicaTimeout: cc.ReplicaTimeout},
-	}), nil
+	}
+	if cc.Shards > 1 {
+		return redislist.NewSharded(c, cfg, cc.Shards, opts), nil
+	}
+	return redislist.NewCluster(c, cfg, opts), nil
 }
 
 // clusterOptions translates our configuration into go-redis'. As for

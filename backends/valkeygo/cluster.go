@@ -32,14 +32,18 @@ func openCluster(_ context.Context, dsn *registry.DSN, cfg backend.Config) (back
 	}
 	c := newClient(&clusterSource{lazy: newLazy(clusterOption(cc, cfg)), seeds: cc.Seeds})
 	c.sharded = true
-	return redislist.NewCluster(c, cfg, &redislist.Options{
+	opts := &redislist.Options{
 		CloseClient: true,
 		As:          c.asFunc(cfg.Timeout),
 		// With min_replicas, ROLE in the transaction: the shared append
 		// reads WAIT's reply only after ROLE said master (in a cluster a
 		// replica answers MOVED before it could say otherwise).
 		Append: redislist.AppendOptions{Role: cc.MinReplicas > 0, MinReplicas: cc.MinReplicas, ReplicaTimeout: cc.ReplicaTimeout},
-	}), nil
+	}
+	if cc.Shards > 1 {
+		return redislist.NewSharded(c, cfg, cc.Shards, opts), nil
+	}
+	return redislist.NewCluster(c, cfg, opts), nil
 }
 
 // clusterOption translates our configuration into valkey-go's. As for

@@ -44,9 +44,10 @@ const (
 	paramAddr           = "addr"
 	paramMinReplicas    = "min_replicas"
 	paramReplicaTimeout = "replica_timeout"
+	paramShards         = "shards"
 )
 
-var ownParams = []string{paramAddr, paramMinReplicas, paramReplicaTimeout}
+var ownParams = []string{paramAddr, paramMinReplicas, paramReplicaTimeout, paramShards}
 
 // Config is a parsed cluster DSN.
 type Config struct {
@@ -65,6 +66,9 @@ type Config struct {
 	MinReplicas int
 	// ReplicaTimeout is WAIT's timeout.
 	ReplicaTimeout time.Duration
+	// Shards is how many lists the namespace spreads over (1: the
+	// unsharded layout; see redislist's sharded layout).
+	Shards int
 }
 
 // String describes the configuration without secrets.
@@ -73,6 +77,9 @@ func (c Config) String() string {
 	fmt.Fprintf(&b, "cluster seeds %s", strings.Join(c.Seeds, ","))
 	if c.MinReplicas > 0 {
 		fmt.Fprintf(&b, " min_replicas=%d replica_timeout=%s", c.MinReplicas, c.ReplicaTimeout)
+	}
+	if c.Shards > 1 {
+		fmt.Fprintf(&b, " shards=%d", c.Shards)
 	}
 	if c.Data.Username != "" {
 		fmt.Fprintf(&b, " username=%s", c.Data.Username)
@@ -161,6 +168,12 @@ func ParseDSN(dsn *registry.DSN, common backend.Config) (Config, error) {
 	}
 	if c.MinReplicas == 0 {
 		c.ReplicaTimeout = 0
+	}
+	if c.Shards, err = dsn.Int(paramShards, 1, 1, redislist.MaxShards); err != nil {
+		return c, err
+	}
+	if c.Shards > 1 && c.MinReplicas > 0 {
+		return c, dsn.Errorf("min_replicas with shards=%d: a sharded namespace cannot wait for replicas (WAIT covers the writes of one connection, one shard)", c.Shards)
 	}
 
 	if c.Data, err = parseData(dsn); err != nil {

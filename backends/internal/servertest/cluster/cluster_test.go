@@ -65,3 +65,14 @@ func TestConformance(t *testing.T) {
 		}))
 	})
 }
+
+// TestConformanceSharded runs the suite on namespaces spread over 4
+// shards (redislist's sharded layout).
+func TestConformanceSharded(t *testing.T) {
+	forEach(t, func(t *testing.T, spec containers.ServerSpec, scheme string) {
+		c := shared(t, spec)
+		conformance.RunConformanceTests(t, conformance.DSNHarness(func(context.Context, testing.TB) (string, error) {
+			return clusterDSN(scheme, c, "shards=4"), nil
+		}))
+	})
+}
