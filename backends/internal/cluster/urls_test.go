@@ -114,6 +114,9 @@ func TestParseDSNRejects(t *testing.T) {
 		{"a client library option", "redis+cluster://:" + secret + "@node1?max_redirects=3", `unknown parameter "max_redirects"`},
 		{"read from replicas is not offered", "valkey+cluster://node1?read_only=true", `unknown parameter "read_only"`},
 		{"a typo", "valkey+cluster://node1?min_replica=1", `unknown parameter "min_replica"`},
+		{"shards zero", "redis+cluster://node1?shards=0", "out of range"},
+		{"shards over 16", "redis+cluster://node1?shards=17", "out of range"},
+		{"shards with min_replicas", "redis+cluster://node1?shards=2&min_replicas=1", "cannot wait for replicas"},
 		{"tls option without tls", "redis+cluster://node1?tls_ca=/x", "TLS is off"},
 		{"password twice", "redis+cluster://alice:" + secret + "@node1?password=" + secret, "password given twice"},
 		{"user without password", "redis+cluster://alice@node1", "user name without a password"},
@@ -140,8 +143,25 @@ func TestParseDSNRejects(t *testing.T) {
 
 // TestEveryParameterConsumed: after ParseDSN, the registry finds nothing
 // left over, whichever layer read each parameter.
+func TestShards(t *testing.T) {
+	for _, tt := range []struct {
+		dsn  string
+		want int
+	}{
+		{"redis+cluster://node1", 1},
+		{"redis+cluster://node1?shards=1", 1},
+		{"valkey+cluster://node1?shards=4", 4},
+		{"redis+cluster://node1?shards=16&addr=node2", 16},
+	} {
+		c, err := parse(t, tt.dsn)
+		if err != nil || c.Shards != tt.want {
+			t.Errorf("%s: Shards = %d, %v; want %d", tt.dsn, c.Shards, err, tt.want)
+		}
+	}
+}
+
 func TestEveryParameterConsumed(t *testing.T) {
-	dsn := "redis+cluster://node1?addr=node2&min_replicas=1&replica_timeout=100ms&read_timeout=1s&write_timeout=1s&dial_timeout=1s&pool_size=2&username=u&password=" + secret + "&prefix=p:&max_alerts=10&timeout=3s"
+	dsn := "redis+cluster://node1?addr=node2&shards=1&min_replicas=1&replica_timeout=100ms&read_timeout=1s&write_timeout=1s&dial_timeout=1s&pool_size=2&username=u&password=" + secret + "&prefix=p:&max_alerts=10&timeout=3s"
 	c, err := parse(t, dsn)
 	if err != nil {
 		t.Fatal(err)

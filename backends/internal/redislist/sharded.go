@@ -18,12 +18,13 @@ import (
 //
 // A namespace's alerts spread over N lists whose hash slots lie in N
 // different N-ths of the slot space, so that a cluster whose masters split
-// the slots evenly (as `redis-cli --cluster create` does) holds them on
-// different masters. Shard 0 is the unsharded layout itself (ClusterKeys:
-// the list keeps its old name, and the namespace's record, cap, base and
-// audit, stays there); shard i > 0 is a list named
-// P + "alerts:shard<i>.<k>", k the first number that puts it in its
-// N-th, with its keys tagged by that name. Each shard has, besides the
+// the slots evenly (as `redis-cli --cluster create` does) holds them
+// evenly: one shard per master when N is the number of masters, N/M each
+// when N is a multiple of M. Shard 0 is the unsharded layout itself
+// (ClusterKeys: the list keeps its old name, and the namespace's record,
+// cap, base and audit, stays there); shard i > 0 is a list named
+// P + "alerts:shard<i>.<k>", k the first number that puts it in the middle
+// of its N-th, with its keys tagged by that name. Each shard has, besides the
 // list and its counter, a stamps list "{<list>}:stamps" aligned with the
 // list: the time (microseconds, from a process-wide clock that never
 // repeats a value) at which the driver appended each entry.
@@ -57,16 +58,22 @@ import (
 const MaxShards = 16
 
 // ShardKeys names the keys of the n shards of prefix (see the sharded
-// layout above); shard 0's are ClusterKeys(prefix).
+// layout above); shard 0's are ClusterKeys(prefix). The slot space is cut
+// in n equal parts; shard 0 is in the part its old name hashes to, and
+// each other shard takes one of the other parts, in order, with a name
+// whose slot lies in that part's middle half, away from the boundaries a
+// cluster's masters may not split exactly at.
 func ShardKeys(prefix string, n int) []Keys {
 	keys := []Keys{ClusterKeys(prefix)}
-	first := hashslot.Of(keys[0].List)
+	part := func(slot int) int { return slot * n / hashslot.Slots }
+	first := part(hashslot.Of(keys[0].List))
 	for i := 1; i < n; i++ {
-		lo := (first + i*hashslot.Slots/n) % hashslot.Slots
-		width := hashslot.Slots / n
+		q := (first + i) % n
+		lo, hi := q*hashslot.Slots/n, (q+1)*hashslot.Slots/n
+		quarter := (hi - lo) / 4
 		for k := 0; ; k++ {
 			name := prefix + "alerts:shard" + strconv.Itoa(i) + "." + strconv.Itoa(k)
-			if (hashslot.Of(name)-lo+hashslot.Slots)%hashslot.Slots < width {
+			if slot := hashslot.Of(name); slot >= lo+quarter && slot < hi-quarter {
 				keys = append(keys, clusterKeysOf(name))
 				break
 			}

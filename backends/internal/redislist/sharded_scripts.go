@@ -148,7 +148,7 @@ if seq < n then seq = n end
 return {string.format('%d', n), string.format('%d', seq)}
 `
 
-// CapReadScript reads the recorded cap. KEYS: cap. Reply: {cap or ''}.
+// CapReadScript reads the recorded cap. KEYS: cap. Reply: {cap or ”}.
 const CapReadScript = `
 return {redis.call('GET', KEYS[1]) or ''}
 `

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,21 +19,21 @@ import (
 	"github.com/apt-detection/alertstore/conformance/containers"
 )
 
-// TestScale measures what a cluster spreads, on a cluster of its own
+// TestScale measures what sharding spreads, on a cluster of its own
 // (Redis 8.0, or the first server selected): the same writers and the
-// same number of alerts, first into one namespace (one list, so one
-// master does all the work), then into as many namespaces as there are
-// masters, each list on another master (prefixes chosen by slot). It
-// logs FIGURES lines: throughput of both in the same run, and per master
-// the commands run (INFO commandstats) during the spread phase and the
-// memory its namespace takes (MEMORY USAGE). On this 2-core machine every node shares the
-// same cores, so the spread cannot show more throughput; what it shows is
-// that the load lands evenly, which is what scales on real hosts
-// (docs/scale.md projects from these figures).
+// same number of alerts, first into an unsharded namespace (one list, so
+// one master does all the work), then into a namespace with shards=M, M
+// the number of masters (one shard on each). It logs FIGURES lines:
+// throughput of both in the same run, and per master the appends run
+// (INFO commandstats: the shard append script's EVALSHA calls) and the
+// memory the namespace's keys take there (MEMORY USAGE). On this 2-core
+// machine every node shares the same cores, so sharding cannot show more
+// throughput; what it shows is that the load lands evenly, which is what
+// scales on real hosts (docs/scale.md projects from these figures).
 //
-// The only assertions are on counts, never on time: every master ran the
-// same number of appends (within 10 %), and took the same memory (within
-// 10 %).
+// The only assertions are on counts, never on time: each shard on its own
+// master, every master the same appends (within 10 %) and the same memory
+// (within 10 %).
 func TestScale(t *testing.T) {
 	specs := containers.Matrix()
 	if len(specs) == 0 {
@@ -55,32 +56,40 @@ func TestScale(t *testing.T) {
 	for _, scheme := range []string{goredis.SchemeCluster, valkeygo.SchemeCluster} {
 		t.Run(scheme, func(t *testing.T) {
 			ctx := testCtx(t, 3*time.Minute)
-			// A namespace per master, and one namespace alone (on the
-			// first master), chosen by the slots of their lists.
-			spread := placeOnMasters(t, ctx, c, masters, scheme+"-spread")
-			single := placeOnMasters(t, ctx, c, masters, scheme+"-single")[0]
-			one := make([]string, len(masters))
-			for i := range one {
-				one[i] = single
+			base := strings.ReplaceAll(scheme, "+", "-")
+			single, sharded := base+"-single:", base+"-sharded:"
+			shards := redislist.ShardKeys(sharded, len(masters))
+			onMaster := make([]int, len(masters)) // shard index per master
+			for i := range onMaster {
+				onMaster[i] = -1
 			}
+			for i, k := range shards {
+				m, err := c.MasterOfKey(ctx, k.List)
+				if err != nil {
+					t.Fatal(err)
+				}
+				j := slices.Index(masters, m)
+				if j < 0 || onMaster[j] >= 0 {
+					t.Fatalf("shard %d (%s) on %v, which holds another shard or is no master: the shards do not spread", i, k.List, m)
+				}
+				onMaster[j] = i
+			}
+
 			before := masterStats(t, ctx, masters)
-			oneRate := writeAll(t, ctx, c, scheme, one, writers, alerts)
+			oneRate := writeAll(t, ctx, clusterDSN(scheme, c, "max_alerts=100000&prefix="+url.QueryEscape(single)), writers, alerts)
 			mid := masterStats(t, ctx, masters)
-			spreadRate := writeAll(t, ctx, c, scheme, spread, writers, alerts)
+			shardedRate := writeAll(t, ctx, clusterDSN(scheme, c, fmt.Sprintf("max_alerts=100000&shards=%d&prefix=%s", len(masters), url.QueryEscape(sharded))), writers, alerts)
 			after := masterStats(t, ctx, masters)
 
-			t.Logf("FIGURES: scale scheme=%s server=%s masters=%d writers=%d alerts=%d one_namespace=%.0f/s spread_namespaces=%.0f/s ratio=%.2f",
-				scheme, spec.Name, len(masters), writers, alerts, oneRate, spreadRate, spreadRate/oneRate)
+			t.Logf("FIGURES: scale scheme=%s server=%s masters=%d writers=%d alerts=%d one_shard=%.0f/s shards_%d=%.0f/s ratio=%.2f",
+				scheme, spec.Name, len(masters), writers, alerts, oneRate, len(masters), shardedRate, shardedRate/oneRate)
 			var appends, mem []float64
 			for i, m := range masters {
 				d := after[i].sub(mid[i])
 				o := mid[i].sub(before[i])
-				// The memory the namespace's keys take on their master
-				// (MEMORY USAGE, exact): used_memory also moves with
-				// client buffers and the allocator, and says little at
-				// this size.
+				k := shards[onMaster[i]]
 				var used int64
-				for _, key := range []string{redislist.ClusterKeys(spread[i]).List, redislist.ClusterKeys(spread[i]).Seq, redislist.ClusterKeys(spread[i]).Cap} {
+				for _, key := range []string{k.List, k.Seq, "{" + k.List + "}:stamps"} {
 					v, err := m.Do(ctx, "MEMORY", "USAGE", key, "SAMPLES", "0")
 					if err != nil {
 						t.Fatal(err)
@@ -88,10 +97,10 @@ func TestScale(t *testing.T) {
 					n, _ := v.(int64)
 					used += n
 				}
-				appends = append(appends, float64(d.exec))
+				appends = append(appends, float64(d.evalsha))
 				mem = append(mem, float64(used))
-				t.Logf("FIGURES: scale scheme=%s master=%s phase=spread exec=%d rpush=%d evalsha=%d spublish=%d namespace_bytes=%d bytes_per_alert=%.0f used_memory_delta=%d | phase=one exec=%d used_memory_delta=%d",
-					scheme, m.Addr(), d.exec, d.rpush, d.evalsha, d.spublish, used, float64(used)/float64(alerts/len(masters)), d.memory, o.exec, o.memory)
+				t.Logf("FIGURES: scale scheme=%s master=%s shard=%d phase=sharded evalsha=%d spublish=%d shard_bytes=%d bytes_per_alert=%.0f | phase=one_shard exec=%d rpush=%d",
+					scheme, m.Addr(), onMaster[i], d.evalsha, d.spublish, used, float64(used)/float64(alerts/len(masters)), o.exec, o.rpush)
 			}
 			if s := spreadOf(appends); s > 0.10 {
 				t.Errorf("appends per master %v: %.0f %% from even, want within 10 %%", appends, 100*s)
@@ -104,43 +113,16 @@ func TestScale(t *testing.T) {
 	}
 }
 
-// placeOnMasters returns a prefix per master (in masters' order) whose list
-// that master holds.
-func placeOnMasters(t *testing.T, ctx context.Context, c *containers.Cluster, masters []*containers.Server, name string) []string {
+// writeAll stores alerts from writers goroutines through one store of
+// dsn, and returns the rate in alerts a second.
+func writeAll(t *testing.T, ctx context.Context, dsn string, writers, alerts int) float64 {
 	t.Helper()
-	out := make([]string, len(masters))
-	for i, found := 0, 0; found < len(masters); i++ {
-		p := fmt.Sprintf("%s-%d:", strings.ReplaceAll(name, "+", "-"), i)
-		m, err := c.MasterOfKey(ctx, redislist.ClusterKeys(p).List)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for j, mm := range masters {
-			if mm == m && out[j] == "" {
-				out[j] = p
-				found++
-			}
-		}
-	}
-	return out
-}
-
-// writeAll stores alerts alerts from writers goroutines, writer w into
-// prefixes[w%len(prefixes)], and returns the rate in alerts a second.
-func writeAll(t *testing.T, ctx context.Context, c *containers.Cluster, scheme string, prefixes []string, writers, alerts int) float64 {
-	t.Helper()
-	stores := map[string]*backend.Store{}
-	for _, p := range prefixes {
-		if stores[p] == nil {
-			stores[p] = openStore(t, clusterDSN(scheme, c, "max_alerts=100000&prefix="+url.QueryEscape(p)))
-		}
-	}
+	s := openStore(t, dsn)
 	per := alerts / writers
 	var failed atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := range writers {
-		s := stores[prefixes[w%len(prefixes)]]
 		wg.Go(func() {
 			for i := range per {
 				a := backend.NewAlert()
