@@ -89,6 +89,8 @@
 // append and the scripts that write run on the slot's master through
 // that node's own client (which resends nothing), with MOVED and ASK
 // followed here (cluster.go); reads go through the cluster client.
+// shards=N spreads a namespace over N lists on different masters
+// (redislist's ShardedDriver).
 //
 // # Escape hatch
 //

@@ -94,7 +94,9 @@
 // standalone server is a configuration error). With min_replicas the
 // append runs on a dedicated connection to the slot's master, with ROLE
 // and WAIT, as for Sentinel; a MOVED there (the slot moved meanwhile) is
-// ErrUnavailable, and the next append finds the new master.
+// ErrUnavailable, and the next append finds the new master. shards=N
+// spreads a namespace over N lists on different masters (redislist's
+// ShardedDriver).
 //
 // # Escape hatch
 //
