@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"sync"
@@ -29,10 +30,11 @@ import (
 // list: the time (microseconds, from a process-wide clock that never
 // repeats a value) at which the driver appended each entry.
 //
-// Writes: each batch is split over the shards round-robin; each shard's
-// part is one script (ShardAppendScript), atomic on its own; a batch
-// over several shards is not atomic as a whole (an error means, as
-// always, "maybe stored": retry the same alerts, same ids).
+// Writes: each batch is split over the shards round-robin (from a random
+// shard per store); each shard's part is one script (ShardAppendScript),
+// atomic on its own; a batch over several shards is not atomic as a whole
+// (an error means, as always, "maybe stored": retry the same alerts, same
+// ids).
 //
 // Order: an entry's position is its stamp * 16 + its shard, so reads merge
 // the shards newest first by the time the driver stored each entry (for
@@ -129,7 +131,12 @@ var (
 // shards (2 to MaxShards) on c, a cluster Client.
 func NewSharded(c Client, cfg backend.Config, n int, opts *Options) *ShardedDriver {
 	d := NewCluster(c, cfg, opts)
-	return &ShardedDriver{Driver: d, shards: ShardKeys(d.cfg.Prefix, n), subs: map[*shardedSub]struct{}{}}
+	s := &ShardedDriver{Driver: d, shards: ShardKeys(d.cfg.Prefix, n), subs: map[*shardedSub]struct{}{}}
+	// Each store starts its round-robin at a random shard: processes
+	// that store one alert and exit (alertstore put) would otherwise all
+	// write to shard 0.
+	s.rr.Store(rand.Uint64N(uint64(n)))
+	return s
 }
 
 // Shards returns the keys of every shard.
