@@ -116,3 +116,44 @@ func TestSharded(t *testing.T) {
 		}
 	})
 }
+
+// TestShardedCapOneShotWriters: stores that write one alert each and go
+// (alertstore put) spread over the shards at random, not evenly; the
+// namespace still never shows more than its cap, newest first, and shows
+// the newest alert.
+func TestShardedCapOneShotWriters(t *testing.T) {
+	spec := containers.Matrix()[0]
+	c := shared(t, spec)
+	ctx := testCtx(t, time.Minute)
+	prefix := redistest.Prefix(t)
+	params := "shards=3&max_alerts=6&prefix=" + url.QueryEscape(prefix)
+	var last string
+	for i := range 40 {
+		s := redistest.Open(t, clusterDSN(goredis.SchemeCluster, c, params))
+		last = fmt.Sprintf("one-shot-%02d", i)
+		if err := s.Store(ctx, newAlert(t, last)); err != nil {
+			t.Fatal(err)
+		}
+		_ = s.Close()
+	}
+	r := redistest.Open(t, clusterDSN(valkeygo.SchemeCluster, c, params))
+	n, err := r.Count(ctx)
+	if err != nil || n != 6 {
+		t.Fatalf("Count = %d, %v; want the cap, 6", n, err)
+	}
+	page, err := r.List(ctx, backend.Query{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Alerts) != 6 || page.Alerts[0].Entity() != last {
+		t.Fatalf("listed %d alerts, newest %v; want 6, the newest %s first", len(page.Alerts), page.Alerts, last)
+	}
+	var got []string
+	for i, a := range page.Alerts {
+		got = append(got, a.Entity())
+		if i > 0 && a.Entity() >= page.Alerts[i-1].Entity() {
+			t.Errorf("not newest first: %v", got)
+		}
+	}
+	t.Logf("FIGURES: sharded one-shot writers: cap 6, 40 stores of one alert each over 3 shards: listed %v", got)
+}
