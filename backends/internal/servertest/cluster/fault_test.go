@@ -627,10 +627,17 @@ func testChainWholeClusterDown(t *testing.T, f *faultEnv) {
 	time.Sleep(settle)
 	close(stop)
 	wg.Wait()
-	waitUntil(t, 60*time.Second, "the chain back on the cluster with an empty backlog", func() bool {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
 		st, _ := chain.StatusOf(s)
-		return len(st.Tiers) > 0 && st.Active == st.Tiers[0].Name && st.Backlog == 0 && !st.Replaying
-	})
+		if len(st.Tiers) > 0 && st.Active == st.Tiers[0].Name && st.Backlog == 0 && !st.Replaying {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 60s for the chain back on the cluster with an empty backlog: %+v", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	drained := time.Since(back)
 	st, _ := chain.StatusOf(s)
 	if err := s.Close(); err != nil {
