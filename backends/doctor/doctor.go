@@ -65,7 +65,7 @@ type Finding struct {
 	// Check is the check's stable name ("reachable", "tls",
 	// "default-user", "eviction", "persistence", "replication",
 	// "version", "permissions", "namespace", "missing", "signing",
-	// "audit", "file", "memory", "sentinel").
+	// "audit", "file", "memory", "sentinel", "cluster").
 	Check   string
 	Verdict Verdict
 	// Detail explains what was found; Fix, for WARN and FAIL, what to do.
@@ -160,6 +160,10 @@ func (r *Report) check(ctx context.Context, dsn, scope string, depth int) error 
 	case "redis+sentinel", "valkey+sentinel":
 		r.add(scope, "sentinel", Warn, "doctor does not check a Sentinel topology as a whole yet",
 			"run alertstore doctor against the master and each replica with a redis:// DSN (same credentials and TLS parameters)")
+		return nil
+	case "redis+cluster", "valkey+cluster":
+		r.add(scope, "cluster", Warn, "doctor does not check a Redis or Valkey Cluster as a whole yet",
+			"run alertstore doctor against each master with a redis:// DSN (same credentials and TLS parameters); in a cluster the list keeps its name and the other keys carry it as a hash tag ({<prefix>alerts}:seq), see docs/dsn.md")
 		return nil
 	case "bolt":
 		return r.checkBolt(ctx, dsn, full, scope)

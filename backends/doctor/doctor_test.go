@@ -146,6 +146,8 @@ func TestFileChecks(t *testing.T) {
 		{"Memory", "mem://", "", "memory", Warn, "lost"},
 		{"ChainTiers", "chain://?tier=" + url.QueryEscape("mem://") + "&tier=" + url.QueryEscape(bolt(open)), "tier 2", "file", Fail, "0644"},
 		{"Sentinel", "redis+sentinel://s1:26379/mymaster", "", "sentinel", Warn, "each replica"},
+		{"Cluster", "redis+cluster://n1:7000?addr=n2:7000", "", "cluster", Warn, "each master"},
+		{"ValkeyCluster", "valkey+cluster://[::1]:7000", "", "cluster", Warn, "each master"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rep, err := Run(context.Background(), tt.dsn)

@@ -17,10 +17,14 @@ import (
 // client runs the layout's operations on go-redis. Every error it returns
 // has been through translate.
 type client struct {
-	rdb     *redis.Client
-	window  *redis.Script
-	repair  *redis.Script
-	scripts sync.Map // script source -> *redis.Script, for Eval
+	rdb redis.UniversalClient
+	// conn pins one connection (WAIT counts the writes of its own);
+	// subscribe is SUBSCRIBE, or SSUBSCRIBE in a cluster.
+	conn      func() *redis.Conn
+	subscribe func(ctx context.Context, channels ...string) *redis.PubSub
+	window    *redis.Script
+	repair    *redis.Script
+	scripts   sync.Map // script source -> *redis.Script, for Eval
 	// noRO is set once the server has answered that it has no
 	// EVALSHA_RO (Redis before 7.0): reads then use EVALSHA.
 	noRO atomic.Bool
@@ -30,9 +34,11 @@ var _ redislist.Client = (*client)(nil)
 
 func newClient(rdb *redis.Client) *client {
 	return &client{
-		rdb:    rdb,
-		window: redis.NewScript(redislist.WindowScript),
-		repair: redis.NewScript(redislist.RepairScript),
+		rdb:       rdb,
+		conn:      rdb.Conn,
+		subscribe: rdb.Subscribe,
+		window:    redis.NewScript(redislist.WindowScript),
+		repair:    redis.NewScript(redislist.RepairScript),
 	}
 }
 
@@ -63,7 +69,7 @@ func (c *client) Append(ctx context.Context, k redislist.Keys, payloads [][]byte
 	var cn *redis.Conn
 	if o.MinReplicas > 0 {
 		// WAIT counts the writes of its own connection: pin one.
-		cn = c.rdb.Conn()
+		cn = c.conn()
 		defer func() { _ = cn.Close() }()
 		_, err = cn.TxPipelined(ctx, queue)
 	} else {
@@ -271,13 +277,13 @@ const (
 )
 
 func (c *client) Subscribe(ctx context.Context, channel string, notify func()) (func(), error) {
-	ps := c.rdb.Subscribe(ctx, channel)
+	ps := c.subscribe(ctx, channel)
 	if err := confirm(ctx, ps); err != nil {
 		_ = ps.Close()
 		return nil, err
 	}
 	loopCtx, cancel := context.WithCancel(context.Background())
-	s := &subLoop{rdb: c.rdb, channel: channel, ps: ps, notify: notify, exited: make(chan struct{})}
+	s := &subLoop{subscribe: c.subscribe, channel: channel, ps: ps, notify: notify, exited: make(chan struct{})}
 	go s.run(loopCtx)
 	var once sync.Once
 	return func() {
@@ -310,10 +316,10 @@ func confirm(ctx context.Context, ps *redis.PubSub) error {
 
 // subLoop receives a subscription's messages until its context ends.
 type subLoop struct {
-	rdb     *redis.Client
-	channel string
-	notify  func()
-	exited  chan struct{}
+	subscribe func(ctx context.Context, channels ...string) *redis.PubSub
+	channel   string
+	notify    func()
+	exited    chan struct{}
 
 	mu sync.Mutex // guards ps, replaced on a dead connection
 	ps *redis.PubSub
@@ -352,7 +358,7 @@ func (s *subLoop) run(ctx context.Context) {
 			}
 			// The PING went unanswered: start over on a new connection.
 			_ = ps.Close()
-			fresh := s.rdb.Subscribe(ctx, s.channel)
+			fresh := s.subscribe(ctx, s.channel)
 			s.mu.Lock()
 			s.ps = fresh
 			s.mu.Unlock()

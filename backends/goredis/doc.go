@@ -9,6 +9,8 @@
 //	unix:///path/to/redis.sock[?db=N&params]  (Unix domain socket)
 //	redis+sentinel://[user[:password]@]sentinel1[:port]/<master-name>[/db][?params]
 //	                                          (a master behind Redis Sentinel; see # Sentinel)
+//	redis+cluster://[user[:password]@]node1[:port][?addr=node2:port&...&params]
+//	                                          (a Redis or Valkey Cluster; see # Cluster)
 //
 // The port defaults to 6379 and the database to 0; an IPv6 host is written
 // in brackets (redis://[::1]:6379/0). Parameters, besides the shared ones
@@ -72,6 +74,23 @@
 // closed, so that go-redis reconnects to the new master. Each append runs
 // ROLE inside its MULTI/EXEC and, with min_replicas, WAIT on the same
 // connection (the one transaction of client.go, with options).
+//
+// # Cluster
+//
+// redis+cluster:// stores in a Redis or Valkey Cluster through go-redis'
+// cluster client, in the cluster layout of backends/internal/redislist
+// (ClusterKeys: the list under its old name, every other key tagged with
+// it, so all in one slot; SPUBLISH and SSUBSCRIBE for Watch). Its DSN
+// (seeds as addr=, min_replicas, replica_timeout, and the data-node
+// parameters above) is shared with valkeygo's valkey+cluster:// and
+// parsed in backends/internal/cluster; docs/dsn.md has the reference.
+// What this package adds: go-redis' cluster client follows MOVED and ASK
+// but also resends a transaction after a dropped connection, so the
+// append and the scripts that write run on the slot's master through
+// that node's own client (which resends nothing), with MOVED and ASK
+// followed here (cluster.go); reads go through the cluster client.
+// shards=N spreads a namespace over N lists on different masters
+// (redislist's ShardedDriver).
 //
 // # Escape hatch
 //

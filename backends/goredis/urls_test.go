@@ -91,7 +91,7 @@ func TestSchemesRegistered(t *testing.T) {
 	for _, s := range registry.Schemes() {
 		have[s] = true
 	}
-	for _, s := range []string{Scheme, SchemeTLS, SchemeUnix} {
+	for _, s := range []string{Scheme, SchemeTLS, SchemeUnix, SchemeSentinel, SchemeCluster} {
 		if !have[s] {
 			t.Errorf("scheme %q not registered", s)
 		}

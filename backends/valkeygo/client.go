@@ -111,6 +111,9 @@ type client struct {
 	// noRO is set once the server has answered that it has no
 	// EVALSHA_RO (Redis before 7.0): reads then use EVALSHA.
 	noRO atomic.Bool
+	// sharded notifies with SPUBLISH and watches with SSUBSCRIBE (a
+	// cluster: see redislist.ClusterKeys).
+	sharded bool
 }
 
 var _ redislist.Client = (*client)(nil)
@@ -174,15 +177,30 @@ func (c *client) Append(ctx context.Context, k redislist.Keys, payloads [][]byte
 		b.Rpush().Key(k.List).Element(elems...).Build(),
 		b.Incrby().Key(k.Seq).Increment(n).Build(),
 		b.Ltrim().Key(k.List).Start(-int64(max)).Stop(-1).Build(),
-		b.Publish().Channel(k.Events).Message(strconv.FormatInt(n, 10)).Build(),
-		b.Mget().Key(k.Cap).Build(),
-		b.Exec().Build(),
 	)
+	if !c.sharded {
+		cmds = append(cmds, b.Publish().Channel(k.Events).Message(strconv.FormatInt(n, 10)).Build())
+	}
+	cmds = append(cmds, b.Mget().Key(k.Cap).Build(), b.Exec().Build())
 	execAt := len(cmds) - 1
+	// The EXEC reply: RPUSH, INCRBY, LTRIM, [PUBLISH,] MGET.
+	txReplies := 5
 	var resps []valkey.ValkeyResult
 	if o.MinReplicas > 0 {
 		// WAIT counts the writes of its own connection: one of our own.
 		cmds = append(cmds, b.Wait().Numreplicas(int64(o.MinReplicas)).Timeout(o.ReplicaTimeout.Milliseconds()).Build())
+	}
+	if c.sharded {
+		// SPUBLISH right after the transaction, not in it: Valkey 8.1
+		// runs a transaction holding SPUBLISH on a slot's importing node
+		// even when some of its keys are still on the source (without
+		// it: TRYAGAIN), which forks the namespace's keys in two and
+		// stops the migration with BUSYKEY. A lost wake-up costs a
+		// watcher one poll interval, nothing else.
+		cmds = append(cmds, b.Spublish().Channel(k.Events).Message(strconv.FormatInt(n, 10)).Build())
+		txReplies = 4
+	}
+	if o.MinReplicas > 0 {
 		if resps, err = dedicated(ctx, cl, cmds); err != nil {
 			return r, err
 		}
@@ -210,10 +228,10 @@ func (c *client) Append(ctx context.Context, k redislist.Keys, payloads [][]byte
 		}
 		replies = replies[min(1, len(replies)):]
 	}
-	if len(replies) != 5 {
+	if len(replies) != txReplies {
 		return r, fmt.Errorf("valkeygo: unexpected EXEC reply of %d elements", len(replies))
 	}
-	if capv, err := replies[4].ToArray(); err == nil && len(capv) == 1 {
+	if capv, err := replies[txReplies-1].ToArray(); err == nil && len(capv) == 1 {
 		if s, err := capv[0].ToString(); err == nil {
 			r.Cap, _ = strconv.ParseInt(s, 10, 64)
 		}
@@ -415,7 +433,7 @@ func (c *client) Subscribe(ctx context.Context, channel string, notify func()) (
 	failed := make(chan error, 1)
 	// The hook runs on valkey-go's pipeline goroutine: it must not block.
 	hookCtx := valkey.WithOnSubscriptionHook(loopCtx, func(s valkey.PubSubSubscription) {
-		if s.Kind == "subscribe" {
+		if s.Kind == "subscribe" || s.Kind == "ssubscribe" {
 			confirmOnce.Do(func() { close(confirmed) })
 			notify() // after a reconnect, messages may have been missed
 		}
@@ -425,7 +443,11 @@ func (c *client) Subscribe(ctx context.Context, channel string, notify func()) (
 		defer close(exited)
 		for {
 			err := cl.Dedicated(func(dc valkey.DedicatedClient) error {
-				return dc.Receive(hookCtx, dc.B().Subscribe().Channel(channel).Build(), func(valkey.PubSubMessage) { notify() })
+				sub := dc.B().Subscribe().Channel(channel).Build()
+				if c.sharded {
+					sub = dc.B().Ssubscribe().Channel(channel).Build()
+				}
+				return dc.Receive(hookCtx, sub, func(valkey.PubSubMessage) { notify() })
 			})
 			if loopCtx.Err() != nil {
 				return

@@ -11,6 +11,8 @@
 //	valkeys://...                              (TLS)
 //	valkey+sentinel://[user[:password]@]sentinel1[:port]/<master-name>[/db][?params]
 //	                                           (a master behind Redis Sentinel; see # Sentinel)
+//	valkey+cluster://[user[:password]@]node1[:port][?addr=node2:port&...&params]
+//	                                           (a Valkey or Redis Cluster; see # Cluster)
 //
 // The port defaults to 6379 and the database to 0; an IPv6 host is written
 // in brackets (valkey://[::1]:6379/0). Parameters, besides the shared ones
@@ -79,6 +81,22 @@
 // replaced by a new one, which resolves the master afresh. Each append
 // runs ROLE inside its MULTI/EXEC and, with min_replicas, WAIT on a
 // dedicated connection (the one transaction of client.go, with options).
+//
+// # Cluster
+//
+// valkey+cluster:// stores in a Valkey or Redis Cluster through valkey-go's
+// cluster client, in the cluster layout of backends/internal/redislist
+// (ClusterKeys: every key in the list's slot; SPUBLISH and SSUBSCRIBE for
+// Watch). Its DSN is shared with goredis' redis+cluster:// and parsed in
+// backends/internal/cluster; docs/dsn.md has the reference. valkey-go
+// follows MOVED and ASK itself and, with DisableRetry, resends nothing
+// else; the client must come up in cluster mode (a seed that is a
+// standalone server is a configuration error). With min_replicas the
+// append runs on a dedicated connection to the slot's master, with ROLE
+// and WAIT, as for Sentinel; a MOVED there (the slot moved meanwhile) is
+// ErrUnavailable, and the next append finds the new master. shards=N
+// spreads a namespace over N lists on different masters (redislist's
+// ShardedDriver).
 //
 // # Escape hatch
 //

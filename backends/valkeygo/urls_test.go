@@ -94,7 +94,7 @@ func TestSchemesRegistered(t *testing.T) {
 	for _, s := range registry.Schemes() {
 		have[s] = true
 	}
-	for _, s := range []string{Scheme, SchemeTLS} {
+	for _, s := range []string{Scheme, SchemeTLS, SchemeSentinel, SchemeCluster} {
 		if !have[s] {
 			t.Errorf("scheme %q not registered", s)
 		}

@@ -1,6 +1,8 @@
 // Package containers starts real Redis and Valkey servers in Docker for
-// alertstore's tests: single servers, and Sentinel topologies (a master,
-// replicas and sentinels), with fault injection (stop, start, kill, pause).
+// alertstore's tests: single servers, Sentinel topologies (a master,
+// replicas and sentinels) and Clusters (masters sharing the hash slots,
+// each with replicas), with fault injection (stop, start, kill, pause,
+// slot migration).
 //
 // It is a package of its own, apart from the conformance suite, so that a
 // backend's conformance tests can be run against any address — a server

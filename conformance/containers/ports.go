@@ -32,8 +32,8 @@ func freePort() (int, error) {
 		}
 		port := l.Addr().(*net.TCPAddr).Port
 		_ = l.Close()
-		// Redis listens on port+10000 for the cluster bus only in cluster
-		// mode, which we never enable, so only port itself matters.
+		// A cluster node's bus port is chosen here too and set with
+		// --cluster-port (cluster.go), so port+10000 never matters.
 		if !portsUsed[port] {
 			portsUsed[port] = true
 			return port, nil

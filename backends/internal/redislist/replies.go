@@ -16,6 +16,8 @@ var transientReplies = []string{
 	"NOREPLICAS",  // min-replicas-to-write not met
 	"OOM",         // maxmemory reached with noeviction
 	"MISCONF",     // writes refused after a failed RDB save
+	"MOVED",       // a cluster slot moved: nothing ran; a client refreshes its map
+	"ASK",         // a cluster slot in migration: nothing ran
 }
 
 // Transient reports whether an error reply ("LOADING Redis is loading the
@@ -35,4 +37,17 @@ func Transient(reply string) bool {
 // server, for which the backends fall back to an older command.
 func UnknownCommand(reply string) bool {
 	return strings.Contains(reply, "unknown command")
+}
+
+// Redirect reports whether an error reply is a cluster redirection
+// ("MOVED 3999 127.0.0.1:6381", "ASK 3999 127.0.0.1:6381") and returns its
+// kind and target. The cluster clients follow redirections themselves;
+// one that reaches a backend (a pinned connection, a dedicated one) meant
+// that nothing was applied there.
+func Redirect(reply string) (kind, addr string, ok bool) {
+	f := strings.Fields(reply)
+	if len(f) != 3 || (f[0] != "MOVED" && f[0] != "ASK") {
+		return "", "", false
+	}
+	return f[0], f[2], true
 }
