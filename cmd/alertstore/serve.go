@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/dashboard"
 	"github.com/apt-detection/alertstore/registry"
 	"github.com/apt-detection/alertstore/server"
 )
@@ -128,6 +129,5 @@ func (o observers) OnOp(e backend.OpEvent) {
 	}
 }
 
-// dashboardHandler is the dashboard mounted at / (nil: the server's
-// placeholder page).
-func dashboardHandler() http.Handler { return nil }
+// dashboardHandler is the embedded dashboard, mounted at / and /ui/.
+func dashboardHandler() http.Handler { return dashboard.Handler() }
