@@ -28,7 +28,7 @@ var storeSeq atomic.Int64
 // newTest starts a Server over a fresh named mem:// store.
 func newTest(t *testing.T, opts Options) (*Server, *backend.Store, *httptest.Server) {
 	t.Helper()
-	dsn := fmt.Sprintf("mem://servertest%d?max_alerts=5000", storeSeq.Add(1))
+	dsn := fmt.Sprintf("mem://servertest%d?max_alerts=50000", storeSeq.Add(1))
 	st, err := registry.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
