@@ -420,7 +420,7 @@ func TestHealthAndStatus(t *testing.T) {
 	}
 	a := do(t, "GET", hs.URL+"/v1/status", "", "", nil)
 	m := a.json(t)
-	if m["backend"] != "mem" || m["healthy"] != true || m["count"] != 1.0 || m["max_alerts"] != 5000.0 || m["chain"] != nil {
+	if m["backend"] != "mem" || m["healthy"] != true || m["count"] != 1.0 || m["max_alerts"] != 50000.0 || m["chain"] != nil {
 		t.Fatalf("status %s", a.body)
 	}
 	_ = st.Close()
