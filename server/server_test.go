@@ -553,8 +553,10 @@ func TestStreamResumesWithoutGapOrRepeat(t *testing.T) {
 	if fmt.Sprint(got) != "[s2 s3 s4 s5]" {
 		t.Fatalf("resumed after s1: %v, want [s2 s3 s4 s5]", got)
 	}
-	if a := do(t, "GET", hs.URL+"/v1/stream?last_event_id=***", "", "", nil); a.status != 400 {
-		t.Fatalf("a malformed resume token: %d", a.status)
+	for _, q := range []string{"last_event_id=***", "verified=true", "severity=urgent", "nope=1"} {
+		if a := do(t, "GET", hs.URL+"/v1/stream?"+q, "", "", nil); a.status != 400 || a.code() != "invalid_query" {
+			t.Fatalf("stream?%s: %d %s", q, a.status, a.body)
+		}
 	}
 }
 
