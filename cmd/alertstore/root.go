@@ -49,6 +49,7 @@ import (
 // shows them.
 func addCommands(root *cobra.Command, env *cliEnv) {
 	root.AddCommand(
+		newServeCmd(env),
 		newDemoCmd(env),
 		newPutCmd(env),
 		newListCmd(env),
