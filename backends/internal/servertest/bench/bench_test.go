@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/valkey-io/valkey-go"
@@ -21,6 +20,7 @@ import (
 	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/conformance/containers"
 	"github.com/apt-detection/alertstore/internal/storebench"
+	"github.com/apt-detection/alertstore/internal/storebench/baseline"
 	"github.com/apt-detection/alertstore/registry"
 )
 
@@ -56,12 +56,13 @@ func openStore(b *testing.B, dsn string) *backend.Store {
 	return s
 }
 
-func goredisRaw(b *testing.B, c redis.UniversalClient, key string, wait int) *goredisBaseline {
+func goredisRaw(b *testing.B, c redis.UniversalClient, key string, wait int) *baseline.GoRedis {
+	r := baseline.NewGoRedis(c, key, wait)
 	b.Cleanup(func() {
-		_ = c.Del(context.Background(), key).Err()
+		_ = r.Drop(context.Background())
 		_ = c.Close()
 	})
-	return &goredisBaseline{c: c, key: key, wait: wait}
+	return r
 }
 
 var targets = []storebench.Target{
@@ -79,12 +80,12 @@ var targets = []storebench.Target{
 		if err != nil {
 			b.Fatal(err)
 		}
-		key := cfg.Prefix + "raw"
+		r := baseline.NewValkey(c, cfg.Prefix+"raw")
 		b.Cleanup(func() {
-			_ = c.Do(context.Background(), c.B().Del().Key(key).Build()).Error()
+			_ = r.Drop(context.Background())
 			c.Close()
 		})
-		return s, &valkeyBaseline{c: c, key: key}
+		return s, r
 	}},
 	sentinelTarget("sentinel", 0),
 	sentinelTarget("sentinel-min_replicas=1", 1),
@@ -131,7 +132,3 @@ func BenchmarkSuiteBatch(b *testing.B) { storebench.Batch(b, payload, targets) }
 func BenchmarkSuiteList(b *testing.B)  { storebench.List(b, payload, targets) }
 func BenchmarkSuiteCount(b *testing.B) { storebench.Count(b, payload, targets) }
 func BenchmarkSuiteWatch(b *testing.B) { storebench.Watch(b, payload, targets) }
-
-// replicaTimeout bounds the baseline's WAIT, as min_replicas' default
-// replica_timeout bounds the store's.
-const replicaTimeout = time.Second
