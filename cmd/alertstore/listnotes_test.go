@@ -32,7 +32,7 @@ func TestReportPage(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var b bytes.Buffer
-			reportPage(&b, &c.page)
+			reportPage(&b, &c.page, nextHint(newListCmd(&cliEnv{}), c.page.Next, backend.Query{}))
 			var got []string
 			if b.Len() > 0 {
 				got = strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
