@@ -2,6 +2,7 @@ package backend
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -34,12 +35,15 @@ const DefaultMaxAlertBytes = 256 << 10
 // Alert is one alert: a JSON object with typed access to the fields every
 // consumer relies on, and every other field kept as it came.
 //
-// An Alert remembers its members in order, each as compact JSON text, so
-// that an alert written by another tool and read back by us is written out
-// again semantically identical: unknown keys, nested objects, the exact
-// digits of numbers, the original severity spelling and the original
-// timestamp string all survive. The typed accessors read those members;
-// the setters replace them.
+// An Alert holds its compact JSON text, members in their original order,
+// and where its typed fields are in it: reading an alert is one pass over
+// its bytes (alertscan.go), and writing it is handing those bytes on, with
+// the id and timestamp a Store adds appended in place. An alert written by
+// another tool and read back by us is written out again semantically
+// identical: unknown keys, nested objects, the exact digits of numbers,
+// the original severity spelling and the original timestamp string all
+// survive. The typed accessors read the indexed fields; the members are
+// split out only when asked for (Keys, Get of another field, the setters).
 //
 // Duplicate keys are rejected (ErrDuplicateKey) at the top level and inside
 // "source": JSON parsers disagree on which duplicate wins (Python keeps the
@@ -49,9 +53,25 @@ const DefaultMaxAlertBytes = 256 << 10
 // The zero Alert is an empty object, ready for setters. An Alert is not safe
 // for concurrent mutation.
 type Alert struct {
+	// enc is the alert as compact JSON, keys written as quote() writes
+	// them: what MarshalJSON returns and a Store writes. nil is {}.
+	enc []byte
+	// idx is where the typed fields are in enc.
+	idx fieldIndex
+	// shared is set once enc was handed to a driver, which may keep it:
+	// from then on enc is never written in place, only replaced.
+	shared bool
+	// checked is set when the typed fields passed check since enc last
+	// changed, so that a Store does not check a decoded alert twice.
+	checked bool
+	// members is enc split into members, built on demand (split).
 	members []member
+	split   bool
+	// id caches ID().
+	id   string
+	idOK bool
 
-	// parsed caches, filled by validate.
+	// parsed caches, filled by check.
 	ts  time.Time
 	sev Severity
 
@@ -80,19 +100,35 @@ func ParseAlert(data []byte) (*Alert, error) {
 // DecodeAlert decodes and validates one alert of at most maxBytes bytes
 // (maxBytes <= 0 means no cap). The errors wrap ErrInvalidAlert through one
 // of its precise kinds (ErrNotObject, ErrInvalidUTF8, ErrTooLarge, ...).
+// The alert does not keep data: it holds a compact copy.
 func DecodeAlert(data []byte, maxBytes int) (*Alert, error) {
+	return decodeAlert(data, maxBytes, false)
+}
+
+// decodeAlert is DecodeAlert; with alias set, the alert may keep data
+// (see scanAlert).
+func decodeAlert(data []byte, maxBytes int, alias bool) (*Alert, error) {
 	if maxBytes > 0 && len(data) > maxBytes {
 		return nil, &AlertError{Index: -1, Err: fmt.Errorf("%w (%d bytes, cap %d)", ErrTooLarge, len(data), maxBytes)}
 	}
-	if !utf8.Valid(data) {
-		return nil, &AlertError{Index: -1, Err: ErrInvalidUTF8}
+	a := &Alert{}
+	if enc, idx, aliased, ok := scanAlert(data, alias); ok {
+		// Aliased bytes are the driver's: never written in place.
+		a.enc, a.idx, a.shared = enc, idx, aliased
+	} else {
+		// The reference path: it names the error, or decodes what the
+		// single pass leaves to it (keys quote() writes differently).
+		if !utf8.Valid(data) {
+			return nil, &AlertError{Index: -1, Err: ErrInvalidUTF8}
+		}
+		members, err := decodeObject(data)
+		if err != nil {
+			return nil, &AlertError{Index: -1, Err: err}
+		}
+		a.members, a.split = members, true
+		a.encode()
 	}
-	members, err := decodeObject(data)
-	if err != nil {
-		return nil, &AlertError{Index: -1, Err: err}
-	}
-	a := &Alert{members: members}
-	if err := a.validate(); err != nil {
+	if err := a.check(); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -102,11 +138,58 @@ func DecodeAlert(data []byte, maxBytes int) (*Alert, error) {
 // duplicate keys and trailing data.
 func decodeObject(data []byte) ([]member, error) { return splitObject(data) }
 
-// validate checks the typed fields and fills the caches. A field that is
+// encode rebuilds enc and idx from members, after a change.
+func (a *Alert) encode() {
+	n := 2
+	for _, m := range a.members {
+		n += len(m.key) + len(m.raw) + 4
+	}
+	b := make([]byte, 0, n+identitySpare)
+	b = append(b, '{')
+	a.idx = fieldIndex{}
+	for i, m := range a.members {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, quote(m.key)...)
+		b = append(b, ':')
+		off := len(b)
+		b = append(b, m.raw...)
+		if f := typedField(m.key); f >= 0 {
+			a.idx[f] = span{int32(off), int32(len(b))}
+		}
+	}
+	b = append(b, '}')
+	a.enc, a.shared, a.checked, a.idOK = b, false, false, false
+	if sp := a.idx[fSource]; sp.ok() && b[sp.off] == '{' {
+		if t, err := sourceType(sp.of(b)); err == nil && t.ok() {
+			a.idx[fSourceType] = span{sp.off + t.off, sp.off + t.end}
+		}
+	}
+}
+
+// splitMembers fills members from enc, the first time they are needed.
+func (a *Alert) splitMembers() {
+	if a.split {
+		return
+	}
+	a.members, a.split = splitCompact(a.enc), true
+}
+
+// raw is the JSON of typed field f, if present.
+func (a *Alert) raw(f int) ([]byte, bool) {
+	sp := a.idx[f]
+	if !sp.ok() {
+		return nil, false
+	}
+	return sp.of(a.enc), true
+}
+
+// check validates the typed fields and fills the caches. A field that is
 // absent is fine (the Store adds id and timestamp); a field that is present
 // must have the right type and a valid value.
-func (a *Alert) validate() error {
-	if raw, ok := a.Get(FieldTimestamp); ok && isNumber(raw) {
+func (a *Alert) check() error {
+	if raw, ok := a.raw(fTimestamp); ok && isNumber(raw) {
 		// A Unix time is a timestamp error first (is it seconds or
 		// milliseconds?), and a field-type error too, so that both
 		// errors.Is(err, ErrBadTimestamp) and ErrBadFieldType hold.
@@ -114,75 +197,143 @@ func (a *Alert) validate() error {
 			"%w: %s is a number (Unix seconds or milliseconds?); want an ISO 8601 string such as \"2025-03-01T12:34:56.789012\" (%w)",
 			ErrBadTimestamp, raw, ErrBadFieldType)}
 	}
-	for _, f := range []string{FieldID, FieldEntity, FieldEntityType, FieldEventType, FieldMessage, FieldTimestamp, FieldSeverity} {
-		if raw, ok := a.Get(f); ok {
-			if _, err := rawString(raw); err != nil {
-				return &AlertError{Index: -1, Field: f, Err: err}
-			}
+	for _, f := range [...]int{fID, fEntity, fEntityType, fEventType, fMessage, fTimestamp, fSeverity} {
+		if raw, ok := a.raw(f); ok && raw[0] != '"' {
+			return &AlertError{Index: -1, Field: fieldNames[f], Err: fmt.Errorf("%w: want a string", ErrBadFieldType)}
 		}
 	}
-	if raw, ok := a.Get(FieldScore); ok && string(raw) != "null" && !isNumber(raw) {
+	if raw, ok := a.raw(fScore); ok && string(raw) != "null" && !isNumber(raw) {
 		return &AlertError{Index: -1, Field: FieldScore, Err: fmt.Errorf("%w: want a number", ErrBadFieldType)}
 	}
-	if raw, ok := a.Get(FieldSource); ok && string(raw) != "null" {
-		members, err := decodeObject(raw)
+	a.idx[fSourceType] = span{}
+	if sp := a.idx[fSource]; sp.ok() && string(sp.of(a.enc)) != "null" {
+		t, err := sourceType(sp.of(a.enc))
 		if err != nil {
-			return &AlertError{Index: -1, Field: FieldSource, Err: err}
+			return err
 		}
-		for _, m := range members {
-			if m.key == sourceTypeKey {
-				if _, err := rawString(m.raw); err != nil {
-					return &AlertError{Index: -1, Field: "source.type", Err: err}
-				}
-			}
+		if t.ok() {
+			a.idx[fSourceType] = span{sp.off + t.off, sp.off + t.end}
 		}
 	}
 	a.ts, a.sev = time.Time{}, SeverityUnknown
-	if s, ok := a.str(FieldTimestamp); ok {
-		t, err := ParseTimestamp(s)
+	if raw, ok := a.raw(fTimestamp); ok {
+		t, err := parseTimestampRaw(raw)
 		if err != nil {
 			return &AlertError{Index: -1, Field: FieldTimestamp, Err: err}
 		}
 		a.ts = t
 	}
-	if s, ok := a.str(FieldSeverity); ok {
-		sev, err := ParseSeverity(s)
+	if raw, ok := a.raw(fSeverity); ok {
+		sev, err := parseSeverityRaw(raw)
 		if err != nil {
 			return &AlertError{Index: -1, Field: FieldSeverity, Err: err}
 		}
 		a.sev = sev
 	}
-	if id, ok := a.str(FieldID); ok && id == "" {
+	if raw, ok := a.raw(fID); ok && string(raw) == `""` {
 		return &AlertError{Index: -1, Field: FieldID, Err: fmt.Errorf("%w: id is empty", ErrBadFieldType)}
 	}
+	a.checked = true
 	return nil
 }
 
+// sourceType checks the source object src (compact, valid JSON): an
+// object without duplicate keys whose "type", if any, is a string. It
+// returns where the type's value is in src.
+func sourceType(src []byte) (span, error) {
+	fail := func(field string, err error) (span, error) {
+		return span{}, &AlertError{Index: -1, Field: field, Err: err}
+	}
+	if src[0] != '{' {
+		_, err := decodeObject(src)
+		return fail(FieldSource, err)
+	}
+	var keys [smallObject][]byte
+	n := 0
+	var typ span
+	for p := 1; src[p] != '}'; {
+		kend := stringEnd(src, p)
+		k := src[p+1 : kend-1]
+		if n == len(keys) || bytes.IndexByte(k, '\\') >= 0 {
+			return sourceTypeSlow(src)
+		}
+		for _, o := range keys[:n] {
+			if string(o) == string(k) {
+				return fail(FieldSource, fmt.Errorf("%w %q", ErrDuplicateKey, k))
+			}
+		}
+		keys[n] = k
+		n++
+		p = kend + 1
+		vend := valueEnd(src, p)
+		if string(k) == sourceTypeKey {
+			typ = span{int32(p), int32(vend)}
+		}
+		p = vend
+		if src[p] == ',' {
+			p++
+		}
+	}
+	if typ.ok() && src[typ.off] != '"' {
+		return fail("source.type", fmt.Errorf("%w: want a string", ErrBadFieldType))
+	}
+	return typ, nil
+}
+
+// sourceTypeSlow is sourceType for a source with escaped or many keys:
+// the reference path finds duplicates, then a walk finds "type".
+func sourceTypeSlow(src []byte) (span, error) {
+	if _, err := decodeObject(src); err != nil {
+		return span{}, &AlertError{Index: -1, Field: FieldSource, Err: err}
+	}
+	for p := 1; src[p] != '}'; {
+		kend := stringEnd(src, p)
+		k, _ := unquote(src[p:kend])
+		p = kend + 1
+		vend := valueEnd(src, p)
+		if k == sourceTypeKey {
+			if src[p] != '"' {
+				return span{}, &AlertError{Index: -1, Field: "source.type", Err: fmt.Errorf("%w: want a string", ErrBadFieldType)}
+			}
+			return span{int32(p), int32(vend)}, nil
+		}
+		p = vend
+		if src[p] == ',' {
+			p++
+		}
+	}
+	return span{}, nil
+}
+
+// fieldNames are the typed fields' names, in fieldIndex order.
+var fieldNames = [numFields]string{FieldID, FieldTimestamp, FieldSeverity, FieldEntity, FieldEntityType, FieldEventType, FieldMessage, FieldScore, FieldSource, "source.type"}
+
 func rawString(raw json.RawMessage) (string, error) { return unquote(raw) }
 
+// validate checks the typed fields unless that was done since the last
+// change.
+func (a *Alert) validate() error {
+	if a.checked {
+		return nil
+	}
+	return a.check()
+}
+
 // Validate checks an alert built with setters (or Set) as DecodeAlert would.
-func (a *Alert) Validate() error { return a.validate() }
+func (a *Alert) Validate() error { return a.check() }
+
+// encoded is the alert's compact JSON, not to be modified.
+func (a *Alert) encoded() []byte {
+	if a.enc == nil {
+		return []byte("{}")
+	}
+	return a.enc[:len(a.enc):len(a.enc)]
+}
 
 // MarshalJSON writes the alert as one compact JSON object, members in
-// their original order.
+// their original order. The bytes are the caller's.
 func (a *Alert) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	n := 2
-	for _, m := range a.members {
-		n += len(m.key) + len(m.raw) + 4
-	}
-	b.Grow(n)
-	for i, m := range a.members {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(quote(m.key))
-		b.WriteByte(':')
-		b.Write(m.raw)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	return bytes.Clone(a.encoded()), nil
 }
 
 // UnmarshalJSON decodes with DefaultMaxAlertBytes as the cap.
@@ -197,15 +348,16 @@ func (a *Alert) UnmarshalJSON(data []byte) error {
 
 // Clone returns a deep copy.
 func (a *Alert) Clone() *Alert {
-	c := &Alert{ts: a.ts, sev: a.sev, ver: a.ver, sigKey: a.sigKey, members: make([]member, len(a.members))}
-	for i, m := range a.members {
-		c.members[i] = member{key: m.key, raw: append(json.RawMessage(nil), m.raw...)}
+	c := &Alert{idx: a.idx, checked: a.checked, ts: a.ts, sev: a.sev, ver: a.ver, sigKey: a.sigKey}
+	if a.enc != nil {
+		c.enc = append(make([]byte, 0, len(a.enc)+identitySpare), a.enc...)
 	}
 	return c
 }
 
 // Keys returns the top-level keys in order.
 func (a *Alert) Keys() []string {
+	a.splitMembers()
 	keys := make([]string, len(a.members))
 	for i, m := range a.members {
 		keys[i] = m.key
@@ -213,8 +365,14 @@ func (a *Alert) Keys() []string {
 	return keys
 }
 
-// Get returns the raw JSON of a top-level field.
+// Get returns the raw JSON of a top-level field. The bytes are the
+// alert's own (and, once stored, may be the stored copy's): do not
+// modify them.
 func (a *Alert) Get(key string) (json.RawMessage, bool) {
+	if f := typedField(key); f >= 0 {
+		return a.raw(f)
+	}
+	a.splitMembers()
 	for _, m := range a.members {
 		if m.key == key {
 			return m.raw, true
@@ -242,33 +400,41 @@ func (a *Alert) Set(key string, v any) error {
 	}
 	old, had := a.Get(key)
 	a.put(key, raw)
-	if err := a.validate(); err != nil {
+	if err := a.check(); err != nil {
 		if had {
 			a.put(key, old)
 		} else {
 			a.Delete(key)
 		}
-		_ = a.validate()
+		_ = a.check()
 		return err
 	}
 	return nil
 }
 
 func (a *Alert) put(key string, raw json.RawMessage) {
+	a.splitMembers()
+	found := false
 	for i := range a.members {
 		if a.members[i].key == key {
 			a.members[i].raw = raw
-			return
+			found = true
+			break
 		}
 	}
-	a.members = append(a.members, member{key: key, raw: raw})
+	if !found {
+		a.members = append(a.members, member{key: key, raw: raw})
+	}
+	a.encode()
 }
 
 // Delete removes a top-level field.
 func (a *Alert) Delete(key string) {
+	a.splitMembers()
 	for i, m := range a.members {
 		if m.key == key {
 			a.members = append(a.members[:i], a.members[i+1:]...)
+			a.encode()
 			break
 		}
 	}
@@ -280,8 +446,9 @@ func (a *Alert) Delete(key string) {
 	}
 }
 
-func (a *Alert) str(key string) (string, bool) {
-	raw, ok := a.Get(key)
+// str is typed field f as a string.
+func (a *Alert) str(f int) (string, bool) {
+	raw, ok := a.raw(f)
 	if !ok {
 		return "", false
 	}
@@ -289,37 +456,57 @@ func (a *Alert) str(key string) (string, bool) {
 	return s, err == nil
 }
 
+// is reports whether typed field f is the string s, without allocating
+// in the common case (no escapes).
+func (a *Alert) is(f int, s string) bool {
+	raw, ok := a.raw(f)
+	if !ok || len(raw) < 2 || raw[0] != '"' {
+		return false
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1:len(raw)-1]) == s
+	}
+	v, err := rawString(raw)
+	return err == nil && v == s
+}
+
 // ID is the alert's unique id ("" before it is stored, or for an alert a
 // foreign tool wrote without one).
-func (a *Alert) ID() string { s, _ := a.str(FieldID); return s }
+func (a *Alert) ID() string {
+	if !a.idOK {
+		a.id, _ = a.str(fID)
+		a.idOK = true
+	}
+	return a.id
+}
 
 // Time is the parsed timestamp (zero when the alert has none).
 func (a *Alert) Time() time.Time { return a.ts }
 
 // TimestampString is the timestamp exactly as stored.
-func (a *Alert) TimestampString() string { s, _ := a.str(FieldTimestamp); return s }
+func (a *Alert) TimestampString() string { s, _ := a.str(fTimestamp); return s }
 
 // Severity is the parsed severity (SeverityUnknown when absent).
 func (a *Alert) Severity() Severity { return a.sev }
 
 // SeverityString is the severity exactly as stored ("High", "high", ...).
-func (a *Alert) SeverityString() string { s, _ := a.str(FieldSeverity); return s }
+func (a *Alert) SeverityString() string { s, _ := a.str(fSeverity); return s }
 
 // Entity is the host, user or address the alert is about.
-func (a *Alert) Entity() string { s, _ := a.str(FieldEntity); return s }
+func (a *Alert) Entity() string { s, _ := a.str(fEntity); return s }
 
 // EntityType is e.g. "host" or "user".
-func (a *Alert) EntityType() string { s, _ := a.str(FieldEntityType); return s }
+func (a *Alert) EntityType() string { s, _ := a.str(fEntityType); return s }
 
 // EventType is the detector's event type.
-func (a *Alert) EventType() string { s, _ := a.str(FieldEventType); return s }
+func (a *Alert) EventType() string { s, _ := a.str(fEventType); return s }
 
 // Message is the human-readable summary.
-func (a *Alert) Message() string { s, _ := a.str(FieldMessage); return s }
+func (a *Alert) Message() string { s, _ := a.str(fMessage); return s }
 
 // Score is prediction_score, and whether the alert has one.
 func (a *Alert) Score() (float64, bool) {
-	raw, ok := a.Get(FieldScore)
+	raw, ok := a.raw(fScore)
 	if !ok || string(raw) == "null" {
 		return 0, false
 	}
@@ -328,23 +515,7 @@ func (a *Alert) Score() (float64, bool) {
 }
 
 // SourceType is source.type ("kafka", "file", ...), or "".
-func (a *Alert) SourceType() string {
-	raw, ok := a.Get(FieldSource)
-	if !ok {
-		return ""
-	}
-	members, err := decodeObject(raw)
-	if err != nil {
-		return ""
-	}
-	for _, m := range members {
-		if m.key == sourceTypeKey {
-			s, _ := rawString(m.raw)
-			return s
-		}
-	}
-	return ""
-}
+func (a *Alert) SourceType() string { s, _ := a.str(fSourceType); return s }
 
 // SetID sets the id.
 func (a *Alert) SetID(id string) error { return a.Set(FieldID, id) }
@@ -385,28 +556,98 @@ func (a *Alert) SetSourceType(v string) error {
 		if err != nil {
 			return &AlertError{Index: -1, Field: FieldSource, Err: err}
 		}
-		src.members = members
+		src.members, src.split = members, true
 	}
 	t, _ := json.Marshal(v)
 	src.put(sourceTypeKey, t)
-	enc, _ := src.MarshalJSON()
-	return a.Set(FieldSource, json.RawMessage(enc))
+	return a.Set(FieldSource, json.RawMessage(src.encoded()))
 }
 
-// ensureIdentity gives the alert an id and a timestamp if it lacks them.
+// Lengths of the members ensureIdentity appends.
+const (
+	idMemberLen = len(`,"id":""`) + 36
+	tsMemberLen = len(`,"timestamp":""`) + len(TimestampLayout)
+)
+
+// ensureIdentity gives the alert an id and a timestamp if it lacks them,
+// appending them to enc: in place when enc is the alert's alone and has
+// room (DecodeAlert leaves identitySpare bytes for this), never
+// re-encoding the other members.
 func (a *Alert) ensureIdentity(now time.Time) error {
-	if _, present := a.Get(FieldID); !present {
-		id, err := NewID()
-		if err != nil {
+	needID, needTS := !a.idx[fID].ok(), !a.idx[fTimestamp].ok()
+	if !needID && !needTS {
+		return nil
+	}
+	var id uuid.UUID
+	if needID {
+		var err error
+		if id, err = uuid.NewV7(); err != nil {
 			return fmt.Errorf("generating alert id: %w", err)
 		}
-		a.put(FieldID, mustMarshal(id))
 	}
-	if _, present := a.Get(FieldTimestamp); !present {
-		a.put(FieldTimestamp, mustMarshal(FormatTimestamp(now)))
-		a.ts = now.UTC().Truncate(time.Microsecond)
+	enc := a.encoded()
+	extra := 0
+	if needID {
+		extra += idMemberLen
 	}
+	if needTS {
+		extra += tsMemberLen
+	}
+	var b []byte
+	if !a.shared && a.enc != nil && cap(a.enc)-len(a.enc) >= extra {
+		b = a.enc[:len(a.enc)-1] // overwrite the closing brace
+	} else {
+		b = append(make([]byte, 0, len(enc)+extra), enc[:len(enc)-1]...)
+	}
+	if needID {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = append(b, `"id":`...)
+		off := len(b)
+		b = append(b, '"')
+		b = appendUUID(b, id)
+		b = append(b, '"')
+		a.idx[fID] = span{int32(off), int32(len(b))}
+		a.idOK = false
+	}
+	if needTS {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = append(b, `"timestamp":`...)
+		off := len(b)
+		b = append(b, '"')
+		t := now.UTC().Truncate(time.Microsecond)
+		layout := TimestampLayout
+		if t.Nanosecond() == 0 {
+			layout = TimestampSecondsLayout
+		}
+		b = t.AppendFormat(b, layout)
+		b = append(b, '"')
+		a.idx[fTimestamp] = span{int32(off), int32(len(b))}
+		a.ts = t
+	}
+	a.enc = append(b, '}')
+	a.shared = false
+	a.members, a.split = nil, false
 	return nil
+}
+
+// appendUUID appends u in its canonical text form (what u.String()
+// returns) without allocating.
+func appendUUID(b []byte, u uuid.UUID) []byte {
+	var s [36]byte
+	hex.Encode(s[0:8], u[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], u[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], u[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], u[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], u[10:])
+	return append(b, s[:]...)
 }
 
 func mustMarshal(v any) json.RawMessage {

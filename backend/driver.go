@@ -22,6 +22,9 @@ type Driver interface {
 	// are one atomic step for other readers: nobody sees the list over
 	// its cap. On error, the caller must assume none were acknowledged;
 	// a driver must not retry a write in a way that can store it twice.
+	// The slices are the alerts' own bytes, not copies: a driver must
+	// not modify them, and may keep them (the Store never writes them
+	// again once handed over).
 	Append(ctx context.Context, alerts [][]byte) error
 
 	// Scan returns up to limit entries, newest first, whose Pos is
@@ -33,7 +36,9 @@ type Driver interface {
 	// (written by another tool) should not transfer them: it returns
 	// such an entry with Data nil and TooLarge set to its size. The
 	// Store asks for at most one page plus a bounded chunk per call (see
-	// Store.List), so a driver need not bound limit itself.
+	// Store.List), so a driver need not bound limit itself. The Store
+	// may keep an entry's Data in the alert it decodes (it does not copy
+	// compact entries): a driver must not modify Data once returned.
 	Scan(ctx context.Context, before int64, limit int) ([]Entry, error)
 
 	// Count returns how many entries are stored, valid alerts or not

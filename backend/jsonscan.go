@@ -212,3 +212,23 @@ func isPlainASCII(s string) bool {
 	}
 	return true
 }
+
+// splitCompact splits a valid compact JSON object, such as an alert's
+// encoding, into members whose values are sub-slices of c.
+func splitCompact(c []byte) []member {
+	if len(c) <= 2 {
+		return nil
+	}
+	members := make([]member, 0, 16)
+	for p := 1; ; p++ {
+		kend := stringEnd(c, p)
+		key, _ := unquote(c[p:kend])
+		p = kend + 1
+		vend := valueEnd(c, p)
+		members = append(members, member{key: key, raw: c[p:vend:vend]})
+		p = vend
+		if c[p] == '}' {
+			return members
+		}
+	}
+}

@@ -33,7 +33,8 @@ type pageReader struct {
 // idCopies is what a List knows of one id: the content sums of its
 // distinct copies, and the copies it has put in the page.
 type idCopies struct {
-	sums     [][sha256.Size]byte
+	first    [sha256.Size]byte   // the first copy's sum
+	sums     [][sha256.Size]byte // the other distinct copies' sums
 	listed   []*Alert
 	conflict bool
 }
@@ -64,8 +65,12 @@ func (r *pageReader) admit(e Entry) *Alert {
 	sum := a.contentSum(r.h)
 	c := r.ids[id]
 	if c == nil {
-		r.ids[id] = &idCopies{sums: [][sha256.Size]byte{sum}}
+		r.ids[id] = &idCopies{first: sum}
 		return a
+	}
+	if sum == c.first {
+		r.page.Duplicates++
+		return nil
 	}
 	for _, s := range c.sums {
 		if s == sum {
@@ -99,16 +104,7 @@ func (r *pageReader) listed(a *Alert) {
 // content.
 func (a *Alert) contentSum(h hash.Hash) [sha256.Size]byte {
 	h.Reset()
-	h.Write([]byte{'{'})
-	for i, m := range a.members {
-		if i > 0 {
-			h.Write([]byte{','})
-		}
-		h.Write(quote(m.key))
-		h.Write([]byte{':'})
-		h.Write(m.raw)
-	}
-	h.Write([]byte{'}'})
+	h.Write(a.encoded())
 	var sum [sha256.Size]byte
 	h.Sum(sum[:0])
 	return sum

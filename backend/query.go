@@ -140,10 +140,10 @@ func (q *Query) match(a *Alert) bool {
 	if q.MinSeverity > SeverityUnknown && a.Severity() < q.MinSeverity {
 		return false
 	}
-	if q.Entity != "" && a.Entity() != q.Entity {
+	if q.Entity != "" && !a.is(fEntity, q.Entity) {
 		return false
 	}
-	if q.SourceType != "" && a.SourceType() != q.SourceType {
+	if q.SourceType != "" && !a.is(fSourceType, q.SourceType) {
 		return false
 	}
 	if !q.Since.IsZero() || !q.Until.IsZero() {

@@ -57,3 +57,26 @@ func ParseSeverity(word string) (Severity, error) {
 func Severities() []Severity {
 	return []Severity{SeverityInfo, SeverityLow, SeverityMedium, SeverityHigh, SeverityCritical}
 }
+
+// parseSeverityRaw reads a severity field's JSON string: the spellings
+// alertstore and the old system write are matched without allocating,
+// anything else goes to ParseSeverity.
+func parseSeverityRaw(raw []byte) (Severity, error) {
+	switch string(raw) {
+	case `"Critical"`, `"critical"`:
+		return SeverityCritical, nil
+	case `"High"`, `"high"`:
+		return SeverityHigh, nil
+	case `"Medium"`, `"medium"`:
+		return SeverityMedium, nil
+	case `"Low"`, `"low"`:
+		return SeverityLow, nil
+	case `"Info"`, `"info"`:
+		return SeverityInfo, nil
+	}
+	s, err := unquote(raw)
+	if err != nil {
+		return SeverityUnknown, err
+	}
+	return ParseSeverity(s)
+}

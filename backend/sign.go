@@ -64,14 +64,15 @@ func (a *Alert) SignedBy() string { return a.sigKey }
 // another tool still verifies; any change of a key, a value or the order
 // of members does not.
 func Canonical(a *Alert) []byte {
-	c := &Alert{members: make([]member, 0, len(a.members))}
+	a.splitMembers()
+	c := &Alert{members: make([]member, 0, len(a.members)), split: true}
 	for _, m := range a.members {
 		if m.key != FieldSignature {
 			c.members = append(c.members, m)
 		}
 	}
-	b, _ := c.MarshalJSON()
-	return b
+	c.encode()
+	return c.encoded()
 }
 
 // Keyring holds the keys a Store signs and verifies with: the first key

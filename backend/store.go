@@ -132,6 +132,23 @@ func (s *Store) storeBatch(ctx context.Context, op string, alerts []*Alert, inde
 		}
 		return nil
 	}
+	encoded, err := s.encode(alerts, index0)
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	ctx, cancel, err := s.begin(ctx, op)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	return s.wrap(op, s.drv.Append(ctx, encoded))
+}
+
+// encode is the portable write path: it validates every alert (unless
+// it was validated since its last change, as a decoded alert is), gives
+// each an id and a timestamp if it lacks them, signs it when the store
+// has keys, and returns the bytes to append, the alerts' own.
+func (s *Store) encode(alerts []*Alert, index0 int) ([][]byte, error) {
 	now := s.now()
 	for i, a := range alerts {
 		idx := i
@@ -139,10 +156,10 @@ func (s *Store) storeBatch(ctx context.Context, op string, alerts []*Alert, inde
 			idx = -1
 		}
 		if a == nil {
-			return s.wrap(op, &AlertError{Index: idx, Err: fmt.Errorf("%w: nil alert", ErrInvalidAlert)})
+			return nil, &AlertError{Index: idx, Err: fmt.Errorf("%w: nil alert", ErrInvalidAlert)}
 		}
 		if err := a.validate(); err != nil {
-			return s.wrap(op, reindex(err, idx))
+			return nil, reindex(err, idx)
 		}
 	}
 	encoded := make([][]byte, len(alerts))
@@ -157,23 +174,21 @@ func (s *Store) storeBatch(ctx context.Context, op string, alerts []*Alert, inde
 		// de-duplicate by id. That is how a retry stays exactly-once for
 		// the reader.
 		if err := a.ensureIdentity(now); err != nil {
-			return s.wrap(op, err)
+			return nil, err
 		}
 		if s.cfg.Sign != nil {
 			s.cfg.Sign.Sign(a)
 		}
-		b, _ := a.MarshalJSON()
+		// The alert's own bytes, not a copy: the driver may keep them,
+		// so the alert never writes them in place again (shared).
+		b := a.encoded()
+		a.shared = true
 		if len(b) > s.cfg.MaxAlertBytes {
-			return s.wrap(op, &AlertError{Index: idx, Err: fmt.Errorf("%w (%d bytes, cap %d; raise max_alert_bytes or trim features)", ErrTooLarge, len(b), s.cfg.MaxAlertBytes)})
+			return nil, &AlertError{Index: idx, Err: fmt.Errorf("%w (%d bytes, cap %d; raise max_alert_bytes or trim features)", ErrTooLarge, len(b), s.cfg.MaxAlertBytes)}
 		}
 		encoded[i] = b
 	}
-	ctx, cancel, err := s.begin(ctx, op)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	return s.wrap(op, s.drv.Append(ctx, encoded))
+	return encoded, nil
 }
 
 func reindex(err error, idx int) error {
@@ -409,8 +424,12 @@ func (w *Watch) Close() error { return w.sub.Close() }
 // system we replace always wrote one, so an entry without it ({} or
 // {"x":1}) was put there by some other tool and is skipped, not shown as an
 // empty alert.
+//
+// The alert keeps data when it is compact already (the Driver contract:
+// an entry's Data is not modified once returned), so that reading the
+// entries a Store wrote copies nothing.
 func decodeStored(data []byte, maxBytes int) (*Alert, error) {
-	a, err := DecodeAlert(data, maxBytes)
+	a, err := decodeAlert(data, maxBytes, true)
 	if err != nil {
 		return nil, err
 	}

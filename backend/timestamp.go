@@ -87,3 +87,81 @@ func FormatTimestamp(t time.Time) string {
 	}
 	return u.Format(TimestampLayout)
 }
+
+// parseTimestampRaw reads a timestamp field's JSON string. The form a
+// Store writes and the old detectors wrote, naive
+// "2006-01-02T15:04:05[.999999999]", is read by hand (time.Parse tries
+// its layouts one by one, and was a third of the cost of reading an
+// alert); any other form goes to ParseTimestamp, which defines the
+// result (FuzzTimestampFastPath holds the two to the same instants).
+func parseTimestampRaw(raw []byte) (time.Time, error) {
+	if len(raw) >= 2 && raw[0] == '"' {
+		if t, ok := parseNaiveTimestamp(raw[1 : len(raw)-1]); ok {
+			return t, nil
+		}
+	}
+	s, err := unquote(raw)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return ParseTimestamp(s)
+}
+
+// parseNaiveTimestamp reads exactly "YYYY-MM-DDTHH:MM:SS" with an
+// optional fraction of 1 to 9 digits, as UTC; ok is false for anything
+// else, valid or not.
+func parseNaiveTimestamp(b []byte) (t time.Time, ok bool) {
+	if len(b) < 19 || len(b) == 20 || len(b) > 29 ||
+		b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(s []byte) (int, bool) {
+		n := 0
+		for _, c := range s {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	year, ok1 := num(b[0:4])
+	month, ok2 := num(b[5:7])
+	day, ok3 := num(b[8:10])
+	hour, ok4 := num(b[11:13])
+	minute, ok5 := num(b[14:16])
+	sec, ok6 := num(b[17:19])
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 ||
+		month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
+		hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	nsec := 0
+	if len(b) > 19 {
+		if b[19] != '.' {
+			return time.Time{}, false
+		}
+		frac, ok := num(b[20:])
+		if !ok {
+			return time.Time{}, false
+		}
+		for range 29 - len(b) {
+			frac *= 10
+		}
+		nsec = frac
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}

@@ -12,6 +12,10 @@
 // import it. The README's test command (`go test ... work`) runs it with every
 // other module of go.work.
 //
+// jsonlib, which measures JSON libraries for reading alerts (issue 10),
+// lives here for the same reason: the libraries it compares stay out of the
+// library's go.mod. It needs no container.
+//
 // The tests skip without a Docker engine or without the images, with a line
 // saying how to get them (docs/offline-images.md); ALERTSTORE_REQUIRE_DOCKER=1
 // turns those skips into failures, as CI does.
