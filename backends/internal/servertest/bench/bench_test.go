@@ -107,6 +107,24 @@ var targets = []storebench.Target{
 	}},
 }
 
+// chainOverTier is the chain of the targets above, compared with its
+// first tier alone (a goredis store on the same server) instead of a raw
+// client: the chain's overhead over a healthy first tier (issue 10's
+// target: at least 0.9x).
+var chainOverTier = storebench.Target{Name: "chain-vs-tier", Open: func(b *testing.B, cfg backend.Config) (*backend.Store, storebench.Raw) {
+	s, _ := targets[len(targets)-1].Open(b, cfg)
+	tierCfg := cfg
+	tierCfg.Prefix = redistest.Prefix(b) + "tier:"
+	tier := openStore(b, redistest.DSN(goredis.Scheme, server(b).Addr(), tierCfg, ""))
+	return s, baseline.Store{S: tier}
+}}
+
+// BenchmarkChainOverhead is the Write row of the chain against its first
+// tier alone (store/raw here is chain/tier).
+func BenchmarkChainOverhead(b *testing.B) {
+	storebench.Write(b, payload, []storebench.Target{chainOverTier})
+}
+
 func sentinelTarget(name string, minReplicas int) storebench.Target {
 	return storebench.Target{Name: name, Open: func(b *testing.B, cfg backend.Config) (*backend.Store, storebench.Raw) {
 		tp := topology(b)
