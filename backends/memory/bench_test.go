@@ -87,6 +87,18 @@ func BenchmarkSuiteList(b *testing.B)  { storebench.List(b, payload, memTargets)
 func BenchmarkSuiteCount(b *testing.B) { storebench.Count(b, payload, memTargets) }
 func BenchmarkSuiteWatch(b *testing.B) { storebench.Watch(b, payload, memTargets) }
 
+// BenchmarkSize is the Write and Batch rows with alerts of 300 B, 600 B
+// and 4 KiB (storebench.Synthetic).
+func BenchmarkSize(b *testing.B) {
+	for _, size := range []int{300, 600, 4096} {
+		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
+			p := storebench.Synthetic(60, size)
+			b.Run("Write", func(b *testing.B) { storebench.Write(b, p, memTargets) })
+			b.Run("Batch", func(b *testing.B) { storebench.Batch(b, p, memTargets) })
+		})
+	}
+}
+
 // BenchmarkFootprint is item 5 of issue 10: the heap a memory store holds
 // per stored alert (B/alert), next to the alert's JSON size (json-B/alert)
 // and to the baseline's slice of copies (raw). Each op fills a fresh store

@@ -70,6 +70,26 @@ type Target struct {
 // the rows cycle through.
 type Payload [][]byte
 
+// Synthetic returns n alerts of about size bytes of JSON each (at least
+// the ~200 bytes of their fixed fields), one in six Critical like the
+// samples, the message padded to the size: for how the figures move with
+// alert size.
+func Synthetic(n, size int) Payload {
+	sev := []string{"low", "medium", "high", "critical", "medium", "low"}
+	out := make(Payload, n)
+	for i := range out {
+		a := map[string]any{
+			"entity": fmt.Sprintf("host-%03d", i%97), "entity_type": "host", "event_type": "beacon",
+			"severity": sev[i%len(sev)], "prediction_score": 0.5 + float64(i%50)/100,
+			"source": map[string]any{"type": "kafka"}, "message": "",
+		}
+		b, _ := json.Marshal(a)
+		a["message"] = strings.Repeat("x", max(0, size-len(b)))
+		out[i], _ = json.Marshal(a)
+	}
+	return out
+}
+
 // At is sample i, cycling.
 func (p Payload) At(i int) []byte { return p[i%len(p)] }
 

@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -123,6 +124,19 @@ var chainOverTier = storebench.Target{Name: "chain-vs-tier", Open: func(b *testi
 // tier alone (store/raw here is chain/tier).
 func BenchmarkChainOverhead(b *testing.B) {
 	storebench.Write(b, payload, []storebench.Target{chainOverTier})
+}
+
+// BenchmarkSize is the Write and Batch rows of goredis with alerts of
+// 300 B, 600 B and 4 KiB (storebench.Synthetic): how the figures move
+// with alert size.
+func BenchmarkSize(b *testing.B) {
+	for _, size := range []int{300, 600, 4096} {
+		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
+			p := storebench.Synthetic(60, size)
+			b.Run("Write", func(b *testing.B) { storebench.Write(b, p, targets[:1]) })
+			b.Run("Batch", func(b *testing.B) { storebench.Batch(b, p, targets[:1]) })
+		})
+	}
 }
 
 func sentinelTarget(name string, minReplicas int) storebench.Target {
