@@ -28,6 +28,9 @@ type Chain struct {
 	caps  backend.Capabilities
 
 	mu            sync.Mutex // guards the tiers' health fields and subs
+	// cands is what candidates returns while no tier's health changes
+	// (nil: to compute); shared by the callers, who only read it.
+	cands []*tier
 	degradedSince time.Time
 	subs          map[*subscription]struct{}
 

@@ -25,6 +25,9 @@ func (c *Chain) active() *tier {
 func (c *Chain) candidates() []*tier {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.cands != nil {
+		return c.cands
+	}
 	var out []*tier
 	for _, t := range c.tiers {
 		if t.healthy {
@@ -34,6 +37,7 @@ func (c *Chain) candidates() []*tier {
 	if len(out) == 0 {
 		out = append(out, c.tiers...)
 	}
+	c.cands = out
 	return out
 }
 
@@ -62,6 +66,7 @@ func (c *Chain) markDown(t *tier, err error) {
 		return
 	}
 	t.healthy = false
+	c.cands = nil
 	now := time.Now()
 	t.downSince = now
 	if t.idx == 0 {
@@ -183,6 +188,7 @@ func (c *Chain) restore(t *tier) {
 	}
 	c.mu.Lock()
 	t.healthy = true
+	c.cands = nil
 	t.recoveredAt = time.Now()
 	if t.idx == 0 {
 		c.degradedSince = time.Time{}

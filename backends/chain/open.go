@@ -176,6 +176,7 @@ func newChain(ctx context.Context, tiers []Tier, opts *Options) (*Chain, error) 
 	// the ctx the chain was opened with, as New did.
 	c.ctx, c.cancel = context.WithCancel(registry.WithLogger(context.Background(), registry.LoggerFrom(ctx)))
 	now := time.Now()
+	c.cands = nil // health set below
 	for i, t := range c.tiers {
 		if t.drv != nil && errs[i] == nil {
 			t.healthy = true
