@@ -42,8 +42,10 @@ const DefaultMaxAlertBytes = 256 << 10
 // another tool and read back by us is written out again semantically
 // identical: unknown keys, nested objects, the exact digits of numbers,
 // the original severity spelling and the original timestamp string all
-// survive. The typed accessors read the indexed fields; the members are
-// split out only when asked for (Keys, Get of another field, the setters).
+// survive. The typed accessors read the indexed fields; other members are
+// found in the text when asked for (Keys, Get), and split out only to be
+// changed (the setters), so that reading an alert never changes it: any
+// number of goroutines may read one alert at once.
 //
 // Duplicate keys are rejected (ErrDuplicateKey) at the top level and inside
 // "source": JSON parsers disagree on which duplicate wins (Python keeps the
@@ -64,12 +66,6 @@ type Alert struct {
 	// checked is set when the typed fields passed check since enc last
 	// changed, so that a Store does not check a decoded alert twice.
 	checked bool
-	// members is enc split into members, built on demand (split).
-	members []member
-	split   bool
-	// id caches ID().
-	id   string
-	idOK bool
 
 	// parsed caches, filled by check.
 	ts  time.Time
@@ -125,8 +121,7 @@ func decodeAlert(data []byte, maxBytes int, alias bool) (*Alert, error) {
 		if err != nil {
 			return nil, &AlertError{Index: -1, Err: err}
 		}
-		a.members, a.split = members, true
-		a.encode()
+		a.encode(members)
 	}
 	if err := a.check(); err != nil {
 		return nil, err
@@ -139,15 +134,15 @@ func decodeAlert(data []byte, maxBytes int, alias bool) (*Alert, error) {
 func decodeObject(data []byte) ([]member, error) { return splitObject(data) }
 
 // encode rebuilds enc and idx from members, after a change.
-func (a *Alert) encode() {
+func (a *Alert) encode(members []member) {
 	n := 2
-	for _, m := range a.members {
+	for _, m := range members {
 		n += len(m.key) + len(m.raw) + 4
 	}
 	b := make([]byte, 0, n+identitySpare)
 	b = append(b, '{')
 	a.idx = fieldIndex{}
-	for i, m := range a.members {
+	for i, m := range members {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -160,7 +155,7 @@ func (a *Alert) encode() {
 		}
 	}
 	b = append(b, '}')
-	a.enc, a.shared, a.checked, a.idOK = b, false, false, false
+	a.enc, a.shared, a.checked = b, false, false
 	if sp := a.idx[fSource]; sp.ok() && b[sp.off] == '{' {
 		if t, err := sourceType(sp.of(b)); err == nil && t.ok() {
 			a.idx[fSourceType] = span{sp.off + t.off, sp.off + t.end}
@@ -168,13 +163,9 @@ func (a *Alert) encode() {
 	}
 }
 
-// splitMembers fills members from enc, the first time they are needed.
-func (a *Alert) splitMembers() {
-	if a.split {
-		return
-	}
-	a.members, a.split = splitCompact(a.enc), true
-}
+// members splits enc into members (values are sub-slices of enc), for a
+// change or a walk.
+func (a *Alert) members() []member { return splitCompact(a.encoded()) }
 
 // raw is the JSON of typed field f, if present.
 func (a *Alert) raw(f int) ([]byte, bool) {
@@ -357,9 +348,9 @@ func (a *Alert) Clone() *Alert {
 
 // Keys returns the top-level keys in order.
 func (a *Alert) Keys() []string {
-	a.splitMembers()
-	keys := make([]string, len(a.members))
-	for i, m := range a.members {
+	members := a.members()
+	keys := make([]string, len(members))
+	for i, m := range members {
 		keys[i] = m.key
 	}
 	return keys
@@ -372,13 +363,7 @@ func (a *Alert) Get(key string) (json.RawMessage, bool) {
 	if f := typedField(key); f >= 0 {
 		return a.raw(f)
 	}
-	a.splitMembers()
-	for _, m := range a.members {
-		if m.key == key {
-			return m.raw, true
-		}
-	}
-	return nil, false
+	return lookupCompact(a.encoded(), key)
 }
 
 // Set replaces (or appends) a top-level field with v marshalled to JSON. A
@@ -413,28 +398,57 @@ func (a *Alert) Set(key string, v any) error {
 }
 
 func (a *Alert) put(key string, raw json.RawMessage) {
-	a.splitMembers()
+	members := a.members()
 	found := false
-	for i := range a.members {
-		if a.members[i].key == key {
-			a.members[i].raw = raw
+	for i := range members {
+		if members[i].key == key {
+			members[i].raw = raw
 			found = true
 			break
 		}
 	}
 	if !found {
-		a.members = append(a.members, member{key: key, raw: raw})
+		members = append(members, member{key: key, raw: raw})
 	}
-	a.encode()
+	a.encode(members)
+}
+
+// setMember is put for a member that is not a typed field: a new one is
+// appended to enc (in place when enc is the alert's alone and has room),
+// not re-encoding the others; the typed fields stay checked.
+func (a *Alert) setMember(key string, raw json.RawMessage) {
+	if typedField(key) >= 0 {
+		a.put(key, raw)
+		return
+	}
+	if _, had := a.Get(key); had {
+		a.put(key, raw)
+		return
+	}
+	enc := a.encoded()
+	q := quote(key)
+	extra := 1 + len(q) + 1 + len(raw)
+	var b []byte
+	if !a.shared && a.enc != nil && cap(a.enc)-len(a.enc) >= extra {
+		b = a.enc[:len(a.enc)-1] // overwrite the closing brace
+	} else {
+		b = append(make([]byte, 0, len(enc)+extra), enc[:len(enc)-1]...)
+	}
+	if len(b) > 1 {
+		b = append(b, ',')
+	}
+	b = append(b, q...)
+	b = append(b, ':')
+	b = append(b, raw...)
+	a.enc, a.shared = append(b, '}'), false
 }
 
 // Delete removes a top-level field.
 func (a *Alert) Delete(key string) {
-	a.splitMembers()
-	for i, m := range a.members {
+	members := a.members()
+	for i, m := range members {
 		if m.key == key {
-			a.members = append(a.members[:i], a.members[i+1:]...)
-			a.encode()
+			a.encode(append(members[:i], members[i+1:]...))
 			break
 		}
 	}
@@ -472,13 +486,7 @@ func (a *Alert) is(f int, s string) bool {
 
 // ID is the alert's unique id ("" before it is stored, or for an alert a
 // foreign tool wrote without one).
-func (a *Alert) ID() string {
-	if !a.idOK {
-		a.id, _ = a.str(fID)
-		a.idOK = true
-	}
-	return a.id
-}
+func (a *Alert) ID() string { s, _ := a.str(fID); return s }
 
 // Time is the parsed timestamp (zero when the alert has none).
 func (a *Alert) Time() time.Time { return a.ts }
@@ -556,7 +564,7 @@ func (a *Alert) SetSourceType(v string) error {
 		if err != nil {
 			return &AlertError{Index: -1, Field: FieldSource, Err: err}
 		}
-		src.members, src.split = members, true
+		src.encode(members)
 	}
 	t, _ := json.Marshal(v)
 	src.put(sourceTypeKey, t)
@@ -609,7 +617,6 @@ func (a *Alert) ensureIdentity(now time.Time) error {
 		b = appendUUID(b, id)
 		b = append(b, '"')
 		a.idx[fID] = span{int32(off), int32(len(b))}
-		a.idOK = false
 	}
 	if needTS {
 		if len(b) > 1 {
@@ -630,7 +637,6 @@ func (a *Alert) ensureIdentity(now time.Time) error {
 	}
 	a.enc = append(b, '}')
 	a.shared = false
-	a.members, a.split = nil, false
 	return nil
 }
 

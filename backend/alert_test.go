@@ -222,3 +222,50 @@ func FuzzDecodeAlert(f *testing.F) {
 		}
 	})
 }
+
+// TestKeysAreWrittenAsEncodingJSON pins what docs/alerts.md says of keys:
+// written as encoding/json writes a string, whichever path read them.
+func TestKeysAreWrittenAsEncodingJSON(t *testing.T) {
+	for _, c := range []struct{ name, in, want string }{
+		{"escaped", `{"\u0061": 1}`, `{"a":1}`},
+		{"html", `{"<b>&": 1}`, `{"\u003cb\u003e\u0026":1}`},
+		{"line-separator", "{\"a\u2028\": 1}", `{"a\u2028":1}`},
+		{"plain-with-spaces", `{ "a" : "<b>" }`, `{"a":"<b>"}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a, err := backend.ParseAlert([]byte(c.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if enc, _ := a.MarshalJSON(); string(enc) != c.want {
+				t.Fatalf("%s comes back as %s, want %s", c.in, enc, c.want)
+			}
+		})
+	}
+}
+
+// TestAlertReadsChangeNothing: reading an alert (what List hands out)
+// writes nothing in it, so goroutines may share one; run with -race.
+func TestAlertReadsChangeNothing(t *testing.T) {
+	a, err := backend.ParseAlert([]byte(legacy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	for range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 50 {
+				_, _ = a.Get("unknown_key")
+				_, _ = a.Get(backend.FieldEntity)
+				_ = a.Keys()
+				_ = a.ID() + a.SourceType() + a.Entity() + a.TimestampString()
+				_, _ = a.MarshalJSON()
+				_ = backend.Canonical(a)
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+}

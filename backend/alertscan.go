@@ -18,12 +18,16 @@ import (
 // invalid, only that it is not the easy case. FuzzScanAgreesWithReference
 // holds the two to the same results.
 //
-// Why a hand-written scanner and not a library: none of the JSON
-// libraries measured (BenchmarkJSONLibraries, jsonlib_bench_test.go)
-// does this job in one pass with our guarantees. The fast ones either do
-// not refuse duplicate keys or invalid UTF-8 (goccy/go-json, sonic,
-// fastjson, gjson), or build a value tree per member; encoding/json/v2's
-// jsontext refuses both but is still an experiment behind GOEXPERIMENT.
+// Why a hand-written scanner and not a library: of the JSON libraries
+// measured (backends/internal/servertest/jsonlib: TestGuarantees,
+// BenchmarkJSONLibraries), only encoding/json's token API and
+// encoding/json/v2 (an experiment behind GOEXPERIMENT=jsonv2) refuse
+// duplicate keys and invalid UTF-8, at 5 to 15 times the cost of this
+// pass; goccy/go-json, sonic, fastjson and gjson keep the last duplicate
+// or need a second walk to find it, none refuses invalid UTF-8, and
+// fastjson takes 01 for a number. Their validators alone are faster than
+// this pass, but the keys, the compaction and the index would still need
+// it.
 
 // span locates a value in an alert's compact encoding: enc[off:end].
 // The zero span is "absent" (no value of an object ends at 0).
@@ -131,10 +135,6 @@ type scanner struct {
 	// requote is set by str when the string holds a byte that makes
 	// quote() write it differently (an escape, < > &, U+2028/U+2029).
 	requote bool
-	// stack holds one byte per open container of a nested value
-	// ('{' or '['); stackBuf keeps shallow values off the heap.
-	stack    []byte
-	stackBuf [32]byte
 	// keys are the top-level keys seen so far (input positions, quotes
 	// excluded), compared one by one up to smallObject keys, then
 	// through keyMap, so that the check stays linear (see keySet).
@@ -157,7 +157,6 @@ func scanAlert(data []byte, alias bool) (enc []byte, idx fieldIndex, aliased, ok
 		return nil, idx, false, false
 	}
 	s := scanner{data: data}
-	s.stack = s.stackBuf[:0]
 	s.ws()
 	if s.i >= len(data) || data[s.i] != '{' {
 		return nil, idx, false, false
@@ -379,11 +378,14 @@ func (s *scanner) literal(lit string) bool {
 	return true
 }
 
-// value scans one value at s.i, nested containers included, without
-// recursion. The top-level object counts as depth 1, as in encoding/json.
+// value scans one member's value at s.i, nested containers included,
+// without recursion: stack holds one byte per open container ('{' or
+// '['), on the goroutine's stack unless the nesting is deep. The
+// top-level object counts as depth 1, as in encoding/json.
 func (s *scanner) value() bool {
 	d := s.data
-	base := len(s.stack)
+	var buf [32]byte
+	stack := buf[:0]
 	for {
 		// At the start of a value.
 		if s.i >= len(d) {
@@ -391,7 +393,7 @@ func (s *scanner) value() bool {
 		}
 		switch c := d[s.i]; c {
 		case '{', '[':
-			if 1+len(s.stack)+1 > maxNestingDepth {
+			if 1+len(stack)+1 > maxNestingDepth {
 				return false
 			}
 			s.i++
@@ -400,7 +402,7 @@ func (s *scanner) value() bool {
 				s.i++
 				break
 			}
-			s.stack = append(s.stack, c)
+			stack = append(stack, c)
 			if c == '{' && !s.member() {
 				return false
 			}
@@ -428,14 +430,14 @@ func (s *scanner) value() bool {
 		}
 		// After a value: close containers until one continues.
 		for {
-			if len(s.stack) == base {
+			if len(stack) == 0 {
 				return true
 			}
 			s.ws()
 			if s.i >= len(d) {
 				return false
 			}
-			top := s.stack[len(s.stack)-1]
+			top := stack[len(stack)-1]
 			c := d[s.i]
 			if c == ',' {
 				s.i++
@@ -449,7 +451,7 @@ func (s *scanner) value() bool {
 				return false
 			}
 			s.i++
-			s.stack = s.stack[:len(s.stack)-1]
+			stack = stack[:len(stack)-1]
 		}
 	}
 }

@@ -33,8 +33,8 @@ func referenceSyntax(data []byte) (*Alert, error) {
 	if err != nil {
 		return nil, &AlertError{Index: -1, Err: err}
 	}
-	a := &Alert{members: members, split: true}
-	a.encode()
+	a := &Alert{}
+	a.encode(members)
 	return a, nil
 }
 
@@ -212,5 +212,30 @@ func checkTimestampFastPath(t *testing.T, s string) {
 	}
 	if !got.Equal(time.Date(got.Year(), got.Month(), got.Day(), got.Hour(), got.Minute(), got.Second(), got.Nanosecond(), time.UTC)) {
 		t.Fatalf("%q: not UTC: %v", s, got)
+	}
+}
+
+// TestCanonicalAgreesWithMembers: the signature's canonical bytes, cut
+// out of the alert's text, are what re-encoding every other member gives.
+func TestCanonicalAgreesWithMembers(t *testing.T) {
+	for _, in := range []string{
+		`{}`, `{"_sig":"x"}`, `{"_sig":"x","a":1}`, `{"a":1,"_sig":"x","b":[1,{"_sig":2}]}`,
+		`{"a":1,"_sig":"x"}`, `{"a":{"_sig":1}}`, `{"\u005fsig":"x","a":1}`, `{"a":"_sig","b":"\"_sig\""}`,
+	} {
+		a, err := DecodeAlert([]byte(in), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kept []member
+		for _, m := range a.members() {
+			if m.key != FieldSignature {
+				kept = append(kept, m)
+			}
+		}
+		ref := &Alert{}
+		ref.encode(kept)
+		if got := Canonical(a); string(got) != string(ref.encoded()) {
+			t.Errorf("Canonical(%s) = %s, want %s", in, got, ref.encoded())
+		}
 	}
 }

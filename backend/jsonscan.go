@@ -232,3 +232,59 @@ func splitCompact(c []byte) []member {
 		}
 	}
 }
+
+// lookupCompact finds a top-level key in a valid compact JSON object
+// without splitting it.
+func lookupCompact(c []byte, key string) (json.RawMessage, bool) {
+	if len(c) <= 2 {
+		return nil, false
+	}
+	for p := 1; ; p++ {
+		kend := stringEnd(c, p)
+		k := c[p+1 : kend-1]
+		match := string(k) == key
+		if !match && bytes.IndexByte(k, '\\') >= 0 {
+			u, _ := unquote(c[p:kend])
+			match = u == key
+		}
+		p = kend + 1
+		vend := valueEnd(c, p)
+		if match {
+			return c[p:vend:vend], true
+		}
+		p = vend
+		if c[p] == '}' {
+			return nil, false
+		}
+	}
+}
+
+// withoutMember returns the valid compact JSON object c without its
+// top-level member key (written as quote() writes it), in a new buffer;
+// c itself when it has no such member.
+func withoutMember(c []byte, key string) []byte {
+	if len(c) <= 2 {
+		return c
+	}
+	for p := 1; ; p++ {
+		start := p
+		kend := stringEnd(c, p)
+		vend := valueEnd(c, kend+1)
+		if string(c[p+1:kend-1]) == key {
+			out := make([]byte, 0, len(c)-(vend-start))
+			if start == 1 { // the first member: drop the comma after it
+				if c[vend] == ',' {
+					vend++
+				}
+				out = append(out, '{')
+			} else { // drop the comma before it
+				out = append(out, c[:start-1]...)
+			}
+			return append(out, c[vend:]...)
+		}
+		p = vend
+		if c[p] == '}' {
+			return c
+		}
+	}
+}

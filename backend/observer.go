@@ -41,6 +41,15 @@ type Observer interface {
 // s is shared; registry.Open calls it with the ctx's observer.
 func (s *Store) SetObserver(o Observer) { s.obs = o }
 
+// started is the start time of a call for observe: the clock is read
+// only when there is an observer to tell.
+func (s *Store) started() time.Time {
+	if s.obs == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
 func (s *Store) observe(op string, n, skipped int, err error, start time.Time) {
 	if s.obs != nil {
 		s.obs.OnOp(OpEvent{Op: op, Backend: s.name, N: n, Skipped: skipped, Err: err, Took: time.Since(start)})

@@ -63,17 +63,11 @@ func (a *Alert) SignedBy() string { return a.sigKey }
 // (values are compacted, keys re-quoted), so an alert re-indented by
 // another tool still verifies; any change of a key, a value or the order
 // of members does not.
-func Canonical(a *Alert) []byte {
-	a.splitMembers()
-	c := &Alert{members: make([]member, 0, len(a.members)), split: true}
-	for _, m := range a.members {
-		if m.key != FieldSignature {
-			c.members = append(c.members, m)
-		}
-	}
-	c.encode()
-	return c.encoded()
-}
+func Canonical(a *Alert) []byte { return bytes.Clone(canonical(a)) }
+
+// canonical is Canonical without the copy: the alert's own bytes when it
+// has no signature, else one copy of them without the signature member.
+func canonical(a *Alert) []byte { return withoutMember(a.encoded(), FieldSignature) }
 
 // Keyring holds the keys a Store signs and verifies with: the first key
 // signs, every key verifies. Rotating is adding a new key in front, and
@@ -213,8 +207,8 @@ func mac(key signKey, canonical []byte) []byte {
 // signing key, replacing any signature it had.
 func (k *Keyring) Sign(a *Alert) {
 	key := k.keys[0]
-	sig := sigVersion + ":" + key.id + ":" + base64.RawURLEncoding.EncodeToString(mac(key, Canonical(a)))
-	a.put(FieldSignature, mustMarshal(sig))
+	sig := sigVersion + ":" + key.id + ":" + base64.RawURLEncoding.EncodeToString(mac(key, canonical(a)))
+	a.setMember(FieldSignature, mustMarshal(sig))
 	a.ver, a.sigKey = Verified, key.id
 }
 
@@ -244,7 +238,7 @@ func (k *Keyring) verify(a *Alert) (Verification, string) {
 	}
 	for _, key := range k.keys {
 		if key.id == parts[1] {
-			if hmac.Equal(got, mac(key, Canonical(a))) {
+			if hmac.Equal(got, mac(key, canonical(a))) {
 				return Verified, key.id
 			}
 			return BadSignature, ""

@@ -104,10 +104,10 @@ func (s *Store) begin(ctx context.Context, op string) (context.Context, context.
 func (s *Store) Store(ctx context.Context, a *Alert) error {
 	if a == nil {
 		err := s.wrap("store", &AlertError{Index: -1, Err: fmt.Errorf("%w: nil alert", ErrInvalidAlert)})
-		s.observe("store", 1, 0, err, time.Now())
+		s.observe("store", 1, 0, err, s.started())
 		return err
 	}
-	start := time.Now()
+	start := s.started()
 	err := s.storeBatch(ctx, "store", []*Alert{a}, -1)
 	s.observe("store", 1, 0, err, start)
 	return err
@@ -117,7 +117,7 @@ func (s *Store) Store(ctx context.Context, a *Alert) error {
 // is invalid, none is stored and the error (an *AlertError) names its
 // index. A nil or empty batch is a no-op.
 func (s *Store) StoreBatch(ctx context.Context, alerts []*Alert) error {
-	start := time.Now()
+	start := s.started()
 	err := s.storeBatch(ctx, "store", alerts, 0)
 	if len(alerts) > 0 {
 		s.observe("store", len(alerts), 0, err, start)
@@ -149,7 +149,7 @@ func (s *Store) storeBatch(ctx context.Context, op string, alerts []*Alert, inde
 // each an id and a timestamp if it lacks them, signs it when the store
 // has keys, and returns the bytes to append, the alerts' own.
 func (s *Store) encode(alerts []*Alert, index0 int) ([][]byte, error) {
-	now := s.now()
+	var now time.Time // read once, and only if an alert has no timestamp
 	for i, a := range alerts {
 		idx := i
 		if index0 < 0 {
@@ -173,6 +173,9 @@ func (s *Store) encode(alerts []*Alert, index0 int) ([][]byte, error) {
 		// it), retrying the same *Alert stores the same id, and readers
 		// de-duplicate by id. That is how a retry stays exactly-once for
 		// the reader.
+		if now.IsZero() && !a.idx[fTimestamp].ok() {
+			now = s.now()
+		}
 		if err := a.ensureIdentity(now); err != nil {
 			return nil, err
 		}
@@ -221,7 +224,7 @@ func reindex(err error, idx int) error {
 //   - it holds the page (limit alerts) and one chunk of entries, at most
 //     16 MiB or 16 entries, whichever is more.
 func (s *Store) List(ctx context.Context, q Query) (*Page, error) {
-	start := time.Now()
+	start := s.started()
 	p, err := s.list(ctx, q)
 	n, skipped := 0, 0
 	if p != nil {
@@ -305,7 +308,7 @@ func (s *Store) list(ctx context.Context, q Query) (*Page, error) {
 // Count returns how many entries the store holds, including foreign
 // entries that List would skip (it is the LLEN of the Redis layout).
 func (s *Store) Count(ctx context.Context) (n int64, err error) {
-	defer func(start time.Time) { s.observe("count", int(n), 0, err, start) }(time.Now())
+	defer func(start time.Time) { s.observe("count", int(n), 0, err, start) }(s.started())
 	ctx, cancel, err := s.begin(ctx, "count")
 	if err != nil {
 		return 0, err
@@ -317,7 +320,7 @@ func (s *Store) Count(ctx context.Context) (n int64, err error) {
 
 // Clear removes every alert of this store's namespace.
 func (s *Store) Clear(ctx context.Context) (err error) {
-	defer func(start time.Time) { s.observe("clear", 0, 0, err, start) }(time.Now())
+	defer func(start time.Time) { s.observe("clear", 0, 0, err, start) }(s.started())
 	ctx, cancel, err := s.begin(ctx, "clear")
 	if err != nil {
 		return err
@@ -328,7 +331,7 @@ func (s *Store) Clear(ctx context.Context) (err error) {
 
 // Ping checks that the backend answers within the deadline.
 func (s *Store) Ping(ctx context.Context) (err error) {
-	defer func(start time.Time) { s.observe("ping", 0, 0, err, start) }(time.Now())
+	defer func(start time.Time) { s.observe("ping", 0, 0, err, start) }(s.started())
 	ctx, cancel, err := s.begin(ctx, "ping")
 	if err != nil {
 		return err
