@@ -28,11 +28,11 @@ type Chain struct {
 	caps  backend.Capabilities
 
 	mu            sync.Mutex // guards the tiers' health fields and subs
+	degradedSince time.Time
+	subs          map[*subscription]struct{}
 	// cands is what candidates returns while no tier's health changes
 	// (nil: to compute); shared by the callers, who only read it.
 	cands []*tier
-	degradedSince time.Time
-	subs          map[*subscription]struct{}
 
 	closed atomic.Bool
 	ctx    context.Context // background work; cancelled by Close
