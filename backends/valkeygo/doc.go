@@ -70,8 +70,9 @@
 // only when its transaction is, and fails with exactly that
 // transaction's error. A call whose context ends while it is queued
 // leaves the queue with the context's error, having sent nothing; once
-// its transaction is sent it waits for the outcome, within the latest
-// deadline of that transaction's calls (redislist/coalesce.go).
+// its transaction is sent it waits for the outcome, which comes within
+// its own deadline: a transaction is sent with the earliest deadline of
+// its calls (redislist/coalesce.go).
 //
 // # Connecting
 //

@@ -36,9 +36,11 @@ import (
 //     transaction fails exactly its callers.
 //   - A call whose context ends while it is queued is taken out of the
 //     queue and returns the context's error: nothing of it was sent.
-//     Once its transaction is sent it waits for the real outcome, which
-//     arrives within the latest deadline of the transaction's callers
-//     (each call carries the Store's deadline).
+//     Once its transaction is sent it waits for the real outcome. The
+//     transaction is sent with the earliest deadline of its calls, so
+//     that no call waits past its own deadline (a chain's tier_timeout
+//     holds for every call); calls of one Store carry the same timeout,
+//     so their deadlines differ only by when they arrived.
 //   - The alerts of one call stay contiguous and in order; calls are
 //     sent in the order they queued.
 
@@ -215,12 +217,12 @@ func (c *coalescer) run(t *txn) {
 }
 
 // sendContext is the context a transaction is sent on: the values of its
-// first live call's context, no cancellation (a caller that leaves after
-// the send must not cut the others' transaction short) and the latest
-// deadline of its calls.
+// first live call's context, no cancellation (a caller that cancels
+// after the send must not cut the others' transaction short) and the
+// earliest deadline of its calls (none if none has one).
 func sendContext(calls []*queued) (context.Context, context.CancelFunc) {
 	var base context.Context
-	var latest time.Time
+	var earliest time.Time
 	for _, q := range calls {
 		if q.dropped {
 			continue
@@ -228,15 +230,12 @@ func sendContext(calls []*queued) (context.Context, context.CancelFunc) {
 		if base == nil {
 			base = q.ctx
 		}
-		dl, ok := q.ctx.Deadline()
-		if !ok {
-			// A caller without a deadline: the transaction has none
-			// beyond the client's own timeouts, as that call alone would.
-			return context.WithCancel(context.WithoutCancel(base))
-		}
-		if dl.After(latest) {
-			latest = dl
+		if dl, ok := q.ctx.Deadline(); ok && (earliest.IsZero() || dl.Before(earliest)) {
+			earliest = dl
 		}
 	}
-	return context.WithDeadline(context.WithoutCancel(base), latest)
+	if earliest.IsZero() {
+		return context.WithCancel(context.WithoutCancel(base))
+	}
+	return context.WithDeadline(context.WithoutCancel(base), earliest)
 }

@@ -18,15 +18,18 @@ import (
 // it with nothing stored).
 type gateClient struct {
 	*fakeClient
-	entered chan int
-	release chan error
+	entered   chan int
+	release   chan error
+	deadlines chan time.Time // each transaction's deadline (zero: none)
 }
 
 func newGate() *gateClient {
-	return &gateClient{fakeClient: newFake(), entered: make(chan int, 100), release: make(chan error, 100)}
+	return &gateClient{fakeClient: newFake(), entered: make(chan int, 100), release: make(chan error, 100), deadlines: make(chan time.Time, 100)}
 }
 
 func (g *gateClient) Append(ctx context.Context, k Keys, p [][]byte, max int, o AppendOptions) (AppendResult, error) {
+	dl, _ := ctx.Deadline()
+	g.deadlines <- dl
 	g.entered <- len(p)
 	if err := <-g.release; err != nil {
 		return AppendResult{}, err
@@ -280,5 +283,40 @@ func TestCoalesceBounds(t *testing.T) {
 				t.Errorf("stored oldest first %s, want %s", strings.Join(data, " "), strings.Join(want, " "))
 			}
 		})
+	}
+}
+
+// TestCoalesceDeadline: a coalesced transaction is sent with the earliest
+// deadline of its calls, so that no call waits past its own; a call
+// without a deadline does not lift the others'.
+func TestCoalesceDeadline(t *testing.T) {
+	g := newGate()
+	d := New(g, backend.Config{Prefix: "t:", MaxAlerts: 1000}, nil)
+	bg := context.Background()
+	first := call(bg, d, payloads(0, 1))
+	g.sent(t)
+	<-g.deadlines
+	soon := time.Now().Add(time.Hour)
+	c1, cancel1 := context.WithDeadline(bg, soon.Add(time.Minute))
+	defer cancel1()
+	c2, cancel2 := context.WithDeadline(bg, soon)
+	defer cancel2()
+	a := call(c1, d, payloads(1, 1))
+	b := call(bg, d, payloads(2, 1))
+	waitQueued(t, d, 2)
+	c := call(c2, d, payloads(3, 1))
+	waitQueued(t, d, 3)
+	g.release <- nil
+	if n := g.sent(t); n != 3 {
+		t.Fatalf("second transaction holds %d alerts, want 3", n)
+	}
+	if got := <-g.deadlines; !got.Equal(soon) {
+		t.Errorf("transaction deadline %v, want the earliest of its calls, %v", got, soon)
+	}
+	g.release <- nil
+	for _, ch := range []<-chan error{first, a, b, c} {
+		if err := <-ch; err != nil {
+			t.Error(err)
+		}
 	}
 }
