@@ -1,13 +1,9 @@
 package bolt_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
-	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
@@ -17,6 +13,7 @@ import (
 	"github.com/apt-detection/alertstore/backends/bolt"
 	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/internal/storebench"
+	"github.com/apt-detection/alertstore/internal/storebench/baseline"
 )
 
 // BenchmarkAppend measures acknowledged (fsync'd) alerts per second, one
@@ -70,75 +67,13 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
-// bboltRaw is the bolt backend's baseline: bbolt Update with a put per
-// alert (keys from NextSequence), deleting the oldest beyond StoreSize.
-type bboltRaw struct {
-	db *bbolt.DB
-	n  int // entries in the bucket; changed only inside Update
-}
-
-var rawBucket = []byte("alerts")
-
-func openRaw(b *testing.B) *bboltRaw {
-	db, err := bbolt.Open(filepath.Join(b.TempDir(), "raw.db"), 0o600, nil)
+func openRaw(b *testing.B) *baseline.Bolt {
+	r, err := baseline.OpenBolt(filepath.Join(b.TempDir(), "raw.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _ = db.Close() })
-	if err := db.Update(func(tx *bbolt.Tx) error { _, err := tx.CreateBucketIfNotExists(rawBucket); return err }); err != nil {
-		b.Fatal(err)
-	}
-	return &bboltRaw{db: db}
-}
-
-func (r *bboltRaw) Push(_ context.Context, vals [][]byte) error {
-	return r.db.Update(func(tx *bbolt.Tx) error {
-		bk := tx.Bucket(rawBucket)
-		for _, v := range vals {
-			seq, err := bk.NextSequence()
-			if err != nil {
-				return err
-			}
-			if err := bk.Put(binary.BigEndian.AppendUint64(nil, seq), v); err != nil {
-				return err
-			}
-		}
-		r.n += len(vals)
-		c := bk.Cursor()
-		for k, _ := c.First(); k != nil && r.n > storebench.StoreSize; k, _ = c.First() {
-			if err := c.Delete(); err != nil {
-				return err
-			}
-			r.n--
-		}
-		return nil
-	})
-}
-
-func (r *bboltRaw) Newest(_ context.Context, n int) ([][]byte, error) {
-	var out [][]byte
-	err := r.db.View(func(tx *bbolt.Tx) error {
-		c := tx.Bucket(rawBucket).Cursor()
-		for k, v := c.Last(); k != nil && len(out) < n; k, v = c.Prev() {
-			out = append(out, bytes.Clone(v))
-		}
-		return nil
-	})
-	slices.Reverse(out)
-	return out, err
-}
-
-func (r *bboltRaw) All(ctx context.Context) ([][]byte, error) {
-	return r.Newest(ctx, math.MaxInt)
-}
-
-func (r *bboltRaw) Count(context.Context) (int64, error) {
-	var n int64
-	err := r.db.View(func(tx *bbolt.Tx) error {
-		n = int64(tx.Bucket(rawBucket).Stats().KeyN)
-		return nil
-	})
-	return n, err
+	b.Cleanup(func() { _ = r.Close() })
+	return r
 }
 
 // privateDir is a fresh directory only we can list (bolt warns otherwise).
@@ -229,9 +164,9 @@ func BenchmarkFootprint(b *testing.B) {
 				}
 			case "raw":
 				r := openRaw(b)
-				path = r.db.Path()
+				path = r.DB.Path()
 				push = func(vals [][]byte) error { return r.Push(ctx, vals) }
-				closeDB = r.db.Close
+				closeDB = r.DB.Close
 			}
 			total := 0
 			for i := 0; i < n; i += 100 {

@@ -30,6 +30,11 @@ type Chain struct {
 	mu            sync.Mutex // guards the tiers' health fields and subs
 	degradedSince time.Time
 	subs          map[*subscription]struct{}
+	// nsubs is len(subs), for a notify that need not lock.
+	nsubs atomic.Int32
+	// cands is what candidates returns while no tier's health changes
+	// (nil: to compute); shared by the callers, who only read it.
+	cands atomic.Pointer[[]*tier]
 
 	closed atomic.Bool
 	ctx    context.Context // background work; cancelled by Close
@@ -57,6 +62,7 @@ type tier struct {
 
 	// Guarded by Chain.mu.
 	drv         backend.Driver
+	live        atomic.Pointer[backend.Driver] // drv once set, read without c.mu
 	caps        backend.Capabilities
 	healthy     bool
 	probing     bool
@@ -175,6 +181,7 @@ func (c *Chain) Close() error {
 	c.mu.Lock()
 	subs := c.subs
 	c.subs = nil
+	c.nsubs.Store(0)
 	c.mu.Unlock()
 	for s := range subs {
 		_ = s.Close()
@@ -207,6 +214,9 @@ func (c *Chain) check(ctx context.Context) error {
 
 // driver returns the tier's driver, nil while it is not opened.
 func (c *Chain) driver(t *tier) backend.Driver {
+	if d := t.live.Load(); d != nil {
+		return *d // set once, never cleared
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return t.drv

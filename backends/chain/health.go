@@ -23,6 +23,9 @@ func (c *Chain) active() *tier {
 // candidates lists the tiers to try, in order: the healthy ones, or, when
 // none is healthy, every tier (a probe may simply not have run yet).
 func (c *Chain) candidates() []*tier {
+	if p := c.cands.Load(); p != nil {
+		return *p // no lock on the write path while health is unchanged
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []*tier
@@ -34,6 +37,7 @@ func (c *Chain) candidates() []*tier {
 	if len(out) == 0 {
 		out = append(out, c.tiers...)
 	}
+	c.cands.Store(&out)
 	return out
 }
 
@@ -62,6 +66,7 @@ func (c *Chain) markDown(t *tier, err error) {
 		return
 	}
 	t.healthy = false
+	c.cands.Store(nil)
 	now := time.Now()
 	t.downSince = now
 	if t.idx == 0 {
@@ -157,6 +162,7 @@ func (c *Chain) ping(t *tier) error {
 		}
 		c.mu.Lock()
 		t.drv = drv
+		t.live.Store(&drv)
 		// For Status only: the chain's capabilities were fixed at New.
 		t.caps = drv.Capabilities()
 		c.mu.Unlock()
@@ -183,6 +189,7 @@ func (c *Chain) restore(t *tier) {
 	}
 	c.mu.Lock()
 	t.healthy = true
+	c.cands.Store(nil)
 	t.recoveredAt = time.Now()
 	if t.idx == 0 {
 		c.degradedSince = time.Time{}

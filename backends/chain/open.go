@@ -99,6 +99,9 @@ func newChain(ctx context.Context, tiers []Tier, opts *Options) (*Chain, error) 
 			prefix = t.Config.Prefix
 		}
 		tr := &tier{idx: i, name: name, dsn: dsn, prefix: prefix, drv: t.Driver, maxAlerts: r.tcaps[i]}
+		if d := t.Driver; d != nil {
+			tr.live.Store(&d)
+		}
 		key := dsn
 		if key == "" {
 			key = fmt.Sprintf("%p", t.Driver)
@@ -118,6 +121,7 @@ func newChain(ctx context.Context, tiers []Tier, opts *Options) (*Chain, error) 
 		switch {
 		case err == nil:
 			t.drv = drv
+			t.live.Store(&drv)
 		case errors.Is(err, backend.ErrInvalidConfig) || insecure(err) || ctx.Err() != nil:
 			// A bad DSN is the caller's to fix now; so is a tier that
 			// fails a security check: the chain does not start on the
@@ -176,6 +180,7 @@ func newChain(ctx context.Context, tiers []Tier, opts *Options) (*Chain, error) 
 	// the ctx the chain was opened with, as New did.
 	c.ctx, c.cancel = context.WithCancel(registry.WithLogger(context.Background(), registry.LoggerFrom(ctx)))
 	now := time.Now()
+	c.cands.Store(nil) // health set below
 	for i, t := range c.tiers {
 		if t.drv != nil && errs[i] == nil {
 			t.healthy = true

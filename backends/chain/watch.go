@@ -37,6 +37,7 @@ func (c *Chain) Watch(ctx context.Context) (backend.Subscription, error) {
 		return nil, backend.ErrClosed
 	}
 	c.subs[s] = struct{}{}
+	c.nsubs.Store(int32(len(c.subs)))
 	c.mu.Unlock()
 	for i, t := range c.tiers {
 		s.wake[i] = make(chan struct{}, 1)
@@ -219,6 +220,9 @@ func (s *subscription) send(ck string, e backend.Entry) {
 // have gaps. The tiers' notifications of the same alerts are de-duplicated
 // by id. Their position is the time key, as in merged reads.
 func (c *Chain) notify(alerts [][]byte) {
+	if c.nsubs.Load() == 0 {
+		return // the usual case: no lock on the write path
+	}
 	c.mu.Lock()
 	if len(c.subs) == 0 {
 		c.mu.Unlock()
@@ -274,6 +278,7 @@ func (s *subscription) shutdown() {
 	s.wg.Wait()
 	s.c.mu.Lock()
 	delete(s.c.subs, s)
+	s.c.nsubs.Store(int32(len(s.c.subs)))
 	s.c.mu.Unlock()
 }
 

@@ -60,6 +60,20 @@
 // List returns it once. Idempotent reads (the list slice, LLEN, PING, DEL)
 // are retried once by the driver when a connection turns out dead.
 //
+// # Write coalescing
+//
+// Concurrent stores on one Store share append transactions: a call that
+// finds the pipe idle goes at once; calls that arrive while a transaction
+// is in flight go together as the next one (one RPUSH of all their
+// alerts, one INCRBY, LTRIM, PUBLISH, and one WAIT with min_replicas), at
+// most 1024 alerts and 4 MiB per transaction. Each call is acknowledged
+// only when its transaction is, and fails with exactly that
+// transaction's error. A call whose context ends while it is queued
+// leaves the queue with the context's error, having sent nothing; once
+// its transaction is sent it waits for the outcome, which comes within
+// its own deadline: a transaction is sent with the earliest deadline of
+// its calls (redislist/coalesce.go).
+//
 // # Sentinel
 //
 // redis+sentinel:// stores in the master the sentinels name, through

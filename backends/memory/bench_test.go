@@ -1,19 +1,17 @@
 package memory_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"runtime"
-	"slices"
-	"sync"
 	"testing"
 
 	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/backends/memory"
 	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/internal/storebench"
+	"github.com/apt-detection/alertstore/internal/storebench/baseline"
 )
 
 // BenchmarkStore measures the portable layer plus the ring: validation, id
@@ -71,45 +69,12 @@ func BenchmarkListNewest(b *testing.B) {
 	}
 }
 
-// sliceRaw is the memory backend's baseline: a mutex-guarded slice
-// append of a copy of the bytes, keeping the newest StoreSize.
-type sliceRaw struct {
-	mu    sync.Mutex
-	items [][]byte
-}
-
-func (r *sliceRaw) Push(_ context.Context, vals [][]byte) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, v := range vals {
-		r.items = append(r.items, bytes.Clone(v))
-	}
-	if over := len(r.items) - storebench.StoreSize; over > 0 {
-		r.items = append(r.items[:0], r.items[over:]...)
-	}
-	return nil
-}
-
-func (r *sliceRaw) Newest(_ context.Context, n int) ([][]byte, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.items[max(0, len(r.items)-n):]), nil
-}
-
-func (r *sliceRaw) All(ctx context.Context) ([][]byte, error) { return r.Newest(ctx, len(r.items)) }
-
-func (r *sliceRaw) Count(context.Context) (int64, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return int64(len(r.items)), nil
-}
-
 var memTargets = []storebench.Target{{
 	Name: "memory",
 	Open: func(b *testing.B, cfg backend.Config) (*backend.Store, storebench.Raw) {
 		s := backend.NewStore(memory.Open("", cfg, nil), memory.Scheme, cfg)
 		b.Cleanup(func() { _ = s.Close() })
-		return s, &sliceRaw{}
+		return s, &baseline.Slice{}
 	},
 }}
 
@@ -121,6 +86,18 @@ func BenchmarkSuiteBatch(b *testing.B) { storebench.Batch(b, payload, memTargets
 func BenchmarkSuiteList(b *testing.B)  { storebench.List(b, payload, memTargets) }
 func BenchmarkSuiteCount(b *testing.B) { storebench.Count(b, payload, memTargets) }
 func BenchmarkSuiteWatch(b *testing.B) { storebench.Watch(b, payload, memTargets) }
+
+// BenchmarkSize is the Write and Batch rows with alerts of 300 B, 600 B
+// and 4 KiB (storebench.Synthetic).
+func BenchmarkSize(b *testing.B) {
+	for _, size := range []int{300, 600, 4096} {
+		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
+			p := storebench.Synthetic(60, size)
+			b.Run("Write", func(b *testing.B) { storebench.Write(b, p, memTargets) })
+			b.Run("Batch", func(b *testing.B) { storebench.Batch(b, p, memTargets) })
+		})
+	}
+}
 
 // BenchmarkFootprint is item 5 of issue 10: the heap a memory store holds
 // per stored alert (B/alert), next to the alert's JSON size (json-B/alert)
@@ -159,7 +136,7 @@ func BenchmarkFootprint(b *testing.B) {
 					total = len(enc) * n
 					keep = s
 				case "raw":
-					r := &sliceRaw{}
+					r := &baseline.Slice{}
 					for i := range n {
 						_ = r.Push(ctx, [][]byte{payload.At(i)})
 						total += len(payload.At(i))

@@ -66,6 +66,7 @@ func addCommands(root *cobra.Command, env *cliEnv) {
 		newBackendsCmd(env),
 		newDoctorCmd(env),
 		newSelftestCmd(env),
+		newBenchCmd(env),
 		newVersionCmd(env),
 	)
 	root.SetHelpCommand(newHelpCmd(env))

@@ -70,6 +70,8 @@ func TestScratchToolsRefuseForeignNamespace(t *testing.T) {
 		{"selftest/wrapper", "selftest", wrapper, "tier 1 (inner)"},
 		{"demo/chain-tier-prefix", "demo", chainDSN, "tier 1 (mem)"},
 		{"selftest/chain-tier-prefix", "selftest", chainDSN, "tier 1 (mem)"},
+		{"bench/wrapper", "bench", wrapper, "tier 1 (inner)"},
+		{"bench/chain-tier-prefix", "bench", chainDSN, "tier 1 (mem)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, out, errOut := runCLI(t, "", c.cmd, "--dsn", c.dsn)

@@ -118,6 +118,16 @@ type Options struct {
 	// Append selects the extras of every append (ROLE, WAIT); the zero
 	// value is the plain append.
 	Append AppendOptions
+	// MaxCoalesce bounds the alerts of one coalesced append transaction
+	// (coalesce.go). Default DefaultMaxCoalesce.
+	MaxCoalesce int
+	// MaxCoalesceBytes bounds the bytes of one coalesced append
+	// transaction. Default DefaultMaxCoalesceBytes.
+	MaxCoalesceBytes int
+	// MaxInFlight is how many append transactions of one Driver may be
+	// in flight at once; calls beyond them queue and are coalesced.
+	// Default DefaultMaxInFlight.
+	MaxInFlight int
 	// OnUnavailable, if set, is called after an append that failed in a
 	// way that may mean the master moved: an error wrapping
 	// ErrUnavailable, a node that is not master (Append.Role), too few
@@ -142,6 +152,8 @@ type Driver struct {
 
 	// recorded is the namespace's cap as last read, 0 when unknown.
 	recorded atomic.Int64
+
+	co *coalescer // concurrent appends, combined
 }
 
 var (
@@ -175,7 +187,9 @@ func New(c Client, cfg backend.Config, opts *Options) *Driver {
 	if cfg.MaxAlertBytes <= 0 {
 		cfg.MaxAlertBytes = backend.DefaultMaxAlertBytes
 	}
-	return &Driver{c: c, k: NewKeys(cfg.Prefix), cfg: cfg, max: cfg.MaxAlerts, maxBytes: cfg.MaxAlertBytes, timeout: cfg.Timeout, opts: o, subs: map[*subscription]struct{}{}}
+	d := &Driver{c: c, k: NewKeys(cfg.Prefix), cfg: cfg, max: cfg.MaxAlerts, maxBytes: cfg.MaxAlertBytes, timeout: cfg.Timeout, opts: o, subs: map[*subscription]struct{}{}}
+	d.co = newCoalescer(d.send, o)
+	return d
 }
 
 // Keys returns the driver's key names.
@@ -197,6 +211,9 @@ func (d *Driver) check(ctx context.Context) error {
 // The caller learns of the ambiguity as an error wrapping ErrUnavailable;
 // the Store gave each alert its id before the write, so a caller that
 // retries stores the same id and readers list it once.
+//
+// Concurrent calls are coalesced into one transaction per round trip
+// (coalesce.go); each is acknowledged or fails with its transaction.
 func (d *Driver) Append(ctx context.Context, alerts [][]byte) error {
 	if err := d.check(ctx); err != nil {
 		return err
@@ -204,6 +221,12 @@ func (d *Driver) Append(ctx context.Context, alerts [][]byte) error {
 	if len(alerts) == 0 {
 		return nil
 	}
+	return d.co.append(ctx, alerts)
+}
+
+// send runs one append transaction of alerts (one call's, or several
+// coalesced) and says whether it was acknowledged.
+func (d *Driver) send(ctx context.Context, alerts [][]byte) error {
 	o := d.opts.Append
 	trim, err := d.trimCap(ctx)
 	if err != nil {

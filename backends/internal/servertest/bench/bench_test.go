@@ -2,12 +2,12 @@ package bench_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/valkey-io/valkey-go"
@@ -21,6 +21,7 @@ import (
 	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/conformance/containers"
 	"github.com/apt-detection/alertstore/internal/storebench"
+	"github.com/apt-detection/alertstore/internal/storebench/baseline"
 	"github.com/apt-detection/alertstore/registry"
 )
 
@@ -56,12 +57,13 @@ func openStore(b *testing.B, dsn string) *backend.Store {
 	return s
 }
 
-func goredisRaw(b *testing.B, c redis.UniversalClient, key string, wait int) *goredisBaseline {
+func goredisRaw(b *testing.B, c redis.UniversalClient, key string, wait int) *baseline.GoRedis {
+	r := baseline.NewGoRedis(c, key, wait)
 	b.Cleanup(func() {
-		_ = c.Del(context.Background(), key).Err()
+		_ = r.Drop(context.Background())
 		_ = c.Close()
 	})
-	return &goredisBaseline{c: c, key: key, wait: wait}
+	return r
 }
 
 var targets = []storebench.Target{
@@ -79,12 +81,12 @@ var targets = []storebench.Target{
 		if err != nil {
 			b.Fatal(err)
 		}
-		key := cfg.Prefix + "raw"
+		r := baseline.NewValkey(c, cfg.Prefix+"raw")
 		b.Cleanup(func() {
-			_ = c.Do(context.Background(), c.B().Del().Key(key).Build()).Error()
+			_ = r.Drop(context.Background())
 			c.Close()
 		})
-		return s, &valkeyBaseline{c: c, key: key}
+		return s, r
 	}},
 	sentinelTarget("sentinel", 0),
 	sentinelTarget("sentinel-min_replicas=1", 1),
@@ -104,6 +106,37 @@ var targets = []storebench.Target{
 		s := openStore(b, dsn)
 		return s, goredisRaw(b, redis.NewClient(&redis.Options{Addr: srv.Addr()}), cfg.Prefix+"raw", 0)
 	}},
+}
+
+// chainOverTier is the chain of the targets above, compared with its
+// first tier alone (a goredis store on the same server) instead of a raw
+// client: the chain's overhead over a healthy first tier (issue 10's
+// target: at least 0.9x).
+var chainOverTier = storebench.Target{Name: "chain-vs-tier", Open: func(b *testing.B, cfg backend.Config) (*backend.Store, storebench.Raw) {
+	s, _ := targets[len(targets)-1].Open(b, cfg)
+	tierCfg := cfg
+	tierCfg.Prefix = redistest.Prefix(b) + "tier:"
+	tier := openStore(b, redistest.DSN(goredis.Scheme, server(b).Addr(), tierCfg, ""))
+	return s, baseline.Store{S: tier}
+}}
+
+// BenchmarkChainOverhead is the Write row of the chain against its first
+// tier alone (store/raw here is chain/tier).
+func BenchmarkChainOverhead(b *testing.B) {
+	storebench.Write(b, payload, []storebench.Target{chainOverTier})
+}
+
+// BenchmarkSize is the Write and Batch rows of goredis with alerts of
+// 300 B, 600 B and 4 KiB (storebench.Synthetic): how the figures move
+// with alert size.
+func BenchmarkSize(b *testing.B) {
+	for _, size := range []int{300, 600, 4096} {
+		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
+			p := storebench.Synthetic(60, size)
+			b.Run("Write", func(b *testing.B) { storebench.Write(b, p, targets[:1]) })
+			b.Run("Batch", func(b *testing.B) { storebench.Batch(b, p, targets[:1]) })
+		})
+	}
 }
 
 func sentinelTarget(name string, minReplicas int) storebench.Target {
@@ -131,7 +164,3 @@ func BenchmarkSuiteBatch(b *testing.B) { storebench.Batch(b, payload, targets) }
 func BenchmarkSuiteList(b *testing.B)  { storebench.List(b, payload, targets) }
 func BenchmarkSuiteCount(b *testing.B) { storebench.Count(b, payload, targets) }
 func BenchmarkSuiteWatch(b *testing.B) { storebench.Watch(b, payload, targets) }
-
-// replicaTimeout bounds the baseline's WAIT, as min_replicas' default
-// replica_timeout bounds the store's.
-const replicaTimeout = time.Second

@@ -34,6 +34,7 @@ func RunFaultTests(t *testing.T, scheme string, spec containers.ServerSpec) {
 		{"PasswordForms", testPasswordForms},
 		{"WrongCredentialsFail", testWrongCredentials},
 		{"LostExecReplyIsNotResent", testLostReply},
+		{"LostReplyFailsItsTransactionOnly", testLostReplyFailsItsTransaction},
 		{"FullServerIsUnavailable", testOOM},
 		{"PausedServerTimesOut", testPaused},
 		{"StoppedServerRecovers", testStopped},

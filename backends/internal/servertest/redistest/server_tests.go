@@ -51,6 +51,7 @@ func RunServerTests(t *testing.T, scheme string, srv *containers.Server) {
 		{"TrimByOldToolReported", testTrimReported},
 		{"AuditRecordsBesideList", testAuditRecords},
 		{"SignedAlertsStayPlainJSON", testSigned},
+		{"ConcurrentStoresCoalesce", testCoalesced},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, e) })

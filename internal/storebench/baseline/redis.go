@@ -1,8 +1,9 @@
-package bench_test
+package baseline
 
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/valkey-io/valkey-go"
@@ -10,16 +11,29 @@ import (
 	"github.com/apt-detection/alertstore/internal/storebench"
 )
 
-// goredisBaseline is what a caller writes by hand with go-redis: a
+// GoRedis is what a caller writes by hand with go-redis: a
 // pipelined RPUSH + LTRIM (+ WAIT when the store under comparison waits
 // for replicas), LRANGE, LLEN; PUBLISH and SUBSCRIBE for watch.
-type goredisBaseline struct {
+type GoRedis struct {
 	c    redis.UniversalClient
 	key  string
 	wait int
 }
 
-func (r *goredisBaseline) push(ctx context.Context, vals [][]byte, publish bool) error {
+// ReplicaTimeout bounds the baseline's WAIT, as min_replicas' default
+// replica_timeout bounds the store's.
+const ReplicaTimeout = time.Second
+
+// NewGoRedis is the baseline on c, writing to the list key (and the
+// channel key+":events"); wait > 0 adds WAIT wait to every push.
+func NewGoRedis(c redis.UniversalClient, key string, wait int) *GoRedis {
+	return &GoRedis{c: c, key: key, wait: wait}
+}
+
+// Drop deletes the baseline's list.
+func (r *GoRedis) Drop(ctx context.Context) error { return r.c.Del(ctx, r.key).Err() }
+
+func (r *GoRedis) push(ctx context.Context, vals [][]byte, publish bool) error {
 	args := make([]any, len(vals))
 	for i, v := range vals {
 		args[i] = v
@@ -32,7 +46,7 @@ func (r *goredisBaseline) push(ctx context.Context, vals [][]byte, publish bool)
 	}
 	var wait *redis.Cmd
 	if r.wait > 0 {
-		wait = pipe.Do(ctx, "WAIT", r.wait, replicaTimeout.Milliseconds())
+		wait = pipe.Do(ctx, "WAIT", r.wait, ReplicaTimeout.Milliseconds())
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return err
@@ -45,15 +59,15 @@ func (r *goredisBaseline) push(ctx context.Context, vals [][]byte, publish bool)
 	return nil
 }
 
-func (r *goredisBaseline) Push(ctx context.Context, vals [][]byte) error {
+func (r *GoRedis) Push(ctx context.Context, vals [][]byte) error {
 	return r.push(ctx, vals, false)
 }
 
-func (r *goredisBaseline) PushNotify(ctx context.Context, val []byte) error {
+func (r *GoRedis) PushNotify(ctx context.Context, val []byte) error {
 	return r.push(ctx, [][]byte{val}, true)
 }
 
-func (r *goredisBaseline) Subscribe(ctx context.Context) (func(context.Context) error, func(), error) {
+func (r *GoRedis) Subscribe(ctx context.Context) (func(context.Context) error, func(), error) {
 	sub := r.c.Subscribe(ctx, r.key+":events")
 	if _, err := sub.Receive(ctx); err != nil { // the subscription's confirmation
 		_ = sub.Close()
@@ -66,7 +80,7 @@ func (r *goredisBaseline) Subscribe(ctx context.Context) (func(context.Context) 
 	return next, func() { _ = sub.Close() }, nil
 }
 
-func (r *goredisBaseline) lrange(ctx context.Context, start int64) ([][]byte, error) {
+func (r *GoRedis) lrange(ctx context.Context, start int64) ([][]byte, error) {
 	vals, err := r.c.LRange(ctx, r.key, start, -1).Result()
 	out := make([][]byte, len(vals))
 	for i, v := range vals {
@@ -75,23 +89,32 @@ func (r *goredisBaseline) lrange(ctx context.Context, start int64) ([][]byte, er
 	return out, err
 }
 
-func (r *goredisBaseline) Newest(ctx context.Context, n int) ([][]byte, error) {
+func (r *GoRedis) Newest(ctx context.Context, n int) ([][]byte, error) {
 	return r.lrange(ctx, -int64(n))
 }
 
-func (r *goredisBaseline) All(ctx context.Context) ([][]byte, error) { return r.lrange(ctx, 0) }
+func (r *GoRedis) All(ctx context.Context) ([][]byte, error) { return r.lrange(ctx, 0) }
 
-func (r *goredisBaseline) Count(ctx context.Context) (int64, error) {
+func (r *GoRedis) Count(ctx context.Context) (int64, error) {
 	return r.c.LLen(ctx, r.key).Result()
 }
 
-// valkeyBaseline is the same with valkey-go: DoMulti pipelines.
-type valkeyBaseline struct {
+// Valkey is the same with valkey-go: DoMulti pipelines.
+type Valkey struct {
 	c   valkey.Client
 	key string
 }
 
-func (r *valkeyBaseline) push(ctx context.Context, vals [][]byte, publish bool) error {
+// NewValkey is the baseline on c, writing to the list key (and the
+// channel key+":events").
+func NewValkey(c valkey.Client, key string) *Valkey { return &Valkey{c: c, key: key} }
+
+// Drop deletes the baseline's list.
+func (r *Valkey) Drop(ctx context.Context) error {
+	return r.c.Do(ctx, r.c.B().Del().Key(r.key).Build()).Error()
+}
+
+func (r *Valkey) push(ctx context.Context, vals [][]byte, publish bool) error {
 	elems := make([]string, len(vals))
 	for i, v := range vals {
 		elems[i] = valkey.BinaryString(v)
@@ -111,15 +134,15 @@ func (r *valkeyBaseline) push(ctx context.Context, vals [][]byte, publish bool) 
 	return nil
 }
 
-func (r *valkeyBaseline) Push(ctx context.Context, vals [][]byte) error {
+func (r *Valkey) Push(ctx context.Context, vals [][]byte) error {
 	return r.push(ctx, vals, false)
 }
 
-func (r *valkeyBaseline) PushNotify(ctx context.Context, val []byte) error {
+func (r *Valkey) PushNotify(ctx context.Context, val []byte) error {
 	return r.push(ctx, [][]byte{val}, true)
 }
 
-func (r *valkeyBaseline) Subscribe(ctx context.Context) (func(context.Context) error, func(), error) {
+func (r *Valkey) Subscribe(ctx context.Context) (func(context.Context) error, func(), error) {
 	msgs := make(chan struct{}, 1024)
 	subCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	ready := make(chan error, 1)
@@ -160,7 +183,7 @@ func (r *valkeyBaseline) Subscribe(ctx context.Context) (func(context.Context) e
 	return next, func() { cancel(); <-done }, nil
 }
 
-func (r *valkeyBaseline) lrange(ctx context.Context, start int64) ([][]byte, error) {
+func (r *Valkey) lrange(ctx context.Context, start int64) ([][]byte, error) {
 	vals, err := r.c.Do(ctx, r.c.B().Lrange().Key(r.key).Start(start).Stop(-1).Build()).AsStrSlice()
 	out := make([][]byte, len(vals))
 	for i, v := range vals {
@@ -169,12 +192,12 @@ func (r *valkeyBaseline) lrange(ctx context.Context, start int64) ([][]byte, err
 	return out, err
 }
 
-func (r *valkeyBaseline) Newest(ctx context.Context, n int) ([][]byte, error) {
+func (r *Valkey) Newest(ctx context.Context, n int) ([][]byte, error) {
 	return r.lrange(ctx, -int64(n))
 }
 
-func (r *valkeyBaseline) All(ctx context.Context) ([][]byte, error) { return r.lrange(ctx, 0) }
+func (r *Valkey) All(ctx context.Context) ([][]byte, error) { return r.lrange(ctx, 0) }
 
-func (r *valkeyBaseline) Count(ctx context.Context) (int64, error) {
+func (r *Valkey) Count(ctx context.Context) (int64, error) {
 	return r.c.Do(ctx, r.c.B().Llen().Key(r.key).Build()).AsInt64()
 }
