@@ -292,7 +292,11 @@ type figure struct {
 // listIDs reads the list under prefix from the master of its slot, the way
 // the old dashboard does (LRANGE, json), and counts each id.
 func listIDs(ctx context.Context, c *containers.Cluster, prefix string) (map[string]int, error) {
-	key := redislist.ClusterKeys(prefix).List
+	return listIDsOf(ctx, c, redislist.ClusterKeys(prefix).List)
+}
+
+// listIDsOf is listIDs of the list named key.
+func listIDsOf(ctx context.Context, c *containers.Cluster, key string) (map[string]int, error) {
 	m, err := c.MasterOfKey(ctx, key)
 	if err != nil {
 		return nil, err
@@ -430,6 +434,7 @@ func TestFaults(t *testing.T) {
 			{"KillMaster", testKillMaster},
 			{"PauseMaster", testPauseMaster},
 			{"MigrateSlot", testMigrateSlot},
+			{"MigrateShardSlot", testMigrateShardSlot},
 			{"ChainWholeClusterDown", testChainWholeClusterDown},
 		} {
 			t.Run(c.name, func(t *testing.T) {
