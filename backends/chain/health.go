@@ -62,6 +62,7 @@ func (c *Chain) markDown(t *tier, err error) {
 		return
 	}
 	t.healthy = false
+	t.downs.Add(1)
 	now := time.Now()
 	t.downSince = now
 	if t.idx == 0 {
