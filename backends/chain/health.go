@@ -62,9 +62,9 @@ func (c *Chain) markDown(t *tier, err error) {
 		return
 	}
 	t.healthy = false
-	t.downs.Add(1)
 	now := time.Now()
 	t.downSince = now
+	t.downs.Add(1)
 	if t.idx == 0 {
 		c.degradedSince = now
 	}
