@@ -273,7 +273,7 @@ func newHelpCmd(env *cliEnv) *cobra.Command {
 func unknownCommand(root *cobra.Command, typed string) error {
 	msg := "unknown command " + commandName(typed)
 	if sug := root.SuggestionsFor(typed); len(sug) > 0 && commandName(typed) != "(not shown)" {
-		msg += "; did you mean " + strings.Join(sug, " or ") + "?"
+		return usagef("%s; did you mean %s? `alertstore help` lists them all", msg, strings.Join(sug, " or "))
 	}
 	return usagef("%s; run `alertstore help` for the list", msg)
 }
