@@ -217,7 +217,7 @@ async function reload() {
     alerts = liveSince.filter((a) => !pageIds.has(a.id)).concat(pageAlerts);
     ids = new Set(alerts.map((a) => a.id));
     next = page.next || '';
-    selected = alerts.length ? Math.min(Math.max(selected, 0), alerts.length - 1) : -1;
+    selected = -1; // j selects the first row
     renderSummary(summary);
     renderTable();
     document.body.dataset.loaded = String(my);

@@ -1,0 +1,116 @@
+package dashboard_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/apt-detection/alertstore/backend"
+	"github.com/apt-detection/alertstore/dashboard"
+)
+
+// sample is an alert as the detectors write them, MITRE mapping, features
+// and model scores included.
+func sample(id, severity, entity, source string, at time.Time, message string) map[string]any {
+	return map[string]any{
+		"id": id, "timestamp": backend.FormatTimestamp(at), "severity": severity,
+		"entity": entity, "entity_type": "host", "event_type": "lateral_movement",
+		"source":           map[string]any{"type": source, "topic": "network-events"},
+		"message":          message,
+		"prediction_score": 0.85,
+		"features":         map[string]any{"smb_sessions": 14, "rare_domain": true},
+		"models":           map[string]any{"lstm": map[string]any{"score": 0.79}, "iforest": 0.91},
+		"mitre_attack":     map[string]any{"techniques": []any{"T1021.002", map[string]any{"id": "T1071", "name": "Application Layer Protocol"}}, "tactics": []any{"Lateral Movement", "Command and Control"}},
+	}
+}
+
+// TestPageAgainstFakeAPI checks what the real server is not made to do on
+// cue: the page asks for a reader token on 401 and sends it (the stream
+// included); alert text written to attack the page is shown as text; the
+// detail view, the keys and the time zone toggle; the banner of a degraded
+// store with its backlog.
+func TestPageAgainstFakeAPI(t *testing.T) {
+	const token = "reader-token-for-the-test"
+	api := newFakeAPI(token)
+	now := time.Now().UTC()
+	api.add(
+		sample("a1", "Low", "host1", "kafka", now.Add(-3*time.Hour), "old low alert"),
+		sample("a2", "High", "host2", "suricata", now.Add(-2*time.Hour), `<img src=x onerror="window.pwned=1">`),
+		sample("a3", "Critical", "host1", "kafka", now.Add(-time.Hour), "beacon to rare domain"),
+	)
+	mux := http.NewServeMux()
+	api.routes(mux)
+	mux.Handle("/", dashboard.Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	b := startBrowser(t)
+	b.run("open the page", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#auth")))
+	b.shot("token-prompt")
+	b.run("give the token", chromedp.SendKeys(chromedp.CSS("#token"), token+"\r"))
+	b.waitJS("the table", 10*time.Second, `document.querySelectorAll('#alerts tbody tr').length === 3`, `document.querySelectorAll('#alerts tbody tr').length`)
+	if got := b.rows(); !slices.Equal(got, []string{"a3", "a2", "a1"}) {
+		t.Errorf("rows %v, want a3 a2 a1", got)
+	}
+	b.waitJS("counts", 5*time.Second, `document.querySelector('.card[data-severity=total] .n').textContent === '3'`, `document.querySelector('#cards').textContent`)
+	if got := b.jsString(`document.querySelector('#alerts tbody tr[data-id=a2] td.message').textContent`); got != `<img src=x onerror="window.pwned=1">` {
+		t.Errorf("the hostile message shows as %q", got)
+	}
+	if pwned, err := eval[bool](b, `window.pwned === 1 || document.querySelector('#alerts img') !== null`); err != nil || pwned {
+		t.Errorf("alert text became markup (pwned %v, err %v)", pwned, err)
+	}
+	b.shot("table")
+
+	// Live, through the stream that carries the token.
+	b.waitJS("the stream", 10*time.Second, `document.querySelector('#live').dataset.state === 'live'`, `document.querySelector('#live').dataset.state`)
+	api.add(sample("a4", "Medium", "host3", "zeek", now, "new live alert"))
+	b.waitJS("the live alert", 10*time.Second, `document.querySelector('#alerts tbody tr')?.dataset.id === 'a4'`, `[...document.querySelectorAll('#alerts tbody tr')].map(r => r.dataset.id).join()`)
+	b.waitJS("counts after the live alert", 10*time.Second, `document.querySelector('.card[data-severity=total] .n').textContent === '4'`, `document.querySelector('#cards').textContent`)
+	b.shot("live")
+
+	// Keys: j j selects the second row, Enter opens it, Esc goes back.
+	b.run("j j Enter", chromedp.Click(chromedp.CSS("#view-title"), chromedp.NodeVisible), key("j"), key("j"), key("\r"))
+	b.waitJS("the detail view", 5*time.Second, `!document.querySelector('#detail').hidden && document.querySelector('#techniques').textContent.includes('T1021.002')`, `document.querySelector('#detail').textContent`)
+	if got := b.jsString(`location.hash`); got != "#alert/a3" {
+		t.Errorf("j j Enter opened %s, want #alert/a3", got)
+	}
+	for _, want := range []string{"Lateral Movement", "Command and Control"} {
+		if !strings.Contains(b.jsString(`document.querySelector('#tactics').textContent`), want) {
+			t.Errorf("tactics lack %q", want)
+		}
+	}
+	if got := b.jsString(`document.querySelector('#techniques').textContent`); !strings.Contains(got, "T1071 Application Layer Protocol") {
+		t.Errorf("techniques %q lack the named one", got)
+	}
+	if got := b.jsString(`document.querySelector('#models').textContent`); !strings.Contains(got, "lstm0.79") || !strings.Contains(got, "iforest0.91") {
+		t.Errorf("model scores %q", got)
+	}
+	if got := b.jsString(`document.querySelector('#features').textContent`); !strings.Contains(got, "smb_sessions14") {
+		t.Errorf("features %q", got)
+	}
+	b.shot("detail")
+	b.run("Esc", key("\x1b"))
+	b.waitJS("back to the table", 5*time.Second, `!document.querySelector('#overview').hidden && location.hash === ''`, `location.hash`)
+
+	// The time zone toggle, kept in the URL.
+	b.run("t", key("t"))
+	b.waitJS("local times", 5*time.Second, `document.querySelector('#time-head').textContent.startsWith('Time (local')`, `document.querySelector('#time-head').textContent`)
+	if got := b.jsString(`location.search`); !strings.Contains(got, "tz=local") {
+		t.Errorf("the time zone is not in the URL: %q", got)
+	}
+
+	// The degraded banner.
+	api.setDegraded(true, 7)
+	b.waitJS("the degraded banner", 10*time.Second, `!document.querySelector('#banner').hidden && document.querySelector('#banner').dataset.kind === 'degraded'`, `document.querySelector('#banner').textContent`)
+	if got := b.jsString(`document.querySelector('#banner').textContent`); !strings.Contains(got, "Backlog: 7 alerts") || !strings.Contains(got, "redis://127.0.0.1:6379/0 is down") {
+		t.Errorf("banner %q", got)
+	}
+	b.shot("degraded")
+	api.setDegraded(false, 0)
+	b.waitJS("the banner gone", 10*time.Second, `document.querySelector('#banner').hidden`, `document.querySelector('#banner').textContent`)
+}
