@@ -48,6 +48,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"serve", "serve the store over HTTP: the API, the live dashboard, metrics (the main command; prints the URL)", cmdServe},
 		{"demo", "store realistic sample alerts in a scratch namespace, then count, list and print them", cmdDemo},
 		{"put", "store one alert (flags or a JSON argument) or NDJSON from stdin (put -)", cmdPut},
 		{"list", "list alerts newest first, filtered (--json for NDJSON)", cmdList},
