@@ -503,6 +503,15 @@ async function pollStatus() {
   setTimeout(pollStatus, statusEvery);
 }
 
+let lastStatus = null; // what the previous poll saw: kind and count
+
+// tierName names a tier in the banner: its label and its (redacted) DSN
+// without the parameters.
+function tierName(t) {
+  const dsn = String(t.dsn || '').split('?')[0];
+  return t.name && !dsn.startsWith(String(t.name) + ':') ? `${t.name} (${dsn})` : dsn || String(t.name || 'a tier');
+}
+
 function banner(s, err) {
   const b = $('banner');
   let kind = '';
@@ -514,22 +523,37 @@ function banner(s, err) {
     const chain = s.chain && typeof s.chain === 'object' ? s.chain : null;
     const backlog = chain ? Number(chain.backlog) || 0 : 0;
     const tiers = chain && Array.isArray(chain.tiers) ? chain.tiers : [];
-    const down = tiers.filter((t) => t && t.healthy === false).map((t) => String(t.dsn));
+    const down = tiers.filter((t) => t && t.healthy === false).map(tierName);
+    const plural = (n) => n + ' alert' + (n === 1 ? '' : 's');
     if (s.degraded || s.healthy === false) {
       kind = 'degraded';
       text = 'Store degraded' +
         (down.length ? ': ' + down.join(', ') + (down.length > 1 ? ' are' : ' is') + ' down' : '') +
-        (chain ? '; new alerts fall back to a lower tier' : '') +
-        (chain ? '. Backlog: ' + backlog + ' alert' + (backlog === 1 ? '' : 's') + ' waiting to be replayed.' : '.');
+        (chain ? '; new alerts fall back to ' + (chain.active ? String(chain.active) : 'a lower tier') +
+          '. Backlog: ' + plural(backlog) + ' waiting to be replayed. Counts may miss alerts only the down tier holds.' : '.');
     } else if (backlog > 0) {
       kind = 'backlog';
-      text = (chain.replaying ? 'Replaying' : 'Waiting to replay') + ' the backlog: ' + backlog + ' alert' + (backlog === 1 ? '' : 's') + '.';
+      text = (chain.replaying ? 'Replaying' : 'Waiting to replay') + ' the backlog: ' + plural(backlog) + '.';
     }
   }
   b.hidden = kind === '';
   b.className = 'banner ' + kind;
   b.dataset.kind = kind;
   b.textContent = text;
+  // The store changed under the page (degraded, recovered, replayed, or
+  // alerts the stream does not carry): count again.
+  // A store back from degraded may hold other alerts than the page saw
+  // while it read the lower tiers: read everything again.
+  const now = kind + ':' + (s ? s.count : '');
+  if (lastStatus !== null && now !== lastStatus && loadedKey !== null) {
+    if (lastStatus.startsWith('degraded:') && kind !== 'degraded' && state.view.name !== 'alert') {
+      reload();
+    } else {
+      clearTimeout(summaryTimer);
+      summaryTimer = setTimeout(refreshSummary, summaryDelay);
+    }
+  }
+  lastStatus = now;
 }
 
 // ---- token

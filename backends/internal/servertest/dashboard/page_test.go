@@ -15,10 +15,11 @@ import (
 )
 
 // sample is an alert as the detectors write them, MITRE mapping, features
-// and model scores included.
+// and model scores included; without an id when id is "" (the store
+// gives one).
 func sample(id, severity, entity, source string, at time.Time, message string) map[string]any {
-	return map[string]any{
-		"id": id, "timestamp": backend.FormatTimestamp(at), "severity": severity,
+	a := map[string]any{
+		"timestamp": backend.FormatTimestamp(at), "severity": severity,
 		"entity": entity, "entity_type": "host", "event_type": "lateral_movement",
 		"source":           map[string]any{"type": source, "topic": "network-events"},
 		"message":          message,
@@ -27,6 +28,10 @@ func sample(id, severity, entity, source string, at time.Time, message string) m
 		"models":           map[string]any{"lstm": map[string]any{"score": 0.79}, "iforest": 0.91},
 		"mitre_attack":     map[string]any{"techniques": []any{"T1021.002", map[string]any{"id": "T1071", "name": "Application Layer Protocol"}}, "tactics": []any{"Lateral Movement", "Command and Control"}},
 	}
+	if id != "" {
+		a["id"] = id
+	}
+	return a
 }
 
 // TestPageAgainstFakeAPI checks what the real server is not made to do on

@@ -1,0 +1,361 @@
+package dashboard_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/apt-detection/alertstore/backends/chain"
+	"github.com/apt-detection/alertstore/conformance/containers"
+)
+
+func TestMain(m *testing.M) { containers.Main(m) }
+
+// buildCLI builds the alertstore command.
+func buildCLI(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "alertstore")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/apt-detection/alertstore/cmd/alertstore").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build cmd/alertstore: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// lockedBuffer collects a process's stderr while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// serve starts `alertstore serve` on dsn on a free loopback port and
+// returns the URL it prints. The process is stopped with SIGTERM at the
+// end of the test; its log is shown when the test failed.
+func serve(t *testing.T, bin, dsn string) string {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--dsn", dsn, "--listen", "127.0.0.1:0")
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "ALERTSTORE_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "ALERTSTORE_DATA_DIR="+t.TempDir())
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "dashboard: "); ok {
+				urls <- u
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+		exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("alertstore serve exited with %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+			t.Errorf("alertstore serve did not stop within 20s of SIGTERM")
+		}
+		if t.Failed() {
+			t.Logf("alertstore serve's log:\n%s", stderr.String())
+		}
+	})
+	select {
+	case u := <-urls:
+		return u
+	case err := <-exited:
+		t.Fatalf("alertstore serve exited before printing its URL: %v\n%s", err, stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("alertstore serve printed no URL within 30s\n%s", stderr.String())
+	}
+	return ""
+}
+
+// post stores alerts through the API and returns their ids.
+func post(t *testing.T, base string, alerts ...map[string]any) []string {
+	t.Helper()
+	body, err := json.Marshal(alerts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(base+"v1/alerts", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ans struct {
+		Stored int      `json:"stored"`
+		IDs    []string `json:"ids"`
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &ans) != nil || ans.Stored != len(alerts) || len(ans.IDs) != len(alerts) {
+		t.Fatalf("POST /v1/alerts: %s %s", resp.Status, raw)
+	}
+	return ans.IDs
+}
+
+// counts is what the page shows for a set of alerts.
+type counts struct {
+	total                        int
+	bySeverity, bySource, byEnts map[string]int
+}
+
+func countOf(alerts []map[string]any) counts {
+	c := counts{bySeverity: map[string]int{}, bySource: map[string]int{}, byEnts: map[string]int{}}
+	for _, a := range alerts {
+		c.total++
+		c.bySeverity[a["severity"].(string)]++
+		c.bySource[a["source"].(map[string]any)["type"].(string)]++
+		c.byEnts[a["entity"].(string)]++
+	}
+	return c
+}
+
+// shown reads the page's counts: the cards and the two lists.
+func (b *browser) shown() counts {
+	b.t.Helper()
+	var raw struct {
+		Cards, Sources, Entities map[string]int
+	}
+	js, err := eval[[]byte](b, `(() => {
+		const list = (sel) => Object.fromEntries([...document.querySelectorAll(sel + ' li')]
+			.filter(li => li.querySelector('a')).map(li => [li.querySelector('a').dataset.key, Number(li.querySelector('.n').textContent)]));
+		return {
+			Cards: Object.fromEntries([...document.querySelectorAll('#cards .card')].map(c => [c.dataset.severity, Number(c.querySelector('.n').textContent)])),
+			Sources: list('#by-source'), Entities: list('#by-entity'),
+		};
+	})()`)
+	if err == nil {
+		err = json.Unmarshal(js, &raw)
+	}
+	if err != nil {
+		b.t.Fatalf("reading the counts: %v", err)
+	}
+	c := counts{total: raw.Cards["total"], bySeverity: map[string]int{}, bySource: raw.Sources, byEnts: raw.Entities}
+	for k, n := range raw.Cards {
+		if k != "total" && n > 0 {
+			c.bySeverity[k] = n
+		}
+	}
+	return c
+}
+
+func (c counts) String() string {
+	return fmt.Sprintf("total %d, severity %v, source %v, entity %v", c.total, c.bySeverity, c.bySource, c.byEnts)
+}
+
+func (c counts) equal(d counts) bool {
+	return c.total == d.total && maps.Equal(c.bySeverity, d.bySeverity) && maps.Equal(c.bySource, d.bySource) && maps.Equal(c.byEnts, d.byEnts)
+}
+
+// rowsWhere waits until the table shows exactly the alerts of want (ids),
+// in any order.
+func (b *browser) rowsAre(what string, want []string) {
+	b.t.Helper()
+	w, _ := json.Marshal(slices.Sorted(slices.Values(want)))
+	b.waitJS(what, 15*time.Second,
+		`JSON.stringify([...document.querySelectorAll('#alerts tbody tr')].map(r => r.dataset.id).sort()) === `+"`"+string(w)+"`",
+		`[...document.querySelectorAll('#alerts tbody tr')].map(r => r.dataset.id).join(' ')`)
+}
+
+// TestDashboardEndToEnd runs the real binary, `alertstore serve` on a chain
+// of Redis (a container) then bolt, posts alerts over HTTP, and checks the
+// dashboard in headless Chromium as a user sees it: the table fills, the
+// counts match, a new alert appears live, the filters (severity, entity,
+// time window) and the entity view show what they should, the detail view
+// shows the MITRE techniques, and the degraded banner shows while Redis is
+// stopped and goes when it is back. Every step leaves a screenshot.
+func TestDashboardEndToEnd(t *testing.T) {
+	containers.SkipShort(t)
+	chromium(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	redis := containers.StartServer(ctx, t, containers.Matrix()[0], containers.WithAOF()) // AOF: its alerts survive the stop
+	bin := buildCLI(t)
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dsn := chain.FormatDSN("redis://"+redis.Addr()+"/0?prefix=dashboard-e2e:", "bolt://"+filepath.Join(dir, "alerts.db")) +
+		"&tier_timeout=500ms&probe_interval=100ms&probe_max=500ms"
+	base := serve(t, bin, dsn)
+
+	now := time.Now().UTC()
+	alerts := []map[string]any{
+		sample("", "Critical", "host-a", "kafka", now.Add(-70*time.Hour), "old critical on host-a"),
+		sample("", "Low", "host-b", "zeek", now.Add(-50*time.Hour), "old low on host-b"),
+		sample("", "High", "host-c", "suricata", now.Add(-30*time.Hour), "old high on host-c"),
+		sample("", "Medium", "host-a", "kafka", now.Add(-20*time.Hour), "medium on host-a"),
+		sample("", "High", "host-b", "kafka", now.Add(-12*time.Hour), "high on host-b"),
+		sample("", "Info", "host-c", "zeek", now.Add(-8*time.Hour), "info on host-c"),
+		sample("", "High", "host-a", "suricata", now.Add(-5*time.Hour), "high on host-a"),
+		sample("", "Low", "host-b", "zeek", now.Add(-3*time.Hour), "low on host-b"),
+		sample("", "Critical", "host-b", "kafka", now.Add(-2*time.Hour), "critical on host-b"),
+		sample("", "Medium", "host-c", "suricata", now.Add(-90*time.Minute), "medium on host-c"),
+		sample("", "High", "host-a", "zeek", now.Add(-40*time.Minute), "high on host-a, recent"),
+		sample("", "Critical", "host-a", "kafka", now.Add(-10*time.Minute), "beacon to rare domain"),
+	}
+	ids := post(t, base, alerts...)
+	idOf := map[string]string{} // message -> id
+	for i, a := range alerts {
+		a["id"] = ids[i]
+		idOf[a["message"].(string)] = ids[i]
+	}
+	where := func(keep func(map[string]any) bool) []string {
+		var out []string
+		for _, a := range alerts {
+			if keep(a) {
+				out = append(out, a["id"].(string))
+			}
+		}
+		return out
+	}
+
+	b := startBrowser(t)
+	b.run("open the dashboard", chromedp.Navigate(base))
+	b.rowsAre("the table to fill", ids)
+	if got := b.rows(); got[0] != idOf["beacon to rare domain"] {
+		t.Errorf("first row %s, want the newest alert", got[0])
+	}
+	b.waitJS("the counts", 10*time.Second, `document.querySelector('.card[data-severity=total] .n')?.textContent === '12'`, `document.querySelector('#cards').textContent`)
+	if got, want := b.shown(), countOf(alerts); !got.equal(want) {
+		t.Errorf("the page counts\n%v\nposted\n%v", got, want)
+	}
+	b.shot("table")
+
+	// A new alert appears without a reload.
+	b.waitJS("the live stream", 10*time.Second, `document.querySelector('#live').dataset.state === 'live'`, `document.querySelector('#live').dataset.state`)
+	b.run("mark the page", chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`))
+	fresh := sample("", "Critical", "host-new", "kafka", time.Now().UTC(), "new alert, live")
+	fresh["id"] = post(t, base, fresh)[0]
+	alerts = append(alerts, fresh)
+	b.waitJS("the live alert on top", 15*time.Second, `document.querySelector('#alerts tbody tr')?.dataset.id === '`+fresh["id"].(string)+`'`, `document.querySelector('#alerts tbody tr')?.dataset.id`)
+	b.waitJS("the counts after it", 10*time.Second, `document.querySelector('.card[data-severity=total] .n').textContent === '13'`, `document.querySelector('#cards').textContent`)
+	if got, want := b.shown(), countOf(alerts); !got.equal(want) {
+		t.Errorf("after the live alert the page counts\n%v\nposted\n%v", got, want)
+	}
+	if ok, err := eval[bool](b, `window.notReloaded === true`); err != nil || !ok {
+		t.Error("the page reloaded to show the new alert")
+	}
+	b.shot("live")
+
+	// Filters: severity (a click), entity (typed), time window (the menu);
+	// each kept in the URL.
+	b.run("severity High", chromedp.Click(chromedp.CSS(`#f-severity input[value=High]`), chromedp.NodeVisible))
+	b.rowsAre("only High", where(func(a map[string]any) bool { return a["severity"] == "High" }))
+	if u := b.jsString(`location.search`); u != "?severity=High" {
+		t.Errorf("URL %q after the severity filter", u)
+	}
+	b.shot("filter-severity")
+	b.run("clear", chromedp.Click(chromedp.CSS(`#f-clear`), chromedp.NodeVisible))
+	b.rowsAre("all again", where(func(map[string]any) bool { return true }))
+	b.run("/", key("/"))
+	if got := b.jsString(`document.activeElement.id`); got != "f-entity" {
+		t.Errorf("/ focused %q, want the entity filter", got)
+	}
+	// A synthesized key press types its character even when the page
+	// cancels the keydown (a real one does not): clear what "/" left.
+	b.run("entity host-b", chromedp.Evaluate[chromedp.Void](`document.querySelector('#f-entity').value = ''`), chromedp.SendKeys(chromedp.CSS(`#f-entity`), "host-b\r"))
+	b.rowsAre("only host-b", where(func(a map[string]any) bool { return a["entity"] == "host-b" }))
+	b.waitJS("host-b's counts", 10*time.Second, `document.querySelector('.card[data-severity=total] .n').textContent === '4'`, `document.querySelector('#cards').textContent`)
+	b.shot("filter-entity")
+	b.run("clear", chromedp.Click(chromedp.CSS(`#f-clear`), chromedp.NodeVisible))
+	b.run("window 24h", chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('#f-since'); s.value = '24h'; s.dispatchEvent(new Event('change')); })()`))
+	b.rowsAre("the last 24 hours", where(func(a map[string]any) bool {
+		return !strings.HasPrefix(a["message"].(string), "old ")
+	}))
+	if u := b.jsString(`location.search`); u != "?since=24h" {
+		t.Errorf("URL %q after the window filter", u)
+	}
+	b.shot("filter-window")
+
+	// The entity view, from the list of entities.
+	b.run("entity view", chromedp.Click(chromedp.CSS(`#by-entity a[data-key="host-a"]`), chromedp.NodeVisible))
+	b.waitJS("the entity view", 10*time.Second, `document.querySelector('#view-title').textContent === 'Entity host-a'`, `document.querySelector('#view-title').textContent`)
+	b.rowsAre("host-a's alerts in the window", where(func(a map[string]any) bool {
+		return a["entity"] == "host-a" && !strings.HasPrefix(a["message"].(string), "old ")
+	}))
+	b.shot("entity")
+
+	// The detail view of one alert, from its row.
+	beacon := idOf["beacon to rare domain"]
+	b.run("open the alert", chromedp.Click(chromedp.CSS(`#alerts tbody tr[data-id="`+beacon+`"] td.message a`), chromedp.NodeVisible))
+	b.waitJS("the detail view", 10*time.Second, `!document.querySelector('#detail').hidden && document.querySelector('#techniques').textContent.includes('T1021.002')`, `document.querySelector('#detail').textContent`)
+	for _, want := range []string{"T1071 Application Layer Protocol", "Lateral Movement", "Command and Control", "lstm", "smb_sessions", beacon} {
+		if !strings.Contains(b.jsString(`document.querySelector('#detail').textContent`), want) {
+			t.Errorf("the detail view lacks %q", want)
+		}
+	}
+	b.shot("detail")
+	b.run("Esc", key("\x1b"))
+	b.waitJS("back in the entity view", 5*time.Second, `!document.querySelector('#overview').hidden && location.hash === '#entity/host-a'`, `location.hash`)
+	b.run("home", chromedp.Click(chromedp.CSS(`#home`), chromedp.NodeVisible))
+	b.rowsAre("everything", where(func(map[string]any) bool { return true }))
+
+	// Redis stopped: writes fall back to bolt and the banner says so; Redis
+	// back: the backlog is replayed and the banner goes.
+	if err := redis.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	during := sample("", "High", "host-d", "kafka", time.Now().UTC(), "stored while Redis is down")
+	during["id"] = post(t, base, during)[0]
+	alerts = append(alerts, during)
+	b.waitJS("the degraded banner", 30*time.Second, `!document.querySelector('#banner').hidden && document.querySelector('#banner').dataset.kind === 'degraded'`, `document.querySelector('#banner').textContent`)
+	t.Logf("banner: %s", b.jsString(`document.querySelector('#banner').textContent`))
+	b.shot("degraded")
+	if err := redis.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b.waitJS("the banner gone", 60*time.Second, `document.querySelector('#banner').hidden`, `document.querySelector('#banner').textContent`)
+	b.rowsAre("every alert, the one stored while degraded included", where(func(map[string]any) bool { return true }))
+	b.waitJS("the counts after recovery", 15*time.Second, `document.querySelector('.card[data-severity=total] .n').textContent === '14'`, `document.querySelector('#cards').textContent`)
+	if got, want := b.shown(), countOf(alerts); !got.equal(want) {
+		t.Errorf("after recovery the page counts\n%v\nposted\n%v", got, want)
+	}
+	b.shot("recovered")
+}
