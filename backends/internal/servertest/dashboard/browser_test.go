@@ -20,9 +20,13 @@ var chromiumNames = []string{"chromium", "chromium-browser", "google-chrome", "g
 
 // chromium returns the browser's path, or skips the test with one line
 // saying how to get it; under ALERTSTORE_REQUIRE_DOCKER=1 (CI) it fails
-// instead, as a missing container image does.
+// instead, as a missing container image does. -short skips the browser
+// tests, as it does the container tests.
 func chromium(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("dashboard: needs a browser; not run under -short")
+	}
 	if p := os.Getenv("ALERTSTORE_CHROMIUM"); p != "" {
 		return p
 	}
