@@ -148,7 +148,7 @@ function syncForm() {
     box.checked = f.severity.includes(box.value);
   }
   $('f-source').value = f.source_type;
-  $('f-entity').value = f.entity;
+  $('f-entity').value = state.view.name === 'entity' ? state.view.arg : f.entity;
   $('f-since').value = f.since;
   if ($('f-since').value !== f.since) {
     // a window the menu does not offer (typed into the URL): add it
@@ -649,16 +649,18 @@ function toggleTZ() {
 
 function start() {
   readURL();
+  // A filter applied in the entity view is the overview with the entity
+  // filter (the form shows the view's entity), the same alerts.
+  const applyForm = () => {
+    readForm();
+    go(state.view.name === 'overview' ? state.view : { name: 'overview', arg: '' });
+  };
   $('filters').addEventListener('submit', (e) => {
     e.preventDefault();
-    readForm();
-    go(state.view.name === 'alert' ? { name: 'overview', arg: '' } : state.view);
+    applyForm();
   });
   for (const el of document.querySelectorAll('#f-severity input, #f-since')) {
-    el.addEventListener('change', () => {
-      readForm();
-      go(state.view.name === 'alert' ? { name: 'overview', arg: '' } : state.view);
-    });
+    el.addEventListener('change', applyForm);
   }
   $('f-clear').addEventListener('click', () => {
     state.filters = { severity: [], source_type: '', entity: '', since: '' };
@@ -693,12 +695,8 @@ function start() {
     loadedKey = null;
     route(null);
   });
+  // popstate comes for back and forward and for a followed #fragment link.
   window.addEventListener('popstate', () => {
-    const before = state.view;
-    readURL();
-    route(before);
-  });
-  window.addEventListener('hashchange', () => {
     const before = state.view;
     readURL();
     route(before);

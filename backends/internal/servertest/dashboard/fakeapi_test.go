@@ -26,10 +26,38 @@ type fakeAPI struct {
 	degraded bool
 	backlog  int
 	changed  chan struct{} // closed and replaced on every add
+
+	// down refuses streams (503) and ends those open; resumes records
+	// the Last-Event-ID of every stream request that sent one.
+	down    bool
+	cut     chan struct{} // closed to end the open streams
+	resumes []string
 }
 
 func newFakeAPI(token string) *fakeAPI {
-	return &fakeAPI{token: token, changed: make(chan struct{})}
+	return &fakeAPI{token: token, changed: make(chan struct{}), cut: make(chan struct{})}
+}
+
+// streamsDown ends every open stream and refuses new ones until
+// streamsUp, as a server restarting would.
+func (f *fakeAPI) streamsDown() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down = true
+	close(f.cut)
+	f.cut = make(chan struct{})
+}
+
+func (f *fakeAPI) streamsUp() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down = false
+}
+
+func (f *fakeAPI) resumedFrom() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.resumes)
 }
 
 func (f *fakeAPI) add(alerts ...map[string]any) {
@@ -206,9 +234,17 @@ func (f *fakeAPI) status(w http.ResponseWriter, r *http.Request) {
 // given in Last-Event-ID, the alert's position), each once.
 func (f *fakeAPI) stream(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
-	pos := len(f.alerts)
+	pos, down, cut := len(f.alerts), f.down, f.cut
+	id := r.Header.Get("Last-Event-ID")
+	if id != "" {
+		f.resumes = append(f.resumes, id)
+	}
 	f.mu.Unlock()
-	if id := r.Header.Get("Last-Event-ID"); id != "" {
+	if down {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": map[string]string{"code": "unavailable", "message": "restarting"}})
+		return
+	}
+	if id != "" {
 		pos, _ = strconv.Atoi(id)
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -229,11 +265,17 @@ func (f *fakeAPI) stream(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			b, _ := json.Marshal(a)
-			fmt.Fprintf(w, "id: %d\nevent: alert\ndata: %s\n\n", pos, b)
+			nl := "\n"
+			if id != "" {
+				nl = "\r\n" // a resumed stream ends its lines with CRLF: the page must read both
+			}
+			fmt.Fprintf(w, "id: %d%sevent: alert%sdata: %s%s%s", pos, nl, nl, b, nl, nl)
 		}
 		fl.Flush()
 		select {
 		case <-changed:
+		case <-cut:
+			return
 		case <-r.Context().Done():
 			return
 		}

@@ -78,11 +78,25 @@ func TestPageAgainstFakeAPI(t *testing.T) {
 	b.waitJS("counts after the live alert", 10*time.Second, `document.querySelector('.card[data-severity=total] .n').textContent === '4'`, `document.querySelector('#cards').textContent`)
 	b.shot("live")
 
+	// The stream breaks; an alert is stored meanwhile; the page reconnects
+	// with the last event id it saw and gets that alert once.
+	api.streamsDown()
+	b.waitJS("the page to notice", 10*time.Second, `document.querySelector('#live').dataset.state === 'reconnecting'`, `document.querySelector('#live').dataset.state`)
+	api.add(sample("a5", "Low", "host3", "zeek", now, "stored while the stream was down"))
+	api.streamsUp()
+	b.waitJS("the missed alert", 15*time.Second, `document.querySelector('#alerts tbody tr')?.dataset.id === 'a5'`, `[...document.querySelectorAll('#alerts tbody tr')].map(r => r.dataset.id).join()`)
+	if got := b.rows(); !slices.Equal(got, []string{"a5", "a4", "a3", "a2", "a1"}) {
+		t.Errorf("rows after the reconnect %v, want a5 a4 a3 a2 a1", got)
+	}
+	if got := api.resumedFrom(); len(got) == 0 || got[len(got)-1] != "4" {
+		t.Errorf("the page resumed with Last-Event-ID %q, want the id of a4's event (4) last", got)
+	}
+
 	// Keys: j j selects the second row, Enter opens it, Esc goes back.
 	b.run("j j Enter", chromedp.Click(chromedp.CSS("#view-title"), chromedp.NodeVisible), key("j"), key("j"), key("\r"))
-	b.waitJS("the detail view", 5*time.Second, `!document.querySelector('#detail').hidden && document.querySelector('#techniques').textContent.includes('T1021.002')`, `document.querySelector('#detail').textContent`)
-	if got := b.jsString(`location.hash`); got != "#alert/a3" {
-		t.Errorf("j j Enter opened %s, want #alert/a3", got)
+	b.waitJS("the detail view", 5*time.Second, `!document.querySelector('#detail').hidden && document.querySelector('#techniques').textContent.includes('T1021.002') && document.querySelector('#detail-title').textContent === 'new live alert'`, `document.querySelector('#detail').textContent`)
+	if got := b.jsString(`location.hash`); got != "#alert/a4" {
+		t.Errorf("j j Enter opened %s, want #alert/a4", got)
 	}
 	for _, want := range []string{"Lateral Movement", "Command and Control"} {
 		if !strings.Contains(b.jsString(`document.querySelector('#tactics').textContent`), want) {
