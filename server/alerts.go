@@ -101,6 +101,7 @@ func (s *Server) postJSON(w http.ResponseWriter, r *http.Request) {
 		alerts = append(alerts, a)
 	}
 	if len(bad) > 0 {
+		s.countRejected(len(bad))
 		status, code := http.StatusBadRequest, wire.CodeInvalidAlert
 		if tooLarge && len(bad) == 1 {
 			status, code = http.StatusRequestEntityTooLarge, wire.CodeTooLarge
@@ -209,6 +210,7 @@ func (s *Server) postNDJSON(w http.ResponseWriter, r *http.Request) {
 				fail(http.StatusBadRequest, wire.CodeBadRequest, "reading the body: "+it.err.Error())
 				return
 			case it.bad != nil:
+				s.countRejected(1)
 				out.Rejected = append(out.Rejected, *it.bad)
 			default:
 				if len(batch) == 0 {
@@ -385,4 +387,12 @@ func (s *Server) count(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, wire.Count{Count: n})
+}
+
+// countRejected counts alerts refused before they reached the store (the
+// store's observer counts those it refused itself).
+func (s *Server) countRejected(n int) {
+	if s.opts.Metrics != nil {
+		s.opts.Metrics.rejectedLines(n)
+	}
 }

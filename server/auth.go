@@ -26,8 +26,8 @@ const (
 	// RoleReader: list, count, summary, status, stream, metrics, and the
 	// driver protocol's reads.
 	RoleReader Role = 1
-	// RoleWriter: store alerts (and, with Options.Admin, clear, drop and
-	// set the cap through the driver protocol). A writer token does not
+	// RoleWriter: store alerts, and clear (with Options.Admin also drop
+	// and set the cap) through the driver protocol. A writer token does not
 	// read: a detector's stolen token shows nothing.
 	RoleWriter Role = 2
 )

@@ -216,7 +216,7 @@ func (s *Server) driverRoutes() []route {
 		{"GET", "/v1/driver/count", RoleReader, s.driverCall(false, s.dCount)},
 		{"GET", "/v1/driver/watch", RoleReader, s.driverCall(false, s.dWatch)},
 		{"GET", "/v1/driver/namespace", RoleReader, s.driverCall(false, s.dNamespaceInfo)},
-		{"POST", "/v1/driver/clear", RoleWriter, s.driverCall(true, s.dClear)},
+		{"POST", "/v1/driver/clear", RoleWriter, s.driverCall(false, s.dClear)},
 		{"POST", "/v1/driver/drop", RoleWriter, s.driverCall(true, s.dDrop)},
 		{"POST", "/v1/driver/cap", RoleWriter, s.driverCall(true, s.dSetCap)},
 	}
@@ -229,7 +229,7 @@ type driverHandler func(w http.ResponseWriter, r *http.Request, ctx context.Cont
 func (s *Server) driverCall(admin bool, h driverHandler, extra ...string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if admin && !s.opts.Admin {
-			writeError(w, http.StatusForbidden, wire.CodeForbidden, "clear, drop and cap through the server are off; start it with --admin, or run the command on the server's host")
+			writeError(w, http.StatusForbidden, wire.CodeForbidden, "drop and cap through the server are off; start it with --admin, or run the command on the server's host")
 			return
 		}
 		ns, err := s.pool.namespaceParams(r.URL.Query(), extra...)
@@ -285,7 +285,7 @@ func (s *Server) dInfo(w http.ResponseWriter, r *http.Request, ctx context.Conte
 		return
 	}
 	writeJSON(w, http.StatusOK, wire.Info{Backend: s.store.Backend(), Capabilities: wire.CapsOf(s.exposed(caps)),
-		Prefix: d.prefix, MaxAlerts: d.cfg.MaxAlerts, MaxAlertBytes: d.cfg.MaxAlertBytes})
+		Prefix: d.prefix, MaxAlerts: d.cfg.MaxAlerts, MaxAlertBytes: d.cfg.MaxAlertBytes, Namespaces: backend.NamespacesOf(d.drv, d.prefix)})
 }
 
 func (s *Server) dPing(w http.ResponseWriter, r *http.Request, ctx context.Context, d *pooled) {

@@ -59,9 +59,10 @@ type Options struct {
 	// other than the store's own: for a server that hosts several
 	// namespaces, and for the conformance suite.
 	AnyNamespace bool
-	// Admin lets writers clear, drop and set the cap of a namespace
-	// through the driver protocol. Off, those answer 403 and the client
-	// declares neither drop nor namespace.
+	// Admin lets writers drop a namespace and set its cap through the
+	// driver protocol. Off, those answer 403 and the client declares
+	// neither drop nor namespace. (A writer may always clear, as the
+	// Redis writer role keeps DEL of its own keys: docs/security.md.)
 	Admin bool
 	// Dashboard, if not nil, answers GET / and /ui/.
 	Dashboard http.Handler

@@ -12,5 +12,6 @@ import (
 	_ "github.com/apt-detection/alertstore/backends/chain"
 	_ "github.com/apt-detection/alertstore/backends/goredis"
 	_ "github.com/apt-detection/alertstore/backends/memory"
+	_ "github.com/apt-detection/alertstore/backends/remote"
 	_ "github.com/apt-detection/alertstore/backends/valkeygo"
 )

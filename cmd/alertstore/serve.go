@@ -32,7 +32,7 @@ func cmdServe(ctx context.Context, env *cliEnv, args []string) (err error) {
 	tlsKey := fs.String("tls-key", "", "TLS private key (PEM)")
 	insecure := fs.Bool("insecure-listen", false, "allow a non-loopback --listen without TLS or tokens")
 	anyNS := fs.Bool("any-namespace", false, "let alertstore+http clients open other namespaces (prefix=) of the DSN")
-	admin := fs.Bool("admin", false, "let writer clients clear, drop and set the cap of a namespace through the server")
+	admin := fs.Bool("admin", false, "let writer clients drop a namespace and set its cap through the server")
 	maxBody := fs.Int64("max-body", 32<<20, "largest JSON body in bytes (NDJSON is streamed; each line is bounded by max_alert_bytes)")
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in flight")
 	if err := parseFlags(fs, args); err != nil {

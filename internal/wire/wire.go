@@ -157,6 +157,9 @@ type Info struct {
 	Prefix        string `json:"prefix"`
 	MaxAlerts     int    `json:"max_alerts"`
 	MaxAlertBytes int    `json:"max_alert_bytes"`
+	// Namespaces are where the served driver really writes
+	// (backend.NamespacesOf): one per tier of a chain.
+	Namespaces []backend.Namespace `json:"namespaces"`
 }
 
 // Entries is the body of an append and the answer of a scan. Data is
