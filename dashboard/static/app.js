@@ -170,7 +170,7 @@ function readForm() {
 
 function showError(err) {
   if (err instanceof AuthError) {
-    askToken();
+    askToken(err);
     return;
   }
   $('error').textContent = String(err && err.message ? err.message : err);
@@ -415,7 +415,7 @@ async function showDetail(id) {
     }
   } catch (err) {
     if (err instanceof AuthError) {
-      askToken();
+      askToken(err);
       return;
     }
     if (my === detailGen && !known) {
@@ -495,7 +495,7 @@ async function pollStatus() {
     banner(s, null);
   } catch (err) {
     if (err instanceof AuthError) {
-      askToken();
+      askToken(err);
     } else {
       banner(null, err);
     }
@@ -560,7 +560,9 @@ function banner(s, err) {
 
 let asking = false;
 
-function askToken() {
+// askToken shows the token form, saying why the server refused (err: the
+// AuthError with the server's message).
+function askToken(err) {
   if (asking) {
     return;
   }
@@ -568,7 +570,10 @@ function askToken() {
   if (live) {
     live.stop();
   }
-  $('auth-message').textContent = token() ? 'The server refused the token. Enter a reader token.' : 'The server needs a reader token.';
+  const why = err && err.message ? ' (' + err.message + ')' : '';
+  $('auth-message').textContent = token() ?
+    'The server refused the token' + why + '. Enter a reader token.' :
+    'The server needs a reader token' + why + '.';
   $('auth').hidden = false;
   $('token').value = '';
   $('token').focus();

@@ -56,10 +56,10 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// serve starts `alertstore serve` on dsn on a free loopback port and
-// returns the URL it prints. The process is stopped with SIGTERM at the
+// serve starts `alertstore serve` on dsn on a free loopback port, with
+// the given extra environment, and returns the URL it prints. The process is stopped with SIGTERM at the
 // end of the test; its log is shown when the test failed.
-func serve(t *testing.T, bin, dsn string) string {
+func serve(t *testing.T, bin, dsn string, env ...string) string {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--dsn", dsn, "--listen", "127.0.0.1:0")
 	for _, kv := range os.Environ() {
@@ -68,6 +68,7 @@ func serve(t *testing.T, bin, dsn string) string {
 		}
 	}
 	cmd.Env = append(cmd.Env, "ALERTSTORE_DATA_DIR="+t.TempDir())
+	cmd.Env = append(cmd.Env, env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -116,14 +117,28 @@ func serve(t *testing.T, bin, dsn string) string {
 	return ""
 }
 
-// post stores alerts through the API and returns their ids.
+// The tokens the end-to-end server requires: the page reads with the
+// reader's, the test stores with the writer's.
+const (
+	readerToken = "reader-0123456789abcdef"
+	writerToken = "writer-0123456789abcdef"
+)
+
+// post stores alerts through the API with the writer token and returns
+// their ids.
 func post(t *testing.T, base string, alerts ...map[string]any) []string {
 	t.Helper()
 	body, err := json.Marshal(alerts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Post(base+"v1/alerts", "application/json", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, base+"v1/alerts", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+writerToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +220,8 @@ func (b *browser) rowsAre(what string, want []string) {
 
 // TestDashboardEndToEnd runs the real binary, `alertstore serve` on a chain
 // of Redis (a container) then bolt, posts alerts over HTTP, and checks the
-// dashboard in headless Chromium as a user sees it: the table fills, the
+// dashboard in headless Chromium as a user sees it: it asks for a reader
+// token (a writer's is refused: it does not read), then the table fills, the
 // counts match, a new alert appears live, the filters (severity, entity,
 // time window) and the entity view show what they should, the detail view
 // shows the MITRE techniques, and the degraded banner shows while Redis is
@@ -223,7 +239,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 	}
 	dsn := chain.FormatDSN("redis://"+redis.Addr()+"/0?prefix=dashboard-e2e:", "bolt://"+filepath.Join(dir, "alerts.db")) +
 		"&tier_timeout=500ms&probe_interval=100ms&probe_max=500ms"
-	base := serve(t, bin, dsn)
+	base := serve(t, bin, dsn, "ALERTSTORE_READER_TOKEN="+readerToken, "ALERTSTORE_WRITER_TOKEN="+writerToken)
 
 	now := time.Now().UTC()
 	alerts := []map[string]any{
@@ -257,7 +273,11 @@ func TestDashboardEndToEnd(t *testing.T) {
 	}
 
 	b := startBrowser(t)
-	b.run("open the dashboard", chromedp.Navigate(base))
+	b.run("open the dashboard", chromedp.Navigate(base), chromedp.WaitVisible(chromedp.CSS("#auth")))
+	b.shot("token")
+	b.run("a writer token", chromedp.SendKeys(chromedp.CSS("#token"), writerToken+"\r"))
+	b.waitJS("the token refused", 10*time.Second, `!document.querySelector('#auth').hidden && document.querySelector('#auth-message').textContent.includes('refused')`, `document.querySelector('#auth-message').textContent`)
+	b.run("the reader token", chromedp.SendKeys(chromedp.CSS("#token"), readerToken+"\r"))
 	b.rowsAre("the table to fill", ids)
 	if got := b.rows(); got[0] != idOf["beacon to rare domain"] {
 		t.Errorf("first row %s, want the newest alert", got[0])
