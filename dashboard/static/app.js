@@ -14,7 +14,8 @@ import { h, sevBadge, scalar, value, table, mitreOf, attackItem, modelsView } fr
 
 const pageSize = 100;
 const statusEvery = 2000; // ms between /v1/status polls
-const summaryDelay = 400; // ms to gather live alerts before counting again
+const summaryDelay = 500; // ms to gather live alerts before counting again
+const maxRows = 2000; // live alerts beyond it push the oldest rows out
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -28,6 +29,7 @@ let gen = 0; // reload generation: answers of an older one are dropped
 let alerts = []; // shown in the table, newest first
 let ids = new Set();
 let next = '';
+let trimmed = false; // live alerts pushed rows out (and the cursor with them)
 let selected = -1;
 let live = null; // the AlertStream
 let liveSince = []; // alerts the stream brought during a reload
@@ -217,6 +219,7 @@ async function reload() {
     alerts = liveSince.filter((a) => !pageIds.has(a.id)).concat(pageAlerts);
     ids = new Set(alerts.map((a) => a.id));
     next = page.next || '';
+    trimmed = false;
     selected = -1; // j selects the first row
     renderSummary(summary);
     renderTable();
@@ -269,10 +272,35 @@ function arrived(a) {
   }
   const body = $('alerts').tBodies[0];
   body.prepend(row(a, true));
+  // A page left open on a busy store keeps its newest rows only; paging
+  // on from there would leave a gap, so the cursor goes with them.
+  while (alerts.length > maxRows) {
+    const old = alerts.pop();
+    ids.delete(old.id);
+    body.lastElementChild.remove();
+    next = '';
+    trimmed = true;
+    $('more').hidden = true;
+    $('trimmed').hidden = false;
+  }
+  if (selected >= alerts.length) {
+    selected = alerts.length - 1;
+  }
   renumber();
   $('empty').hidden = true;
-  clearTimeout(summaryTimer);
-  summaryTimer = setTimeout(refreshSummary, summaryDelay);
+  recount();
+}
+
+// recount asks for the counts again within summaryDelay: at most once per
+// delay however fast alerts arrive (a timer already set is kept, so a
+// steady stream cannot postpone the count forever).
+function recount() {
+  if (!summaryTimer) {
+    summaryTimer = setTimeout(() => {
+      summaryTimer = 0;
+      refreshSummary();
+    }, summaryDelay);
+  }
 }
 
 async function refreshSummary() {
@@ -353,6 +381,7 @@ function renderTable() {
   renumber();
   $('empty').hidden = alerts.length > 0;
   $('more').hidden = !next;
+  $('trimmed').hidden = !trimmed;
   $('time-head').textContent = 'Time (' + zoneName(state.tz) + ')';
 }
 
@@ -549,8 +578,7 @@ function banner(s, err) {
     if (lastStatus.startsWith('degraded:') && kind !== 'degraded' && state.view.name !== 'alert') {
       reload();
     } else {
-      clearTimeout(summaryTimer);
-      summaryTimer = setTimeout(refreshSummary, summaryDelay);
+      recount();
     }
   }
   lastStatus = now;

@@ -113,6 +113,15 @@ func (b *browser) record(m chromedp.ConsoleMessage) {
 	}
 }
 
+// take returns the problems recorded so far and forgets them.
+func (b *browser) take() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p := b.problems
+	b.problems = nil
+	return p
+}
+
 // run runs actions with a deadline; on failure it keeps a screenshot and
 // fails the test.
 func (b *browser) run(what string, actions ...chromedp.Action[chromedp.Void]) {

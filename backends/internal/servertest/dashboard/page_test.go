@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -132,4 +133,56 @@ func TestPageAgainstFakeAPI(t *testing.T) {
 	b.shot("degraded")
 	api.setDegraded(false, 0)
 	b.waitJS("the banner gone", 10*time.Second, `document.querySelector('#banner').hidden`, `document.querySelector('#banner').textContent`)
+
+	// A page left open on a busy store keeps its newest 2000 rows.
+	var burst []map[string]any
+	for i := range 2000 {
+		burst = append(burst, sample(fmt.Sprintf("burst-%04d", i), "Info", "host9", "zeek", now, "burst"))
+	}
+	api.add(burst...)
+	b.waitJS("the burst", 20*time.Second, `document.querySelector('#alerts tbody tr')?.dataset.id === 'burst-1999'`, `document.querySelector('#alerts tbody tr')?.dataset.id`)
+	if got := b.rows(); len(got) != 2000 || got[1999] != "burst-0000" {
+		t.Errorf("after the burst: %d rows, the last %q; want 2000, the 5 older ones pushed out", len(got), got[len(got)-1])
+	}
+	b.waitJS("the note", 5*time.Second, `!document.querySelector('#trimmed').hidden && document.querySelector('#more').hidden`, `document.querySelector('#trimmed').hidden`)
+}
+
+// TestBrowserReportsPageProblems: the tests above pass only while the
+// browser recorded no problem in the page; this one shows the record
+// catches what it must (a script refused by the Content-Security-Policy,
+// an inline style refused, an uncaught exception), so they can fail.
+func TestBrowserReportsPageProblems(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", dashboard.ContentSecurityPolicy)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(`<!doctype html><title>t</title><link rel="icon" href="data:,">` +
+			`<script>window.inline = 1</script><p style="color: red">x</p><script src="/throw.js"></script>`))
+	})
+	mux.HandleFunc("GET /throw.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		_, _ = w.Write([]byte(`throw new Error("boom from the page");`))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	b := startBrowser(t)
+	b.run("open", chromedp.Navigate(srv.URL+"/"))
+	want := []string{"Content Security Policy", "boom from the page"}
+	var got []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		got = append(got, b.take()...)
+		all := strings.Join(got, "\n")
+		if strings.Contains(all, want[0]) && strings.Contains(all, want[1]) {
+			break
+		}
+	}
+	all := strings.Join(got, "\n")
+	for _, w := range want {
+		if !strings.Contains(all, w) {
+			t.Errorf("the browser's record lacks %q; it holds:\n%s", w, all)
+		}
+	}
+	if inline, err := eval[bool](b, `window.inline === 1`); err != nil || inline {
+		t.Errorf("the inline script ran under the policy (%v, %v)", inline, err)
+	}
 }
