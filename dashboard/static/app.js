@@ -345,7 +345,7 @@ function renderSummary(s) {
   trunc.textContent = s.truncated ? `Counted over the newest ${scalar(s.scanned)} alerts.` : '';
   drawTimeline($('timeline'), s.timeline, state.tz);
   const buckets = Array.isArray(s.timeline) ? s.timeline : [];
-  $('bucket').textContent = buckets.length > 1 ? `(${buckets.length} buckets)` : '';
+  $('bucket').textContent = bucketSize(buckets);
   countList($('by-source'), s.by_source_type, (k) => {
     state.filters.source_type = k;
     go(state.view);
@@ -353,6 +353,21 @@ function renderSummary(s) {
   countList($('by-entity'), s.by_entity, (k) => go({ name: 'entity', arg: k }));
   fillDatalist($('source-types'), s.by_source_type);
   fillDatalist($('entities'), s.by_entity);
+}
+
+// bucketSize names the timeline's bucket from the first two starts.
+function bucketSize(buckets) {
+  if (buckets.length < 2) {
+    return '';
+  }
+  const a = parseTime(buckets[0].start);
+  const b = parseTime(buckets[1].start);
+  const min = a && b ? Math.round((b - a) / 60000) : 0;
+  if (min <= 0) {
+    return '';
+  }
+  const size = min % 1440 === 0 ? min / 1440 + ' d' : min % 60 === 0 ? min / 60 + ' h' : min + ' min';
+  return `(per ${size})`;
 }
 
 function countList(ul, counts, pick) {
@@ -376,6 +391,10 @@ function fillDatalist(dl, counts) {
 }
 
 function renderTable() {
+  if (state.view.name === 'entity') {
+    const typed = alerts.find((a) => a.entity === state.view.arg && a.entity_type);
+    $('view-title').textContent = 'Entity ' + state.view.arg + (typed ? ' (' + scalar(typed.entity_type) + ')' : '');
+  }
   const body = $('alerts').tBodies[0];
   body.replaceChildren(...alerts.map((a) => row(a, false)));
   renumber();

@@ -336,7 +336,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 
 	// The entity view, from the list of entities.
 	b.run("entity view", chromedp.Click(chromedp.CSS(`#by-entity a[data-key="host-a"]`), chromedp.NodeVisible))
-	b.waitJS("the entity view", 10*time.Second, `document.querySelector('#view-title').textContent === 'Entity host-a'`, `document.querySelector('#view-title').textContent`)
+	b.waitJS("the entity view", 10*time.Second, `document.querySelector('#view-title').textContent === 'Entity host-a (host)'`, `document.querySelector('#view-title').textContent`)
 	b.rowsAre("host-a's alerts in the window", where(func(a map[string]any) bool {
 		return a["entity"] == "host-a" && !strings.HasPrefix(a["message"].(string), "old ")
 	}))
