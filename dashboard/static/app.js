@@ -343,9 +343,8 @@ function renderSummary(s) {
   const trunc = $('truncated');
   trunc.hidden = !s.truncated;
   trunc.textContent = s.truncated ? `Counted over the newest ${scalar(s.scanned)} alerts.` : '';
-  drawTimeline($('timeline'), s.timeline, state.tz);
-  const buckets = Array.isArray(s.timeline) ? s.timeline : [];
-  $('bucket').textContent = bucketSize(buckets);
+  drawTimeline($('timeline'), s.timeline, state.tz, bucketMs(s));
+  $('bucket').textContent = bucketSize(bucketMs(s));
   countList($('by-source'), s.by_source_type, (k) => {
     state.filters.source_type = k;
     go(state.view);
@@ -355,14 +354,19 @@ function renderSummary(s) {
   fillDatalist($('entities'), s.by_entity);
 }
 
-// bucketSize names the timeline's bucket from the first two starts.
-function bucketSize(buckets) {
-  if (buckets.length < 2) {
-    return '';
+// bucketMs is the timeline's bucket width: the summary's "bucket" (a Go
+// duration such as "15m0s" or "1h0m0s"), else 0.
+function bucketMs(s) {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(typeof s.bucket === 'string' ? s.bucket : '');
+  if (!m || !s.bucket) {
+    return 0;
   }
-  const a = parseTime(buckets[0].start);
-  const b = parseTime(buckets[1].start);
-  const min = a && b ? Math.round((b - a) / 60000) : 0;
+  return ((Number(m[1] || 0) * 60 + Number(m[2] || 0)) * 60 + Number(m[3] || 0)) * 1000;
+}
+
+// bucketSize names the bucket width: "(per 15 min)".
+function bucketSize(ms) {
+  const min = Math.round(ms / 60000);
   if (min <= 0) {
     return '';
   }
@@ -690,7 +694,7 @@ function toggleTZ() {
   syncForm();
   renderTable();
   if (lastSummary) {
-    drawTimeline($('timeline'), lastSummary.timeline, state.tz);
+    drawTimeline($('timeline'), lastSummary.timeline, state.tz, bucketMs(lastSummary));
   }
   if (state.view.name === 'alert') {
     showDetail(state.view.arg);

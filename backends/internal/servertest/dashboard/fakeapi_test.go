@@ -213,7 +213,7 @@ func (f *fakeAPI) summary(w http.ResponseWriter, r *http.Request) {
 		timeline = append(timeline, map[string]any{"start": backend.FormatTimestamp(s), "counts": buckets[s]})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"total": len(all), "scanned": len(all), "truncated": false,
+		"total": len(all), "scanned": len(all), "truncated": false, "bucket": "1h0m0s",
 		"by_severity": bySev, "by_source_type": bySrc, "by_entity": byEnt, "timeline": timeline,
 	})
 }

@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -145,6 +146,31 @@ func TestPageAgainstFakeAPI(t *testing.T) {
 		t.Errorf("after the burst: %d rows, the last %q; want 2000, the 5 older ones pushed out", len(got), got[len(got)-1])
 	}
 	b.waitJS("the note", 5*time.Second, `!document.querySelector('#trimmed').hidden && document.querySelector('#more').hidden`, `document.querySelector('#trimmed').hidden`)
+
+	// The page reads every timestamp spelling alertstore accepts
+	// (docs/alerts.md), naive ones as UTC.
+	for _, tc := range []struct{ name, in, want string }{
+		{"NaiveMicroseconds", `"2025-03-01T12:34:56.789012"`, "2025-03-01T12:34:56.789Z"},
+		{"NaiveSpace", `"2025-03-01 12:34:56"`, "2025-03-01T12:34:56.000Z"},
+		{"NaiveMinutes", `"2025-03-01T12:34"`, "2025-03-01T12:34:00.000Z"},
+		{"Zulu", `"2025-03-01T12:34:56Z"`, "2025-03-01T12:34:56.000Z"},
+		{"OffsetColon", `"2025-03-01T12:34:56+01:00"`, "2025-03-01T11:34:56.000Z"},
+		{"OffsetNoColon", `"2025-03-01T12:34:56+0130"`, "2025-03-01T11:04:56.000Z"},
+		{"OffsetHours", `"2025-03-01T12:34:56-05"`, "2025-03-01T17:34:56.000Z"},
+		{"Nanoseconds", `"2025-03-01T12:34:56.123456789Z"`, "2025-03-01T12:34:56.123Z"},
+		{"NotATime", `"yesterday"`, ""},
+		{"UnixSeconds", `1700000000`, ""},
+	} {
+		t.Run("ParseTime/"+tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+			defer cancel()
+			got, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+				`import('/ui/time.js').then(m => m.parseTime(`+tc.in+`)?.toISOString() ?? '')`, chromedp.EvalAwaitPromise))
+			if err != nil || got != tc.want {
+				t.Errorf("parseTime(%s) = %q (%v), want %q", tc.in, got, err, tc.want)
+			}
+		})
+	}
 }
 
 // TestBrowserReportsPageProblems: the tests above pass only while the
