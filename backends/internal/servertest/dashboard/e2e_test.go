@@ -208,12 +208,12 @@ func (c counts) equal(d counts) bool {
 	return c.total == d.total && maps.Equal(c.bySeverity, d.bySeverity) && maps.Equal(c.bySource, d.bySource) && maps.Equal(c.byEnts, d.byEnts)
 }
 
-// rowsWhere waits until the table shows exactly the alerts of want (ids),
+// rowsAre waits until the table shows exactly the alerts of want (ids),
 // in any order.
 func (b *browser) rowsAre(what string, want []string) {
 	b.t.Helper()
 	w, _ := json.Marshal(slices.Sorted(slices.Values(want)))
-	b.waitJS(what, 15*time.Second,
+	b.waitJS(what, 30*time.Second,
 		`JSON.stringify([...document.querySelectorAll('#alerts tbody tr')].map(r => r.dataset.id).sort()) === `+"`"+string(w)+"`",
 		`[...document.querySelectorAll('#alerts tbody tr')].map(r => r.dataset.id).join(' ')`)
 }
@@ -276,26 +276,26 @@ func TestDashboardEndToEnd(t *testing.T) {
 	b.run("open the dashboard", chromedp.Navigate(base), chromedp.WaitVisible(chromedp.CSS("#auth")))
 	b.shot("token")
 	b.run("a writer token", chromedp.SendKeys(chromedp.CSS("#token"), writerToken+"\r"))
-	b.waitJS("the token refused", 10*time.Second, `!document.querySelector('#auth').hidden && document.querySelector('#auth-message').textContent.includes('refused')`, `document.querySelector('#auth-message').textContent`)
+	b.waitJS("the token refused", 30*time.Second, `!document.querySelector('#auth').hidden && document.querySelector('#auth-message').textContent.includes('refused')`, `document.querySelector('#auth-message').textContent`)
 	b.run("the reader token", chromedp.SendKeys(chromedp.CSS("#token"), readerToken+"\r"))
 	b.rowsAre("the table to fill", ids)
 	if got := b.rows(); got[0] != idOf["beacon to rare domain"] {
 		t.Errorf("first row %s, want the newest alert", got[0])
 	}
-	b.waitJS("the counts", 10*time.Second, `document.querySelector('.card[data-severity=total] .n')?.textContent === '12'`, `document.querySelector('#cards').textContent`)
+	b.waitJS("the counts", 30*time.Second, `document.querySelector('.card[data-severity=total] .n')?.textContent === '12'`, `document.querySelector('#cards').textContent`)
 	if got, want := b.shown(), countOf(alerts); !got.equal(want) {
 		t.Errorf("the page counts\n%v\nposted\n%v", got, want)
 	}
 	b.shot("table")
 
 	// A new alert appears without a reload.
-	b.waitJS("the live stream", 10*time.Second, `document.querySelector('#live').dataset.state === 'live'`, `document.querySelector('#live').dataset.state`)
+	b.waitJS("the live stream", 30*time.Second, `document.querySelector('#live').dataset.state === 'live'`, `document.querySelector('#live').dataset.state`)
 	b.run("mark the page", chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`))
 	fresh := sample("", "Critical", "host-new", "kafka", time.Now().UTC(), "new alert, live")
 	fresh["id"] = post(t, base, fresh)[0]
 	alerts = append(alerts, fresh)
-	b.waitJS("the live alert on top", 15*time.Second, `document.querySelector('#alerts tbody tr')?.dataset.id === '`+fresh["id"].(string)+`'`, `document.querySelector('#alerts tbody tr')?.dataset.id`)
-	b.waitJS("the counts after it", 10*time.Second, `document.querySelector('.card[data-severity=total] .n').textContent === '13'`, `document.querySelector('#cards').textContent`)
+	b.waitJS("the live alert on top", 30*time.Second, `document.querySelector('#alerts tbody tr')?.dataset.id === '`+fresh["id"].(string)+`'`, `document.querySelector('#alerts tbody tr')?.dataset.id`)
+	b.waitJS("the counts after it", 30*time.Second, `document.querySelector('.card[data-severity=total] .n').textContent === '13'`, `document.querySelector('#cards').textContent`)
 	if got, want := b.shown(), countOf(alerts); !got.equal(want) {
 		t.Errorf("after the live alert the page counts\n%v\nposted\n%v", got, want)
 	}
@@ -322,7 +322,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 	// cancels the keydown (a real one does not): clear what "/" left.
 	b.run("entity host-b", chromedp.Evaluate[chromedp.Void](`document.querySelector('#f-entity').value = ''`), chromedp.SendKeys(chromedp.CSS(`#f-entity`), "host-b\r"))
 	b.rowsAre("only host-b", where(func(a map[string]any) bool { return a["entity"] == "host-b" }))
-	b.waitJS("host-b's counts", 10*time.Second, `document.querySelector('.card[data-severity=total] .n').textContent === '4'`, `document.querySelector('#cards').textContent`)
+	b.waitJS("host-b's counts", 30*time.Second, `document.querySelector('.card[data-severity=total] .n').textContent === '4'`, `document.querySelector('#cards').textContent`)
 	b.shot("filter-entity")
 	b.run("clear", chromedp.Click(chromedp.CSS(`#f-clear`), chromedp.NodeVisible))
 	b.run("window 24h", chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('#f-since'); s.value = '24h'; s.dispatchEvent(new Event('change')); })()`))
@@ -336,7 +336,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 
 	// The entity view, from the list of entities.
 	b.run("entity view", chromedp.Click(chromedp.CSS(`#by-entity a[data-key="host-a"]`), chromedp.NodeVisible))
-	b.waitJS("the entity view", 10*time.Second, `document.querySelector('#view-title').textContent === 'Entity host-a (host)'`, `document.querySelector('#view-title').textContent`)
+	b.waitJS("the entity view", 30*time.Second, `document.querySelector('#view-title').textContent === 'Entity host-a (host)'`, `document.querySelector('#view-title').textContent`)
 	b.rowsAre("host-a's alerts in the window", where(func(a map[string]any) bool {
 		return a["entity"] == "host-a" && !strings.HasPrefix(a["message"].(string), "old ")
 	}))
@@ -345,7 +345,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 	// The detail view of one alert, from its row.
 	beacon := idOf["beacon to rare domain"]
 	b.run("open the alert", chromedp.Click(chromedp.CSS(`#alerts tbody tr[data-id="`+beacon+`"] td.message a`), chromedp.NodeVisible))
-	b.waitJS("the detail view", 10*time.Second, `!document.querySelector('#detail').hidden && document.querySelector('#techniques').textContent.includes('T1021.002')`, `document.querySelector('#detail').textContent`)
+	b.waitJS("the detail view", 30*time.Second, `!document.querySelector('#detail').hidden && document.querySelector('#techniques').textContent.includes('T1021.002')`, `document.querySelector('#detail').textContent`)
 	for _, want := range []string{"T1071 Application Layer Protocol", "Lateral Movement", "Command and Control", "lstm", "smb_sessions", beacon} {
 		if !strings.Contains(b.jsString(`document.querySelector('#detail').textContent`), want) {
 			t.Errorf("the detail view lacks %q", want)
@@ -353,7 +353,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 	}
 	b.shot("detail")
 	b.run("Esc", key("\x1b"))
-	b.waitJS("back in the entity view", 5*time.Second, `!document.querySelector('#overview').hidden && location.hash === '#entity/host-a'`, `location.hash`)
+	b.waitJS("back in the entity view", 30*time.Second, `!document.querySelector('#overview').hidden && location.hash === '#entity/host-a'`, `location.hash`)
 	b.run("home", chromedp.Click(chromedp.CSS(`#home`), chromedp.NodeVisible))
 	b.rowsAre("everything", where(func(map[string]any) bool { return true }))
 
@@ -371,9 +371,9 @@ func TestDashboardEndToEnd(t *testing.T) {
 	if err := redis.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	b.waitJS("the banner gone", 60*time.Second, `document.querySelector('#banner').hidden`, `document.querySelector('#banner').textContent`)
+	b.waitJS("the banner gone", 90*time.Second, `document.querySelector('#banner').hidden`, `document.querySelector('#banner').textContent`)
 	b.rowsAre("every alert, the one stored while degraded included", where(func(map[string]any) bool { return true }))
-	b.waitJS("the counts after recovery", 15*time.Second, `document.querySelector('.card[data-severity=total] .n').textContent === '14'`, `document.querySelector('#cards').textContent`)
+	b.waitJS("the counts after recovery", 30*time.Second, `document.querySelector('.card[data-severity=total] .n').textContent === '14'`, `document.querySelector('#cards').textContent`)
 	if got, want := b.shown(), countOf(alerts); !got.equal(want) {
 		t.Errorf("after recovery the page counts\n%v\nposted\n%v", got, want)
 	}
