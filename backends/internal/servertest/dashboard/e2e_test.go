@@ -304,14 +304,21 @@ func TestDashboardEndToEnd(t *testing.T) {
 	}
 	b.shot("live")
 
-	// Filters: severity (a click), entity (typed), time window (the menu);
-	// each kept in the URL.
+	// Filters: severity (a click), source type (from its count), entity
+	// (typed), time window (the menu); each kept in the URL.
 	b.run("severity High", chromedp.Click(chromedp.CSS(`#f-severity input[value=High]`), chromedp.NodeVisible))
 	b.rowsAre("only High", where(func(a map[string]any) bool { return a["severity"] == "High" }))
 	if u := b.jsString(`location.search`); u != "?severity=High" {
 		t.Errorf("URL %q after the severity filter", u)
 	}
 	b.shot("filter-severity")
+	b.run("clear", chromedp.Click(chromedp.CSS(`#f-clear`), chromedp.NodeVisible))
+	b.rowsAre("all again", where(func(map[string]any) bool { return true }))
+	b.run("source type suricata", chromedp.Click(chromedp.CSS(`#by-source a[data-key="suricata"]`), chromedp.NodeVisible))
+	b.rowsAre("only suricata", where(func(a map[string]any) bool { return a["source"].(map[string]any)["type"] == "suricata" }))
+	if u := b.jsString(`location.search`); u != "?source_type=suricata" {
+		t.Errorf("URL %q after the source type filter", u)
+	}
 	b.run("clear", chromedp.Click(chromedp.CSS(`#f-clear`), chromedp.NodeVisible))
 	b.rowsAre("all again", where(func(map[string]any) bool { return true }))
 	b.run("/", key("/"))
