@@ -147,6 +147,15 @@ func TestPageAgainstFakeAPI(t *testing.T) {
 	}
 	b.waitJS("the note", 30*time.Second, `!document.querySelector('#trimmed').hidden && document.querySelector('#more').hidden`, `document.querySelector('#trimmed').hidden`)
 
+	// A fresh load shows the newest page; "Load more" follows the cursor.
+	b.run("reload", chromedp.Reload())
+	b.waitJS("the first page", 30*time.Second, `document.querySelectorAll('#alerts tbody tr').length === 100 && !document.querySelector('#more').hidden`, `document.querySelectorAll('#alerts tbody tr').length`)
+	b.run("load more", chromedp.Click(chromedp.CSS(`#more`), chromedp.NodeVisible))
+	b.waitJS("the second page", 30*time.Second, `document.querySelectorAll('#alerts tbody tr').length === 200`, `document.querySelectorAll('#alerts tbody tr').length`)
+	if got := b.rows(); got[0] != "burst-1999" || got[199] != "burst-1800" {
+		t.Errorf("after Load more: rows %s..%s, want burst-1999..burst-1800", got[0], got[len(got)-1])
+	}
+
 	// The page reads every timestamp spelling alertstore accepts
 	// (docs/alerts.md), naive ones as UTC.
 	for _, tc := range []struct{ name, in, want string }{
