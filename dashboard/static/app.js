@@ -577,7 +577,10 @@ function banner(s, err) {
     const tiers = chain && Array.isArray(chain.tiers) ? chain.tiers : [];
     const down = tiers.filter((t) => t && t.healthy === false).map(tierName);
     const plural = (n) => n + ' alert' + (n === 1 ? '' : 's');
-    if (s.degraded || s.healthy === false) {
+    if (!chain && s.healthy === false) {
+      kind = 'degraded';
+      text = 'The store does not answer' + (s.error ? ': ' + String(s.error) : '') + '.';
+    } else if (s.degraded || s.healthy === false) {
       kind = 'degraded';
       text = 'Store degraded' +
         (down.length ? ': ' + down.join(', ') + (down.length > 1 ? ' are' : ' is') + ' down' : '') +

@@ -25,6 +25,7 @@ type fakeAPI struct {
 	alerts   []map[string]any // oldest first
 	degraded bool
 	backlog  int
+	plain    string // not "": the status of a plain (non-chain) store that fails with this error
 	changed  chan struct{} // closed and replaced on every add
 
 	// down refuses streams (503) and ends those open; resumes records
@@ -72,6 +73,12 @@ func (f *fakeAPI) setDegraded(d bool, backlog int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.degraded, f.backlog = d, backlog
+}
+
+func (f *fakeAPI) setPlainFailing(err string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.plain = err
 }
 
 func (f *fakeAPI) routes(mux *http.ServeMux) {
@@ -221,6 +228,10 @@ func (f *fakeAPI) summary(w http.ResponseWriter, r *http.Request) {
 func (f *fakeAPI) status(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.plain != "" {
+		writeJSON(w, http.StatusOK, map[string]any{"backend": "bolt", "healthy": false, "error": f.plain, "degraded": false, "count": 0, "max_alerts": 1000, "chain": nil})
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"backend": "chain", "healthy": !f.degraded, "degraded": f.degraded, "count": len(f.alerts), "max_alerts": 1000,
 		"chain": map[string]any{

@@ -134,6 +134,10 @@ func TestPageAgainstFakeAPI(t *testing.T) {
 	b.shot("degraded")
 	api.setDegraded(false, 0)
 	b.waitJS("the banner gone", 30*time.Second, `document.querySelector('#banner').hidden`, `document.querySelector('#banner').textContent`)
+	api.setPlainFailing("backend unavailable: bolt file locked")
+	b.waitJS("the banner of a failing plain store", 30*time.Second, `document.querySelector('#banner').textContent === 'The store does not answer: backend unavailable: bolt file locked.'`, `document.querySelector('#banner').textContent`)
+	api.setPlainFailing("")
+	b.waitJS("the banner gone again", 30*time.Second, `document.querySelector('#banner').hidden`, `document.querySelector('#banner').textContent`)
 
 	// A page left open on a busy store keeps its newest 2000 rows.
 	var burst []map[string]any
