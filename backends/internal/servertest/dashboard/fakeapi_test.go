@@ -25,7 +25,7 @@ type fakeAPI struct {
 	alerts   []map[string]any // oldest first
 	degraded bool
 	backlog  int
-	plain    string // not "": the status of a plain (non-chain) store that fails with this error
+	plain    string        // not "": the status of a plain (non-chain) store that fails with this error
 	changed  chan struct{} // closed and replaced on every add
 
 	// down refuses streams (503) and ends those open; resumes records
