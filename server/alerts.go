@@ -225,6 +225,16 @@ func (s *Server) postNDJSON(w http.ResponseWriter, r *http.Request) {
 					}
 				}
 			}
+		case <-ctx.Done():
+			// Shutdown (or the client went away): store what was read,
+			// and say what was stored. The rest of the body is not read.
+			if err := flush(); err != nil {
+				status, code := wire.CodeOf(err)
+				fail(status, code, errMessage(err))
+				return
+			}
+			fail(http.StatusServiceUnavailable, wire.CodeClosed, "the server is shutting down")
+			return
 		case <-timer.C:
 			if err := flush(); err != nil {
 				status, code := wire.CodeOf(err)
