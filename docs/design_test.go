@@ -124,6 +124,13 @@ var importRules = []importRule{
 		Required: []string{"./conformance"},
 	},
 	{
+		Name:     "ServerLinksNoClientLibrary",
+		Rule:     "the HTTP server, the client backend and their protocol link no client library (go-redis, valkey-go, bbolt): the server opens storage by DSN through the registry, the client speaks HTTP only",
+		From:     []string{"./server/...", "./backends/remote/...", "./internal/wire/..."},
+		Forbid:   []string{goRedis, valkeyGo, bbolt},
+		Required: []string{"./server", "./backends/remote", "./internal/wire"},
+	},
+	{
 		Name: "LibraryLinksNoContainers",
 		Rule: "no library package links container code; only the container helpers and the tests built on them do",
 		From: []string{"./..."},
@@ -341,6 +348,9 @@ func TestImportRulesCanFail(t *testing.T) {
 		"LibraryLinksNoContainers": {
 			m("backends/goredis"): pkg(m("backends/goredis"), "github.com/testcontainers/testcontainers-go"),
 		},
+		"ServerLinksNoClientLibrary": {
+			m("server"): pkg(m("server"), m("backends/chain"), "go.etcd.io/bbolt"),
+		},
 	}
 	allowed := map[string]*listedPackage{
 		m("backends/goredis"):                       pkg(m("backends/goredis"), m("backends/goredis/internal/x"), m("backends/internal/redisconf"), "github.com/redis/go-redis/v9"),
@@ -360,6 +370,8 @@ func TestImportRulesCanFail(t *testing.T) {
 		m("dashboard"):                              pkg(m("dashboard"), "embed", "net/http"),
 		m("backends/memory"):                        pkg(m("backends/memory"), m("backends/internal/notify"), m("registry")),
 		m("backends/chain"):                         pkg(m("backends/chain"), m("registry")),
+		m("server"):                                 pkg(m("server"), m("backends/chain"), m("internal/wire"), m("registry")),
+		m("backends/remote"):                        pkg(m("backends/remote"), m("internal/wire"), m("registry")),
 		m("backends/goredis/internal/y"):            pkg(m("backends/goredis/internal/y")),
 		m("backends/valkeygo/internal/whatever"):    pkg(m("backends/valkeygo/internal/whatever"), m("backends/valkeygo")),
 	}

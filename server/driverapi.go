@@ -133,6 +133,22 @@ func (p *pool) namespaceParams(q url.Values, extra ...string) (url.Values, error
 	if ns.Get("prefix") == "" {
 		ns.Set("prefix", own)
 	}
+	if !p.s.opts.AnyNamespace {
+		// The server's own namespace: a client may ask for less than the
+		// server keeps, never more (a writer must not grow the server's
+		// disk or memory beyond what its operator chose).
+		cfg := p.s.store.Config()
+		for _, b := range []struct {
+			name string
+			max  int
+		}{{"max_alerts", cfg.MaxAlerts}, {"max_alert_bytes", cfg.MaxAlertBytes}} {
+			if v := ns.Get(b.name); v != "" {
+				if n, err := strconv.Atoi(v); err != nil || n > b.max {
+					return nil, &denied{msg: fmt.Sprintf("%s=%s is over this server's %d (start it with --any-namespace to let clients choose)", b.name, v, b.max)}
+				}
+			}
+		}
+	}
 	return ns, nil
 }
 

@@ -28,7 +28,7 @@ var storeSeq atomic.Int64
 // newTest starts a Server over a fresh named mem:// store.
 func newTest(t *testing.T, opts Options) (*Server, *backend.Store, *httptest.Server) {
 	t.Helper()
-	dsn := fmt.Sprintf("mem://servertest%d?max_alerts=5000", storeSeq.Add(1))
+	dsn := fmt.Sprintf("mem://servertest%d?max_alerts=50000", storeSeq.Add(1))
 	st, err := registry.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -761,5 +761,40 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(string(a.body), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+}
+
+// TestDriverNamespaceBounds: without AnyNamespace, the driver protocol
+// serves the store's own prefix only, with at most its cap and size
+// bound; unknown parameters are refused.
+func TestDriverNamespaceBounds(t *testing.T) {
+	_, st, hs := newTest(t, Options{})
+	cfg := st.Config()
+	for _, tc := range []struct {
+		name, query string
+		status      int
+		code        string
+	}{
+		{"Own", "", 200, ""},
+		{"OwnPrefixExplicit", "prefix=" + url.QueryEscape(cfg.Prefix), 200, ""},
+		{"LowerCap", "max_alerts=10", 200, ""},
+		{"OtherPrefix", "prefix=other:", 403, "namespace_denied"},
+		{"HigherCap", fmt.Sprintf("max_alerts=%d", cfg.MaxAlerts+1), 403, "namespace_denied"},
+		{"BiggerAlerts", fmt.Sprintf("max_alert_bytes=%d", cfg.MaxAlertBytes+1), 403, "namespace_denied"},
+		{"UnknownParameter", "nope=1", 400, "invalid_config"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := do(t, "GET", hs.URL+"/v1/driver/info?"+tc.query, "", "", nil)
+			if a.status != tc.status || a.code() != tc.code {
+				t.Fatalf("%d %q, want %d %q: %s", a.status, a.code(), tc.status, tc.code, a.body)
+			}
+		})
+	}
+	// Admin routes are off by default; clear is a writer's.
+	if a := do(t, "POST", hs.URL+"/v1/driver/drop", "application/json", "", []byte("{}")); a.status != 403 || a.code() != "forbidden" {
+		t.Fatalf("drop without --admin: %d %s", a.status, a.body)
+	}
+	if a := do(t, "POST", hs.URL+"/v1/driver/clear", "application/json", "", []byte("{}")); a.status != 200 {
+		t.Fatalf("clear: %d %s", a.status, a.body)
 	}
 }

@@ -50,7 +50,7 @@ func (d *driver) watch(ctx context.Context) (backend.Subscription, error) {
 	go func() {
 		defer d.wg.Done()
 		defer close(s.done)
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }() // a read-only body: nothing to report
 		s.read(sctx, br)
 	}()
 	return s, nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/backends/chain"
+	"github.com/spf13/cobra"
 )
 
 // Exit codes of a chain that is not whole (main.go has the others).
@@ -69,12 +70,12 @@ func replayBeforeClose(s *backend.Store) {
 		return
 	}
 	if len(st.Tiers) == 0 || st.Active != st.Tiers[0].Name {
-		fmt.Fprintf(p.env.stderr, "alertstore: warning: the chain is degraded (first tier %s down): %d entries wait in the backlog; they move up when it answers (`alertstore replay`)\n", st.Tiers[0].Name, st.Backlog)
+		p.env.warnf("the chain is degraded (first tier %s down): %d entries wait in the backlog; they move up when it answers (`alertstore replay`)", st.Tiers[0].Name, st.Backlog)
 		return
 	}
-	budget := p.env.replayBudget
+	budget := p.env.globals.replayBudget
 	if budget <= 0 {
-		fmt.Fprintf(p.env.stderr, "alertstore: warning: the chain's backlog holds %d entries; --replay-budget 0: not replayed (`alertstore replay`)\n", st.Backlog)
+		p.env.warnf("the chain's backlog holds %d entries; --replay-budget 0: not replayed (`alertstore replay`)", st.Backlog)
 		return
 	}
 	ctx, cancel := context.WithTimeout(p.ctx, budget)
@@ -82,10 +83,10 @@ func replayBeforeClose(s *backend.Store) {
 	moved := 0
 	err := c.Replay(ctx, func(rp chain.ReplayProgress) { moved = rp.Moved })
 	if moved > 0 {
-		fmt.Fprintf(p.env.stderr, "alertstore: replayed %d entries of the chain's backlog into tier 1 (%s)\n", moved, st.Tiers[0].Name)
+		p.env.notef("replayed %d entries of the chain's backlog into tier 1 (%s)", moved, st.Tiers[0].Name)
 	}
 	if err != nil {
-		fmt.Fprintf(p.env.stderr, "alertstore: warning: the chain's backlog still holds %d entries (%v); run `alertstore replay` or raise --replay-budget\n", c.Status().Backlog, trimBacklogErr(err))
+		p.env.warnf("the chain's backlog still holds %d entries (%s); run `alertstore replay` or raise --replay-budget", c.Status().Backlog, message(trimBacklogErr(err)))
 	}
 }
 
@@ -127,24 +128,31 @@ func (n *chainNotices) OnOp(e backend.OpEvent) {
 		active = "(none)"
 	}
 	if kind == "store" {
-		fmt.Fprintf(n.env.stderr, "alertstore: warning: the chain's first tier (%s) is down: stored in %s; backlog now %d entries, replayed when it answers\n", st.Tiers[0].Name, active, st.Backlog)
+		n.env.warnf("the chain's first tier (%s) is down: stored in %s; backlog now %d entries, replayed when it answers", st.Tiers[0].Name, active, st.Backlog)
 		return
 	}
-	fmt.Fprintf(n.env.stderr, "alertstore: warning: read a degraded chain: the first tier (%s) is down; the result comes from the tiers that answer (active: %s, backlog %d)\n", st.Tiers[0].Name, active, st.Backlog)
+	n.env.warnf("read a degraded chain: the first tier (%s) is down; the result comes from the tiers that answer (active: %s, backlog %d)", st.Tiers[0].Name, active, st.Backlog)
+}
+
+func newReplayCmd(env *cliEnv) *cobra.Command {
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "replay",
+		Short: "drain a chain's backlog into its first tier now, with progress (exit 7: backlog left)",
+		Args:  maxArgs(0),
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmdReplay(cmd.Context(), env, timeout) },
+	}
+	cmd.Flags().DurationVar(&timeout, "timeout", time.Minute, "stop after this long, with what is left said and exit 7")
+	return cmd
 }
 
 // cmdReplay drains a chain's backlog now, with progress on stderr.
-func cmdReplay(ctx context.Context, env *cliEnv, args []string) (err error) {
-	fs, dsn := newFlags(env, "replay", "[--dsn DSN] [--timeout D]")
-	timeout := fs.Duration("timeout", time.Minute, "stop after this long, with what is left said and exit 7")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *timeout <= 0 {
+func cmdReplay(ctx context.Context, env *cliEnv, timeout time.Duration) (err error) {
+	if timeout <= 0 {
 		return usagef("--timeout must be positive")
 	}
 	env.replaysItself = true
-	s, err := env.openStore(ctx, *dsn)
+	s, err := env.openStore(ctx, env.globals.dsn)
 	if err != nil {
 		return err
 	}
@@ -153,22 +161,22 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) (err error) {
 	if !ok {
 		return usagef("replay needs a chain:// DSN (%s has no backlog)", s.Backend())
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	st0 := c.Status()
-	fmt.Fprintf(env.stderr, "alertstore replay: backlog %d entries\n", st0.Backlog)
+	env.notef("backlog %d entries", st0.Backlog)
 	err = c.Replay(ctx, func(p chain.ReplayProgress) {
 		if p.From != "" && p.Moved > 0 {
-			fmt.Fprintf(env.stderr, "alertstore replay: %s -> %s: moved %d, backlog %d\n", p.From, p.To, p.Moved, p.Backlog)
+			env.notef("%s -> %s: moved %d, backlog %d", p.From, p.To, p.Moved, p.Backlog)
 		}
 	})
 	// The chain's own background replay, started at open, may have
 	// moved some or all of it: the total is what Status counted.
-	fmt.Fprintf(env.stderr, "alertstore replay: moved %d in all\n", c.Status().Replayed)
+	env.notef("moved %d in all", c.Status().Replayed)
 	if err != nil {
 		return fmt.Errorf("%w (%w)", errBacklogLeft, trimBacklogErr(err))
 	}
-	fmt.Fprintf(env.stderr, "alertstore replay: done, backlog empty\n")
+	env.notef("done, backlog empty")
 	return nil
 }
 

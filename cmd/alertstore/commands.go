@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,62 +16,13 @@ import (
 
 	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/registry"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 const envDSN = registry.EnvDSN
 
-var (
-	errHelp         = errors.New("help shown")
-	errChecksFailed = errors.New("checks failed")
-)
-
-// newFlags makes a command's flag set with the shared --dsn flag.
-func newFlags(env *cliEnv, name, args string) (*flag.FlagSet, *string) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(scrubWriter{env.stderr})
-	dsn := fs.String("dsn", "", "data source name (default $"+envDSN+", else the embedded store)")
-	fs.StringVar(&env.logLevel, "log-level", "off", "log the backends' records on stderr at this level: off, debug, info, warn, error")
-	fs.StringVar(&env.logFormat, "log-format", "text", "with --log-level: text or json")
-	budget, err := time.ParseDuration(replayBudgetDefault())
-	if err != nil || budget < 0 {
-		budget = -1 // a bad $ALERTSTORE_REPLAY_BUDGET: openStore refuses it
-	}
-	env.replayBudget = budget
-	fs.Func("replay-budget", "how long to replay a chain's backlog before exiting; 0: not at all (default $"+envReplayBudget+", else "+defaultReplayBudget.String()+")", func(v string) error {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			return fmt.Errorf("want a duration such as 3s, or 0")
-		}
-		env.replayBudget = d
-		return nil
-	})
-	fs.Usage = func() {
-		fmt.Fprintf(env.stderr, "usage: alertstore %s %s\n", name, args)
-		fs.PrintDefaults()
-	}
-	return fs, dsn
-}
-
-// parseFlags parses a command's flags and refuses positional arguments it
-// does not take (checkArgs).
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := parseFlagsOnly(fs, args); err != nil {
-		return err
-	}
-	return checkArgs(fs)
-}
-
-// parseFlagsOnly parses flags and leaves the positional arguments to the
-// caller, for a command with subcommands whose flags may follow them.
-func parseFlagsOnly(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
-		return usagef("%s", scrub(err.Error()))
-	}
-	return nil
-}
+var errChecksFailed = errors.New("checks failed")
 
 // resolveDSN picks --dsn, then $ALERTSTORE_DSN, then the embedded default.
 func resolveDSN(flagValue string) (string, error) {
@@ -93,8 +43,8 @@ func (env *cliEnv) openStore(ctx context.Context, flagValue string) (*backend.St
 	if err != nil {
 		return nil, err
 	}
-	if env.replayBudget < 0 {
-		return nil, usagef("$%s: want a duration such as 3s, or 0", envReplayBudget)
+	if env.globals.budgetErr != nil {
+		return nil, env.globals.budgetErr
 	}
 	if ctx, err = env.withLogging(ctx); err != nil {
 		return nil, err
@@ -111,35 +61,54 @@ func (env *cliEnv) openStore(ctx context.Context, flagValue string) (*backend.St
 	return s, err
 }
 
-func cmdPut(ctx context.Context, env *cliEnv, args []string) (err error) {
-	fs, dsn := newFlags(env, "put", "[flags] | put '<json>' | put -")
-	entity := fs.String("entity", "", "entity the alert is about (host, user, address)")
-	entityType := fs.String("entity-type", "", "entity type, e.g. host or user")
-	eventType := fs.String("event-type", "", "event type, e.g. lateral_movement")
-	severity := fs.String("severity", "", "info, low, medium, high or critical")
-	message := fs.String("message", "", "human-readable summary")
-	score := fs.String("score", "", "prediction_score, a number")
-	source := fs.String("source", "", "source.type, e.g. kafka")
-	ts := fs.String("timestamp", "", "ISO 8601 timestamp (default now, UTC)")
-	id := fs.String("id", "", "alert id (default a fresh UUIDv7)")
-	var fields multiFlag
-	fs.Var(&fields, "field", "extra field as key=JSON (repeatable), e.g. --field 'features={\"n\":3}'")
-	skipInvalid := fs.Bool("skip-invalid", false, "with put --atomic -: store the valid lines and report the invalid ones (exit 4) instead of storing none (streaming always does)")
-	sf := addStreamFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
+// putOptions are put's flags.
+type putOptions struct {
+	entity, entityType, eventType, severity, message string
+	score, source, timestamp, id                     string
+	fields                                           []string
+	skipInvalid                                      bool
+	stream                                           streamFlags
+}
+
+func newPutCmd(env *cliEnv) *cobra.Command {
+	var o putOptions
+	cmd := &cobra.Command{
+		Use:   "put [flags] | put '<json>' | put -",
+		Short: "store one alert (flags or a JSON argument) or NDJSON from stdin (put -)",
+		Example: `  alertstore put --entity host1 --severity high --message "beacon to 10.0.0.9"
+  alertstore put '{"entity": "host1", "severity": "High"}'
+  detector | alertstore put -`,
+		Args: maxArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return cmdPut(cmd.Context(), env, cmd, &o, args) },
 	}
-	rest := fs.Args()
-	if err := sf.check(fs, rest, *skipInvalid); err != nil {
+	f := cmd.Flags()
+	f.StringVar(&o.entity, "entity", "", "entity the alert is about (host, user, address)")
+	f.StringVar(&o.entityType, "entity-type", "", "entity type, e.g. host or user")
+	f.StringVar(&o.eventType, "event-type", "", "event type, e.g. lateral_movement")
+	f.StringVar(&o.severity, "severity", "", "info, low, medium, high or critical")
+	f.StringVar(&o.message, "message", "", "human-readable summary")
+	f.StringVar(&o.score, "score", "", "prediction_score, a number")
+	f.StringVar(&o.source, "source", "", "source.type, e.g. kafka")
+	f.StringVar(&o.timestamp, "timestamp", "", "ISO 8601 timestamp (default now, UTC)")
+	f.StringVar(&o.id, "id", "", "alert id (default a fresh UUIDv7)")
+	f.StringArrayVar(&o.fields, "field", nil, "extra field as key=JSON (repeatable), e.g. --field 'features={\"n\":3}'")
+	f.BoolVar(&o.skipInvalid, "skip-invalid", false, "with put --atomic -: store the valid lines and report the invalid ones (exit 4) instead of storing none (streaming always does)")
+	o.stream.add(f)
+	return cmd
+}
+
+func cmdPut(ctx context.Context, env *cliEnv, cmd *cobra.Command, o *putOptions, rest []string) (err error) {
+	sf := &o.stream
+	if err := sf.check(cmd.Flags(), rest, o.skipInvalid); err != nil {
 		return err
 	}
 	if len(rest) == 1 && rest[0] == "-" && !sf.atomic {
-		return putStream(ctx, env, *dsn, sf)
+		return putStream(ctx, env, env.globals.dsn, sf)
 	}
 	if len(rest) > 1 {
 		return usagef("put takes at most one argument (a JSON object, or - for stdin), got %d", len(rest))
 	}
-	fromFlags := *entity != "" || *severity != "" || *message != "" || *eventType != "" || len(fields) > 0
+	fromFlags := o.entity != "" || o.severity != "" || o.message != "" || o.eventType != "" || len(o.fields) > 0
 	if len(rest) == 1 && fromFlags {
 		return usagef("give the alert as flags or as a JSON argument, not both")
 	}
@@ -154,9 +123,9 @@ func cmdPut(ctx context.Context, env *cliEnv, args []string) (err error) {
 			return err
 		}
 		for _, e := range bad {
-			fmt.Fprintf(env.stderr, "alertstore put: %v\n", e)
+			env.notef("%s", message(e))
 		}
-		if len(bad) > 0 && !*skipInvalid {
+		if len(bad) > 0 && !o.skipInvalid {
 			return fmt.Errorf("%w: %d of %d lines invalid; nothing stored (use --skip-invalid to store the valid ones)", backend.ErrInvalidAlert, len(bad), len(bad)+len(alerts))
 		}
 	case len(rest) == 1:
@@ -174,17 +143,17 @@ func cmdPut(ctx context.Context, env *cliEnv, args []string) (err error) {
 			return f(v)
 		}
 		for _, step := range []error{
-			set(a.SetID, *id), set(a.SetEntity, *entity), set(a.SetEntityType, *entityType), set(a.SetEventType, *eventType),
-			set(func(v string) error { return a.Set(backend.FieldTimestamp, v) }, *ts),
-			set(func(v string) error { return a.Set(backend.FieldSeverity, v) }, *severity),
-			set(a.SetSourceType, *source), set(a.SetMessage, *message),
-			set(func(v string) error { return a.Set(backend.FieldScore, json.RawMessage(v)) }, *score),
+			set(a.SetID, o.id), set(a.SetEntity, o.entity), set(a.SetEntityType, o.entityType), set(a.SetEventType, o.eventType),
+			set(func(v string) error { return a.Set(backend.FieldTimestamp, v) }, o.timestamp),
+			set(func(v string) error { return a.Set(backend.FieldSeverity, v) }, o.severity),
+			set(a.SetSourceType, o.source), set(a.SetMessage, o.message),
+			set(func(v string) error { return a.Set(backend.FieldScore, json.RawMessage(v)) }, o.score),
 		} {
 			if step != nil {
 				return step
 			}
 		}
-		for _, f := range fields {
+		for _, f := range o.fields {
 			k, v, ok := strings.Cut(f, "=")
 			if !ok || k == "" {
 				return usagef("--field %q: want key=JSON", f)
@@ -207,10 +176,10 @@ func cmdPut(ctx context.Context, env *cliEnv, args []string) (err error) {
 		if len(bad) > 0 {
 			return fmt.Errorf("%w: no valid line to store", backend.ErrInvalidAlert)
 		}
-		fmt.Fprintln(env.stderr, "alertstore put: no alerts on stdin")
+		env.notef("no alerts on stdin")
 		return nil
 	}
-	s, err := env.openStore(ctx, *dsn)
+	s, err := env.openStore(ctx, env.globals.dsn)
 	if err != nil {
 		return err
 	}
@@ -267,51 +236,81 @@ func readNDJSON(r io.Reader) ([]*backend.Alert, []int, []error, error) {
 	}
 }
 
-type multiFlag []string
+// filterFlags are the filters list and watch share.
+type filterFlags struct {
+	severity, minSeverity, entity, source string
+}
 
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+func (ff *filterFlags) add(f *pflag.FlagSet) {
+	f.StringVar(&ff.severity, "severity", "", "comma list of severities to keep, e.g. high,critical")
+	f.StringVar(&ff.minSeverity, "min-severity", "", "keep alerts at or above this severity")
+	f.StringVar(&ff.entity, "entity", "", "keep alerts about this entity")
+	f.StringVar(&ff.source, "source", "", "keep alerts whose source.type is this")
+}
 
-func cmdList(ctx context.Context, env *cliEnv, args []string) (err error) {
-	fs, dsn := newFlags(env, "list", "[flags]")
-	limit := fs.Int("limit", 20, "most alerts to print")
-	offset := fs.Int("offset", 0, "skip this many matching alerts")
-	cursor := fs.String("cursor", "", "continue after a previous page (printed as 'next:')")
-	sev := fs.String("severity", "", "comma list of severities to keep, e.g. high,critical")
-	minSev := fs.String("min-severity", "", "keep alerts at or above this severity")
-	entity := fs.String("entity", "", "keep alerts about this entity")
-	source := fs.String("source", "", "keep alerts whose source.type is this")
-	since := fs.String("since", "", "keep alerts at or after this time (ISO 8601, or a duration ago such as 2h)")
-	until := fs.String("until", "", "keep alerts before this time (ISO 8601, or a duration ago)")
-	asJSON := fs.Bool("json", false, "print NDJSON, one alert per line: the stored members and values, compacted (no insignificant white space)")
-	verified := fs.Bool("verified", false, "only alerts whose signature verifies (needs sign_key_file= in the DSN)")
-	if err := parseFlags(fs, args); err != nil {
+// query turns the filters into a Query.
+func (ff *filterFlags) query() (backend.Query, error) {
+	return filterQuery(ff.severity, ff.minSeverity, ff.entity, ff.source)
+}
+
+// listOptions are list's flags.
+type listOptions struct {
+	filter        filterFlags
+	limit, offset int
+	cursor        string
+	since, until  string
+	asJSON        bool
+	verified      bool
+	output        *outputFlag
+}
+
+func newListCmd(env *cliEnv) *cobra.Command {
+	var o listOptions
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "list alerts newest first, filtered (-o table|json|ndjson|csv)",
+		Example: `  alertstore list --min-severity high --since 2h
+  alertstore list --since 2026-11-01 --until 2026-11-02 --local
+  alertstore list --entity host1 -o ndjson | jq .message`,
+		Args: maxArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmdList(cmd.Context(), env, cmd, &o) },
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.limit, "limit", 20, "most alerts to print")
+	f.IntVar(&o.offset, "offset", 0, "skip this many matching alerts")
+	f.StringVar(&o.cursor, "cursor", "", "continue after a previous page (printed as 'next:')")
+	o.filter.add(f)
+	f.StringVar(&o.since, "since", "", "keep alerts at or after this time: a time ago (30m, 36h, 7d, 2w), a date (2026-11-01) or an ISO 8601 time")
+	f.StringVar(&o.until, "until", "", "keep alerts before this time (same forms as --since)")
+	f.BoolVar(&o.asJSON, "json", false, "the same as -o ndjson: one alert per line, the stored members and values, compacted")
+	f.BoolVar(&o.verified, "verified", false, "only alerts whose signature verifies (needs sign_key_file= in the DSN)")
+	o.output = addOutputFlag(cmd, formatTable, formatJSON, formatNDJSON, formatCSV)
+	return cmd
+}
+
+func cmdList(ctx context.Context, env *cliEnv, cmd *cobra.Command, o *listOptions) (err error) {
+	if o.asJSON {
+		if cmd.Flags().Changed("output") && o.output.format != formatNDJSON {
+			return usagef("--json is -o ndjson: give one")
+		}
+		o.output.format = formatNDJSON
+	}
+	if err := o.output.check(); err != nil {
 		return err
 	}
-	q := backend.Query{Limit: *limit, Offset: *offset, Cursor: *cursor, Entity: *entity, SourceType: *source, Verified: *verified}
-	if *sev != "" {
-		for _, w := range strings.Split(*sev, ",") {
-			s, err := backend.ParseSeverity(w)
-			if err != nil {
-				return usagef("--severity: %v", err)
-			}
-			q.Severities = append(q.Severities, s)
-		}
+	q, err := o.filter.query()
+	if err != nil {
+		return err
 	}
-	if *minSev != "" {
-		s, err := backend.ParseSeverity(*minSev)
-		if err != nil {
-			return usagef("--min-severity: %v", err)
-		}
-		q.MinSeverity = s
-	}
-	if q.Since, err = parseWhen(*since); err != nil {
+	q.Limit, q.Offset, q.Cursor, q.Verified = o.limit, o.offset, o.cursor, o.verified
+	now := time.Now()
+	if q.Since, err = parseWhen(o.since, env.show.loc, now); err != nil {
 		return usagef("--since: %v", err)
 	}
-	if q.Until, err = parseWhen(*until); err != nil {
+	if q.Until, err = parseWhen(o.until, env.show.loc, now); err != nil {
 		return usagef("--until: %v", err)
 	}
-	s, err := env.openStore(ctx, *dsn)
+	s, err := env.openStore(ctx, env.globals.dsn)
 	if err != nil {
 		return err
 	}
@@ -320,47 +319,73 @@ func cmdList(ctx context.Context, env *cliEnv, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		for _, a := range page.Alerts {
-			b, _ := a.MarshalJSON()
-			fmt.Fprintf(env.stdout, "%s\n", b)
-		}
-	} else if err := printTable(env.stdout, page.Alerts); err != nil {
+	if err := printAlerts(env.stdout, o.output.format, env.show, page.Alerts); err != nil {
 		return err
 	}
-	reportSignatures(env, page, *verified)
-	reportPage(env.stderr, page)
+	reportSignatures(env, page, o.verified)
+	reportPage(env.stderr, env.prefix(), page, nextHint(cmd, page.Next, q))
 	return nil
 }
 
-// parseWhen reads an ISO 8601 time or a duration ago ("90m", "2h").
-func parseWhen(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil {
-		if d < 0 {
-			return time.Time{}, fmt.Errorf("duration %s is negative; give how long ago, e.g. 2h", s)
+// printAlerts prints a page of alerts in format f.
+func printAlerts(w io.Writer, f string, d display, alerts []*backend.Alert) error {
+	switch f {
+	case formatNDJSON:
+		for _, a := range alerts {
+			b, err := a.MarshalJSON()
+			if err != nil {
+				return err
+			}
+			if _, err := fmt.Fprintf(w, "%s\n", b); err != nil {
+				return err
+			}
 		}
-		return time.Now().Add(-d), nil
+		return nil
+	case formatJSON:
+		raws := make([]json.RawMessage, len(alerts))
+		for i, a := range alerts {
+			b, err := a.MarshalJSON()
+			if err != nil {
+				return err
+			}
+			raws[i] = b
+		}
+		return writeJSON(w, raws, true)
+	case formatCSV:
+		rows := [][]string{alertCSVHeader}
+		for _, a := range alerts {
+			rows = append(rows, alertCSVRow(a, d))
+		}
+		return writeCSV(w, rows)
 	}
-	t, err := backend.ParseTimestamp(s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither a time (2025-03-01T12:00:00) nor a duration ago (2h)", s)
-	}
-	return t, nil
+	return printTable(w, d, alerts)
 }
 
-func printTable(w io.Writer, alerts []*backend.Alert) error {
+// alertCSVHeader names the columns of an alert in csv: the table's, and
+// the type fields the table leaves out.
+var alertCSVHeader = []string{"timestamp", "severity", "entity", "entity_type", "event_type", "source", "prediction_score", "message", "id"}
+
+// alertCSVRow is an alert's csv row: its time in the display zone,
+// severity in one case, the other fields as stored, unclipped and
+// unescaped (encoding/csv quotes what needs it), the score's digits as
+// stored.
+func alertCSVRow(a *backend.Alert, d display) []string {
+	score := ""
+	if raw, ok := a.Get(backend.FieldScore); ok && string(raw) != "null" {
+		score = string(raw)
+	}
+	return []string{d.timestamp(a, csvTimeLayout), d.severity(a), a.Entity(), a.EntityType(), a.EventType(), a.SourceType(), score, a.Message(), a.ID()}
+}
+
+// printTable prints alerts as a table: times in the display zone,
+// severities in one case (coloured when the display says so), cells
+// escaped (escapeCell) and clipped.
+func printTable(w io.Writer, d display, alerts []*backend.Alert) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIMESTAMP\tSEVERITY\tENTITY\tSOURCE\tSCORE\tMESSAGE\tID")
+	fmt.Fprintf(tw, "TIMESTAMP\t%s\tENTITY\tSOURCE\tSCORE\tMESSAGE\tID\n", d.paint("SEVERITY", backend.SeverityUnknown))
 	for _, a := range alerts {
-		score := "-"
-		if v, ok := a.Score(); ok {
-			score = strconv.FormatFloat(v, 'f', 2, 64)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", dash(a.TimestampString()), dash(a.SeverityString()), dash(clip(a.Entity(), 28)),
-			dash(a.SourceType()), score, dash(clip(a.Message(), 60)), dash(a.ID()))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", dash(d.timestamp(a, tableTimeLayout)), d.paint(dash(d.severity(a)), a.Severity()), dash(clip(a.Entity(), 28)),
+			dash(a.SourceType()), scoreCell(a), dash(clip(a.Message(), 60)), dash(a.ID()))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -369,6 +394,14 @@ func printTable(w io.Writer, alerts []*backend.Alert) error {
 		fmt.Fprintln(w, "(no alerts)")
 	}
 	return nil
+}
+
+// scoreCell is the score to two decimals, "-" without one.
+func scoreCell(a *backend.Alert) string {
+	if v, ok := a.Score(); ok {
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	return "-"
 }
 
 func dash(s string) string {
@@ -388,12 +421,29 @@ func clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-func cmdCount(ctx context.Context, env *cliEnv, args []string) (err error) {
-	fs, dsn := newFlags(env, "count", "[--dsn DSN]")
-	if err := parseFlags(fs, args); err != nil {
+func newCountCmd(env *cliEnv) *cobra.Command {
+	var out *outputFlag
+	cmd := &cobra.Command{
+		Use:   "count",
+		Short: "print the number of stored entries",
+		Args:  maxArgs(0),
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmdCount(cmd.Context(), env, out) },
+	}
+	out = addOutputFlag(cmd, formatTable, formatJSON, formatNDJSON, formatCSV)
+	return cmd
+}
+
+// countReport is count's json, ndjson and csv shape.
+type countReport struct {
+	Backend string `json:"backend"`
+	Count   int64  `json:"count"`
+}
+
+func cmdCount(ctx context.Context, env *cliEnv, out *outputFlag) (err error) {
+	if err := out.check(); err != nil {
 		return err
 	}
-	s, err := env.openStore(ctx, *dsn)
+	s, err := env.openStore(ctx, env.globals.dsn)
 	if err != nil {
 		return err
 	}
@@ -402,22 +452,32 @@ func cmdCount(ctx context.Context, env *cliEnv, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(env.stdout, n)
-	return nil
+	if out.is(formatTable) {
+		fmt.Fprintln(env.stdout, n)
+		return nil
+	}
+	return writeValue(env.stdout, out.format, countReport{Backend: s.Backend(), Count: n})
 }
 
-func cmdClear(ctx context.Context, env *cliEnv, args []string) (err error) {
-	fs, dsn := newFlags(env, "clear", "--yes [--dsn DSN]")
-	yes := fs.Bool("yes", false, "really delete every alert of the namespace")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func newClearCmd(env *cliEnv) *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "clear --yes",
+		Short: "delete every alert of the namespace (needs --yes)",
+		Args:  maxArgs(0),
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmdClear(cmd.Context(), env, yes) },
 	}
-	s, err := env.openStore(ctx, *dsn)
+	cmd.Flags().BoolVar(&yes, "yes", false, "really delete every alert of the namespace")
+	return cmd
+}
+
+func cmdClear(ctx context.Context, env *cliEnv, yes bool) (err error) {
+	s, err := env.openStore(ctx, env.globals.dsn)
 	if err != nil {
 		return err
 	}
 	defer closeInto(&err, s)
-	if !*yes {
+	if !yes {
 		n, _ := s.Count(ctx)
 		return usagef("clear deletes all %d entries under prefix %q of %s; run again with --yes", n, s.Config().Prefix, s.Backend())
 	}
@@ -428,33 +488,97 @@ func cmdClear(ctx context.Context, env *cliEnv, args []string) (err error) {
 	return nil
 }
 
-func cmdPing(ctx context.Context, env *cliEnv, args []string) (err error) {
-	fs, dsn := newFlags(env, "ping", "[--dsn DSN]")
-	if err := parseFlags(fs, args); err != nil {
+func newPingCmd(env *cliEnv) *cobra.Command {
+	var out *outputFlag
+	cmd := &cobra.Command{
+		Use:   "ping",
+		Short: "check that the backend answers",
+		Args:  maxArgs(0),
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmdPing(cmd.Context(), env, out) },
+	}
+	out = addOutputFlag(cmd, formatTable, formatJSON, formatNDJSON, formatCSV)
+	return cmd
+}
+
+// pingReport is ping's json, ndjson and csv shape; a failed ping prints
+// it too (ok false, the error), and exits as the error says.
+type pingReport struct {
+	Backend   string  `json:"backend"`
+	OK        bool    `json:"ok"`
+	LatencyMS float64 `json:"latency_ms"`
+	Error     string  `json:"error,omitempty"`
+}
+
+func cmdPing(ctx context.Context, env *cliEnv, out *outputFlag) (err error) {
+	if err := out.check(); err != nil {
 		return err
 	}
-	s, err := env.openStore(ctx, *dsn)
+	s, err := env.openStore(ctx, env.globals.dsn)
 	if err != nil {
 		return err
 	}
 	defer closeInto(&err, s)
 	start := time.Now()
-	if err := s.Ping(ctx); err != nil {
+	pingErr := s.Ping(ctx)
+	took := time.Since(start)
+	if out.is(formatTable) {
+		if pingErr != nil {
+			return pingErr
+		}
+		fmt.Fprintf(env.stdout, "ok: %s answered in %s\n", s.Backend(), took.Round(time.Microsecond))
+		return nil
+	}
+	r := pingReport{Backend: s.Backend(), OK: pingErr == nil, LatencyMS: float64(took.Microseconds()) / 1000}
+	if pingErr != nil {
+		r.Error = message(pingErr)
+	}
+	if err := writeValue(env.stdout, out.format, r); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "ok: %s answered in %s\n", s.Backend(), time.Since(start).Round(time.Microsecond))
-	return nil
+	return pingErr
 }
 
-func cmdBackends(ctx context.Context, env *cliEnv, args []string) error {
-	fs, _ := newFlags(env, "backends", "")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func newBackendsCmd(env *cliEnv) *cobra.Command {
+	var out *outputFlag
+	cmd := &cobra.Command{
+		Use:   "backends",
+		Short: "list the registered DSN schemes",
+		Args:  maxArgs(0),
+		RunE: func(*cobra.Command, []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
+			schemes := registry.Schemes()
+			switch out.format {
+			case formatJSON, formatNDJSON:
+				rows := make([]map[string]string, len(schemes))
+				for i, s := range schemes {
+					rows[i] = map[string]string{"scheme": s}
+				}
+				if out.is(formatJSON) {
+					return writeJSON(env.stdout, rows, true)
+				}
+				for _, r := range rows {
+					if err := writeJSON(env.stdout, r, false); err != nil {
+						return err
+					}
+				}
+				return nil
+			case formatCSV:
+				rows := [][]string{{"scheme"}}
+				for _, s := range schemes {
+					rows = append(rows, []string{s})
+				}
+				return writeCSV(env.stdout, rows)
+			}
+			for _, s := range schemes {
+				fmt.Fprintln(env.stdout, s)
+			}
+			return nil
+		},
 	}
-	for _, s := range registry.Schemes() {
-		fmt.Fprintln(env.stdout, s)
-	}
-	return nil
+	out = addOutputFlag(cmd, formatTable, formatJSON, formatNDJSON, formatCSV)
+	return cmd
 }
 
 // closeInto closes s when a command returns, and makes a failed Close the

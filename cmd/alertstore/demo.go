@@ -12,6 +12,7 @@ import (
 	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/registry"
+	"github.com/spf13/cobra"
 )
 
 // demoPrefix is the scratch namespace of `alertstore demo`: it clears and
@@ -61,12 +62,17 @@ func defaultDSNDescription() string {
 	return d + "   (directory: $" + envDataDir + ")"
 }
 
-func cmdDemo(ctx context.Context, env *cliEnv, args []string) (err error) {
-	fs, dsnFlag := newFlags(env, "demo", "[--dsn DSN]")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func newDemoCmd(env *cliEnv) *cobra.Command {
+	return &cobra.Command{
+		Use:   "demo",
+		Short: "store realistic sample alerts in a scratch namespace, then count, list and print them",
+		Args:  maxArgs(0),
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmdDemo(cmd.Context(), env) },
 	}
-	dsn, err := resolveDSN(*dsnFlag)
+}
+
+func cmdDemo(ctx context.Context, env *cliEnv) (err error) {
+	dsn, err := resolveDSN(env.globals.dsn)
 	if err != nil {
 		return err
 	}
@@ -114,7 +120,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) (err error) {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "5. Retrieved %d alerts, newest first:\n\n", len(page.Alerts))
-	if err := printTable(env.stdout, page.Alerts); err != nil {
+	if err := printTable(env.stdout, env.show, page.Alerts); err != nil {
 		return err
 	}
 	if len(page.Alerts) != len(alerts) {

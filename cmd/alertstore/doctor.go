@@ -6,19 +6,22 @@ import (
 
 	"github.com/apt-detection/alertstore/backends/doctor"
 	"github.com/apt-detection/alertstore/registry"
+	"github.com/spf13/cobra"
 )
+
+func newDoctorCmd(env *cliEnv) *cobra.Command {
+	return &cobra.Command{
+		Use:   "doctor",
+		Short: "check the deployment for what is unsafe (TLS, ACL, eviction, persistence, version...) and say how to fix it",
+		Args:  maxArgs(0),
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmdDoctor(cmd.Context(), env) },
+	}
+}
 
 // cmdDoctor checks the deployment the DSN names and explains each finding
 // (backends/doctor); any FAIL makes the exit code 1.
-func cmdDoctor(ctx context.Context, env *cliEnv, args []string) error {
-	fs, dsnFlag := newFlags(env, "doctor", "[--dsn DSN]")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("doctor takes no arguments; give the DSN with --dsn or $%s", envDSN)
-	}
-	dsn, err := resolveDSN(*dsnFlag)
+func cmdDoctor(ctx context.Context, env *cliEnv) error {
+	dsn, err := resolveDSN(env.globals.dsn)
 	if err != nil {
 		return err
 	}

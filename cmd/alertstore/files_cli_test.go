@@ -49,12 +49,13 @@ func TestStrayArgumentsRefused(t *testing.T) {
 		{"ping", []string{"ping", dsnArg}, "use --dsn"},
 		{"status", []string{"status", dsnArg}, "use --dsn"},
 		{"list", []string{"list", dsnArg}, "use --dsn"},
-		{"list-flag-after-arg", []string{"list", "x", "--limit", "1"}, "flags go before arguments"},
+		{"list-word-before-flag", []string{"list", "x", "--limit", "1"}, "takes no arguments"},
 		{"demo", []string{"demo", dsnArg}, "use --dsn"},
 		{"selftest", []string{"selftest", dsnArg}, "use --dsn"},
 		{"backends", []string{"backends", "extra"}, "takes no arguments"},
 		{"put-dsn", []string{"put", dsnArg}, "use --dsn"},
-		{"put-two", []string{"put", `{"entity":"a"}`, "--dsn", "mem://"}, "flags go before arguments"},
+		{"put-two", []string{"put", `{"entity":"a"}`, `{"entity":"b"}`, "--dsn", "mem://"}, "takes at most 1 argument"},
+		{"put-after-double-dash", []string{"put", "--", "--dsn", "mem://"}, "takes at most 1 argument"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, out, errOut := runCLI(t, "", c.args...)
@@ -136,7 +137,8 @@ func TestDefaultPathEscaped(t *testing.T) {
 func TestHelpWritesNothing(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "not", "yet")
 	t.Setenv(envDataDir, dir)
-	for _, args := range [][]string{{"help"}, {}, {"--help"}} {
+	for _, args := range [][]string{{"help"}, {}, {"--help"}, {"help", "list"}, {"list", "--help"}, {"put", "-h"}, {"version"}, {"--version"},
+		{"completion", "bash"}, {"__complete", "list", "--severity", ""}, {"lst"}} {
 		runCLI(t, "", args...)
 		if _, err := os.Stat(filepath.Join(dir, "..")); !os.IsNotExist(err) {
 			t.Fatalf("alertstore %q created %s", args, filepath.Dir(dir))

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"errors"
 
 	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/backends/bolt"
@@ -16,6 +16,6 @@ func warnFile(env *cliEnv, s *backend.Store) {
 		return
 	}
 	for _, w := range fi.Warnings {
-		fmt.Fprintf(env.stderr, "alertstore: warning: %s\n", w)
+		env.warnf("%s", message(errors.New(w)))
 	}
 }

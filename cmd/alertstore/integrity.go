@@ -6,34 +6,33 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/spf13/cobra"
 )
 
 // statusAuditRecords is how many audit records status prints.
 const statusAuditRecords = 5
 
-func cmdCap(ctx context.Context, env *cliEnv, args []string) (err error) {
-	fs, dsn := newFlags(env, "cap", "[show | set N --yes] [--dsn DSN]")
-	yes := fs.Bool("yes", false, "really change the namespace's cap")
-	// Flags may come after the subcommand: cap set 5000 --yes.
-	var pos []string
-	rest := args
-	for {
-		if err := parseFlagsOnly(fs, rest); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		rest = fs.Args()[1:]
+func newCapCmd(env *cliEnv) *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:       "cap [show | set N --yes]",
+		Short:     "show the namespace's recorded cap, or change it (cap set N --yes)",
+		Args:      cobra.ArbitraryArgs, // checked by cmdCap, which knows the words
+		ValidArgs: []cobra.Completion{"show", "set"},
+		RunE:      func(cmd *cobra.Command, args []string) error { return cmdCap(cmd.Context(), env, args, yes) },
 	}
+	cmd.Flags().BoolVar(&yes, "yes", false, "really change the namespace's cap")
+	return cmd
+}
+
+func cmdCap(ctx context.Context, env *cliEnv, pos []string, yes bool) (err error) {
 	sub, n := "show", 0
 	switch {
 	case len(pos) == 0 || (len(pos) == 1 && pos[0] == "show"):
@@ -54,7 +53,7 @@ func cmdCap(ctx context.Context, env *cliEnv, args []string) (err error) {
 		}
 		return usagef("cap takes show, or set N --yes; got %d arguments", len(pos))
 	}
-	s, err := env.openStore(ctx, *dsn)
+	s, err := env.openStore(ctx, env.globals.dsn)
 	if err != nil {
 		return err
 	}
@@ -72,7 +71,7 @@ func cmdCap(ctx context.Context, env *cliEnv, args []string) (err error) {
 		fmt.Fprintf(env.stdout, "%d\n", info.Cap)
 		return nil
 	}
-	if !*yes {
+	if !yes {
 		return usagef("cap set changes the cap of prefix %q of %s from %s to %d for every writer that does not set max_alerts (%d entries now; lowering it drops the oldest at the next append); run again with --yes",
 			prefix, s.Backend(), capString(info.Cap), n, info.Len)
 	}
@@ -90,42 +89,32 @@ func capString(c int) string {
 	return strconv.Itoa(c)
 }
 
-// printIntegrity is status's part about the record: signing, the
-// recorded cap (and entries missing below it), the newest audit records.
-// A backend without the namespace capability gets one line saying so.
-func printIntegrity(ctx context.Context, env *cliEnv, s *backend.Store) error {
-	if k := s.Config().Sign; k != nil {
-		fmt.Fprintf(env.stdout, "signing:      on, signs with key %s, verifies %s\n", k.SigningKey(), strings.Join(k.KeyIDs(), ", "))
-	} else {
-		fmt.Fprintf(env.stdout, "signing:      off (no sign_key_file)\n")
+// printNamespace is status's part about the record: the recorded cap
+// (and entries missing below it), the newest audit records. A backend
+// without the namespace capability gets one line saying so.
+func printNamespace(w io.Writer, ns *statusNamespace) {
+	if !ns.Kept {
+		fmt.Fprintf(w, "recorded cap: not kept by this backend\n")
+		return
 	}
-	info, err := s.NamespaceInfo(ctx)
-	if errors.Is(err, backend.ErrUnsupported) {
-		fmt.Fprintf(env.stdout, "recorded cap: not kept by this backend\n")
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(env.stdout, "recorded cap: %s\n", capString(info.Cap))
-	if m := info.Missing(); m > 0 {
-		fmt.Fprintf(env.stdout, "WARNING:      %d entries missing: %d stored, but the recorded cap is %d and %d were appended since the last clear; "+
+	fmt.Fprintf(w, "recorded cap: %s\n", capString(ns.RecordedCap))
+	if m := ns.Missing; m > 0 {
+		fmt.Fprintf(w, "WARNING:      %d entries missing: %d stored, but the recorded cap is %d and %d were appended since the last clear; "+
 			"something outside alertstore trimmed or deleted them (an old tool's LTRIM with its own max_alerts?)\n",
-			m, info.Len, info.Cap, info.Appended)
+			m, ns.Stored, ns.RecordedCap, ns.Appended)
 	}
-	if len(info.Audit) == 0 {
-		fmt.Fprintf(env.stdout, "audit:        no clear or cap change recorded\n")
-		return nil
+	if ns.AuditTotal == 0 {
+		fmt.Fprintf(w, "audit:        no clear or cap change recorded\n")
+		return
 	}
-	fmt.Fprintf(env.stdout, "audit:        newest %d of %d records\n", min(len(info.Audit), statusAuditRecords), len(info.Audit))
-	for _, r := range info.Audit[:min(len(info.Audit), statusAuditRecords)] {
+	fmt.Fprintf(w, "audit:        newest %d of %d records\n", len(ns.Audit), ns.AuditTotal)
+	for _, r := range ns.Audit {
 		what := fmt.Sprintf("cleared %d entries", r.Entries)
 		if r.Op == backend.AuditSetCap {
 			what = fmt.Sprintf("cap %s -> %d (%d entries)", capString(r.OldCap), r.Cap, r.Entries)
 		}
-		fmt.Fprintf(env.stdout, "  %s  %-24s %s\n", r.Time.UTC().Format(time.RFC3339), sanitize(r.Client), what)
+		fmt.Fprintf(w, "  %s  %-24s %s\n", r.Time.UTC().Format(time.RFC3339), r.Client, what)
 	}
-	return nil
 }
 
 // sanitize keeps a client name read from storage from steering the
@@ -149,5 +138,5 @@ func reportSignatures(env *cliEnv, p *backend.Page, verified bool) {
 	if verified {
 		verb = "hid"
 	}
-	fmt.Fprintf(env.stderr, "%s %d unsigned and %d alerts whose signature does not verify (edited, forged, or signed with a key this reader lacks)\n", verb, p.Unsigned, p.Invalid)
+	env.notef("%s %d unsigned and %d alerts whose signature does not verify (edited, forged, or signed with a key this reader lacks)", verb, p.Unsigned, p.Invalid)
 }

@@ -35,7 +35,7 @@ func TestSignKeyFileModeWarns(t *testing.T) {
 			}
 			dsn := "mem://keyfile-" + tt.name + "?sign_key_file=" + url.QueryEscape(path)
 			_, out, errOut := runCLI(t, "", append(tt.args, "--dsn", dsn)...)
-			warned := strings.Contains(errOut, "alertstore: warning: alertstore: sign_key_file "+path) && strings.Contains(errOut, "key_file_mode")
+			warned := strings.Contains(errOut, "alertstore "+tt.args[0]+": warning: sign_key_file "+path) && strings.Contains(errOut, "key_file_mode")
 			if warned != tt.warns {
 				t.Errorf("stderr warned = %t, want %t\nstderr: %s", warned, tt.warns, errOut)
 			}

@@ -20,19 +20,19 @@ func TestReportPage(t *testing.T) {
 		want []string // lines, in order
 	}{
 		{"nothing", backend.Page{}, nil},
-		{"skipped", backend.Page{Skipped: 3}, []string{"skipped 3 stored entries that are not valid alerts"}},
-		{"oversized", backend.Page{Skipped: 3, Oversized: 2}, []string{"skipped 3 stored entries that are not valid alerts (2 of them over max_alert_bytes, left unread in storage)"}},
-		{"duplicates", backend.Page{Duplicates: 1}, []string{"hid 1 identical copies of alerts (same id, same content)"}},
-		{"conflict", backend.Page{Conflicts: []string{"X"}}, []string{"CONFLICT: 1 alert ids are stored more than once with different content (a forged or corrupted entry?); every copy is listed: X"}},
-		{"many-conflicts", backend.Page{Conflicts: many}, []string{"CONFLICT: 12 alert ids are stored more than once with different content (a forged or corrupted entry?); every copy is listed: " + strings.Join(many[:10], ", ") + " and 2 more"}},
+		{"skipped", backend.Page{Skipped: 3}, []string{"alertstore list: skipped 3 stored entries that are not valid alerts"}},
+		{"oversized", backend.Page{Skipped: 3, Oversized: 2}, []string{"alertstore list: skipped 3 stored entries that are not valid alerts (2 of them over max_alert_bytes, left unread in storage)"}},
+		{"duplicates", backend.Page{Duplicates: 1}, []string{"alertstore list: hid 1 identical copies of alerts (same id, same content)"}},
+		{"conflict", backend.Page{Conflicts: []string{"X"}}, []string{"alertstore list: warning: CONFLICT: 1 alert ids are stored more than once with different content (a forged or corrupted entry?); every copy is listed: X"}},
+		{"many-conflicts", backend.Page{Conflicts: many}, []string{"alertstore list: warning: CONFLICT: 12 alert ids are stored more than once with different content (a forged or corrupted entry?); every copy is listed: " + strings.Join(many[:10], ", ") + " and 2 more"}},
 		{"stopped", backend.Page{Stopped: true, Examined: 1000, Next: "p1"}, []string{
-			"stopped after examining 1000 entries (the scan budget, max_alerts): the list holds more entries than its cap, written by some other tool",
+			"alertstore list: warning: stopped after examining 1000 entries (the scan budget, max_alerts): the list holds more entries than its cap, written by some other tool",
 			"next: alertstore list --cursor p1",
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var b bytes.Buffer
-			reportPage(&b, &c.page)
+			reportPage(&b, "alertstore list: ", &c.page, nextHint(newListCmd(&cliEnv{}), c.page.Next, backend.Query{}))
 			var got []string
 			if b.Len() > 0 {
 				got = strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")

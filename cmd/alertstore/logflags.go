@@ -15,27 +15,27 @@ var logLevels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.Lev
 // logHandler is the handler --log-format and --log-level ask for, nil
 // when logging is off. A bad value is a usage error.
 func (env *cliEnv) logHandler() (slog.Handler, error) {
-	lvl := strings.ToLower(env.logLevel)
+	lvl := strings.ToLower(env.globals.logLevel)
 	if lvl == "" || lvl == "off" {
-		if env.logFormat != "" && env.logFormat != "text" {
+		if env.globals.logFormat != "" && env.globals.logFormat != "text" {
 			// A format without a level would silently log nothing.
-			return nil, usagef("--log-format %s needs --log-level debug|info|warn|error", env.logFormat)
+			return nil, usagef("--log-format %s needs --log-level debug|info|warn|error", env.globals.logFormat)
 		}
 		return nil, nil
 	}
 	level, ok := logLevels[lvl]
 	if !ok {
-		return nil, usagef("--log-level %q: want off, debug, info, warn or error", env.logLevel)
+		return nil, usagef("--log-level %q: want off, debug, info, warn or error", env.globals.logLevel)
 	}
 	w := scrubWriter{env.stderr} // a record never shows a DSN's secret
 	opts := &slog.HandlerOptions{Level: level}
-	switch strings.ToLower(env.logFormat) {
+	switch strings.ToLower(env.globals.logFormat) {
 	case "", "text":
 		return slog.NewTextHandler(w, opts), nil
 	case "json":
 		return slog.NewJSONHandler(w, opts), nil
 	}
-	return nil, usagef("--log-format %q: want text or json", env.logFormat)
+	return nil, usagef("--log-format %q: want text or json", env.globals.logFormat)
 }
 
 // withLogging returns ctx whose stores log to the handler the flags ask

@@ -39,7 +39,7 @@ func prepareBatch(env *cliEnv, alerts []*backend.Alert, lines []int, maxBytes in
 		}
 		if len(b) > maxBytes {
 			over = append(over, i)
-			fmt.Fprintf(env.stderr, "alertstore put: %s: %d bytes, over the store's cap of %d (max_alert_bytes)\n", where(lines, i), len(b), maxBytes)
+			env.notef("%s: %d bytes, over the store's cap of %d (max_alert_bytes)", where(lines, i), len(b), maxBytes)
 		}
 	}
 	if len(over) > 0 {
@@ -63,12 +63,12 @@ func where(lines []int, i int) string {
 func reportPartial(env *cliEnv, lines []int, stored, total int) {
 	switch {
 	case stored == 0:
-		fmt.Fprintf(env.stderr, "alertstore put: nothing was stored\n")
+		env.notef("nothing was stored")
 	case len(lines) == total:
-		fmt.Fprintf(env.stderr, "alertstore put: the %d alerts of lines %d to %d were stored (their ids were printed); from line %d on, nothing was stored\n",
+		env.notef("the %d alerts of lines %d to %d were stored (their ids were printed); from line %d on, nothing was stored",
 			stored, lines[0], lines[stored-1], lines[stored])
 	default:
-		fmt.Fprintf(env.stderr, "alertstore put: %d of %d alerts were stored (their ids were printed); the rest were not\n", stored, total)
+		env.notef("%d of %d alerts were stored (their ids were printed); the rest were not", stored, total)
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 // times). Only what the registry logs through the command's context
 // reaches it: the chain's own log stays discarded (logging.go).
 type warningHandler struct {
-	w    io.Writer
+	env  *cliEnv
 	seen *sync.Map
 }
 
@@ -35,8 +35,8 @@ func (h warningHandler) Handle(ctx context.Context, r slog.Record) error {
 	if _, dup := h.seen.LoadOrStore(r.Message, true); dup {
 		return nil
 	}
-	_, err := fmt.Fprintf(h.w, "alertstore: warning: %s\n", r.Message)
-	return err
+	h.env.warnf("%s", strings.ReplaceAll(r.Message, "alertstore: ", ""))
+	return nil
 }
 
 // WithAttrs and WithGroup: a logger derived from the command's (a
@@ -55,8 +55,8 @@ func (d discardHandler) WithGroup(string) slog.Handler           { return d }
 
 // withWarnings makes the stores a command opens print their warnings on
 // stderr.
-func withWarnings(ctx context.Context, stderr io.Writer) context.Context {
-	return registry.WithLogger(ctx, slog.New(warningHandler{w: stderr, seen: &sync.Map{}}))
+func withWarnings(ctx context.Context, env *cliEnv) context.Context {
+	return registry.WithLogger(ctx, slog.New(warningHandler{env: env, seen: &sync.Map{}}))
 }
 
 // dsnToken is anything that looks like a URL with an authority.

@@ -257,7 +257,7 @@ func TestWarningOnStderr(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, _, stderr := runCLI(t, "", "status", dsn)
-			if got := strings.Count(stderr, "alertstore: warning: password_file"); got != c.lines {
+			if got := strings.Count(stderr, "alertstore status: warning: password_file"); got != c.lines {
 				t.Errorf("%d warnings, want %d; stderr:\n%s", got, c.lines, stderr)
 			}
 			if strings.Contains(stderr, "QZJV") {

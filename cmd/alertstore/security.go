@@ -2,9 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"log/slog"
+	"strings"
 	"sync"
 )
 
@@ -21,7 +20,7 @@ const securityAttr = "security"
 type securityLog struct {
 	mu     sync.Mutex
 	user   slog.Handler // --log-level's handler, nil when off (logflags.go)
-	w      io.Writer
+	env    *cliEnv      // the running command's, nil between commands
 	seen   []string
 	attrs  []slog.Attr
 	parent *securityLog
@@ -39,14 +38,14 @@ func (h *securityLog) root() *securityLog {
 
 // start points the handler at a command's stderr and forgets what an
 // earlier command saw; the returned function detaches it again.
-func (h *securityLog) start(w io.Writer) func() {
+func (h *securityLog) start(env *cliEnv) func() {
 	r := h.root()
 	r.mu.Lock()
-	r.w, r.seen, r.user = w, nil, nil
+	r.env, r.seen, r.user = env, nil, nil
 	r.mu.Unlock()
 	return func() {
 		r.mu.Lock()
-		r.w, r.user = nil, nil
+		r.env, r.user = nil, nil
 		r.mu.Unlock()
 	}
 }
@@ -111,21 +110,13 @@ func (h *securityLog) Handle(ctx context.Context, r slog.Record) error {
 	if finding == "" {
 		return nil
 	}
-	line := r.Message + " (" + finding + ";" + detail + ")"
+	line := strings.ReplaceAll(r.Message, "alertstore: ", "") + " (" + finding + ";" + detail + ")"
 	root := h.root()
 	root.mu.Lock()
 	defer root.mu.Unlock()
 	root.seen = append(root.seen, line)
-	if root.w != nil {
-		fmt.Fprintf(root.w, "alertstore: warning: %s\n", line)
+	if root.env != nil {
+		root.env.warnf("%s", line)
 	}
 	return nil
-}
-
-// printSecurityWarnings lists, in `status`, the security warnings the
-// backends logged while the command opened and used the store.
-func printSecurityWarnings(env *cliEnv) {
-	for _, w := range cmdLog.warnings() {
-		fmt.Fprintf(env.stdout, "security:     WARNING %s\n", w)
-	}
 }

@@ -38,7 +38,7 @@ func TestInsecureSkipVerifyWarns(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, out, errOut := runCLI(t, "", tt.args...)
-			warned := strings.Contains(errOut, "alertstore: warning: alertstore: tls_insecure_skip_verify=true")
+			warned := strings.Contains(errOut, "alertstore "+tt.args[0]+": warning: tls_insecure_skip_verify=true")
 			listed := strings.Contains(out, "security:     WARNING") && strings.Contains(out, "tls_insecure_skip_verify")
 			if warned != tt.warns {
 				t.Errorf("stderr warned = %t, want %t\nstderr: %s", warned, tt.warns, errOut)
@@ -63,13 +63,14 @@ func TestReportSecurity(t *testing.T) {
 		msg  string
 	}{
 		{"Security", fmt.Errorf("%w: TLS: x509: certificate signed by unknown authority", backend.ErrSecurity), exitSecurity, "SECURITY"},
-		{"SecurityInStoreError", &backend.Error{Op: "list", Backend: "goredis", Err: fmt.Errorf("%w: server replied: NOPERM", backend.ErrSecurity)}, exitSecurity, "tls_ca"},
+		{"SecurityInStoreError", &backend.Error{Op: "list", Backend: "goredis", Err: fmt.Errorf("%w: server replied: NOPERM", backend.ErrSecurity)}, exitSecurity, "lacks a right"},
 		{"Unavailable", fmt.Errorf("%w: connection refused", backend.ErrUnavailable), exitUnavailable, "is the server running"},
 		{"Plain", errors.New("boom"), exitFailed, "boom"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			if code := report(&buf, "list", tt.err); code != tt.code || !strings.Contains(buf.String(), tt.msg) {
+			env := &cliEnv{stderr: &buf, name: "list"}
+			if code := report(env, tt.err); code != tt.code || !strings.Contains(buf.String(), tt.msg) {
 				t.Errorf("report = %d, %q; want %d containing %q", code, buf.String(), tt.code, tt.msg)
 			}
 		})

@@ -9,19 +9,28 @@ import (
 
 	"github.com/apt-detection/alertstore/conformance"
 	"github.com/apt-detection/alertstore/registry"
+	"github.com/spf13/cobra"
 )
 
 // selftestPrefix starts every scratch namespace of `alertstore selftest`.
 const selftestPrefix = "alertstore-selftest:"
 
-func cmdSelftest(ctx context.Context, env *cliEnv, args []string) error {
-	fs, dsnFlag := newFlags(env, "selftest", "[--dsn DSN] [--skip Name,Name]")
-	skip := fs.String("skip", "", "comma list of check names not to run")
-	verbose := fs.Bool("v", false, "print each check's rule")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func newSelftestCmd(env *cliEnv) *cobra.Command {
+	var skip string
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   "selftest",
+		Short: "run the conformance checks against the DSN in a scratch namespace",
+		Args:  maxArgs(0),
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmdSelftest(cmd.Context(), env, skip, verbose) },
 	}
-	dsn, err := resolveDSN(*dsnFlag)
+	cmd.Flags().StringVar(&skip, "skip", "", "comma list of check names not to run")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print each check's rule")
+	return cmd
+}
+
+func cmdSelftest(ctx context.Context, env *cliEnv, skip string, verbose bool) error {
+	dsn, err := resolveDSN(env.globals.dsn)
 	if err != nil {
 		return err
 	}
@@ -49,8 +58,8 @@ func cmdSelftest(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "selftest of %s in scratch namespaces under %q (removed afterwards)\n", registry.RedactDSN(dsn), selftestPrefix)
 	var skips []string
-	if *skip != "" {
-		skips = strings.Split(*skip, ",")
+	if skip != "" {
+		skips = strings.Split(skip, ",")
 	}
 	start := time.Now()
 	results := conformance.Run(ctx, conformance.NewDSNHarness(dsn), selftestPrefix, skips...)
@@ -67,7 +76,7 @@ func cmdSelftest(ctx context.Context, env *cliEnv, args []string) error {
 		default:
 			passed++
 			fmt.Fprintf(env.stdout, "ok    %-32s %s\n", r.Name, r.Duration.Round(time.Millisecond))
-			if *verbose {
+			if verbose {
 				fmt.Fprintf(env.stdout, "      rule: %s\n", r.Rule)
 			}
 		}

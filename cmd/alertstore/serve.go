@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"github.com/apt-detection/alertstore/dashboard"
 	"github.com/apt-detection/alertstore/registry"
 	"github.com/apt-detection/alertstore/server"
+	"github.com/spf13/cobra"
 )
 
 // The variables serve reads tokens from when there is no --token-file.
@@ -21,37 +21,55 @@ const (
 	envWriterToken = "ALERTSTORE_WRITER_TOKEN"
 )
 
+// serveOptions are serve's own flags.
+type serveOptions struct {
+	listen, tokenFile, tlsCert, tlsKey string
+	insecure, anyNS, admin             bool
+	maxBody                            int64
+	shutdown                           time.Duration
+}
+
+func newServeCmd(env *cliEnv) *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "serve the store over HTTP: the API, the live dashboard, metrics (the main command; prints the URL)",
+		Long: "serve opens the store (--dsn, $" + envDSN + ", else the embedded default) and serves it over HTTP\n" +
+			"until SIGINT or SIGTERM: the JSON API, an event stream of new alerts, the live dashboard,\n" +
+			"Prometheus metrics, and the protocol of the alertstore+http:// client, so that other\n" +
+			"commands share this store. Its first line on stdout is \"dashboard: <URL>\". See docs/serve.md.",
+		Args: maxArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmdServe(cmd.Context(), env, cmd, &o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", server.DefaultAddr, "address to listen on; a non-loopback one needs TLS and tokens (or --insecure-listen)")
+	f.StringVar(&o.tokenFile, "token-file", "", "bearer tokens, one \"reader <token>\" or \"writer <token>\" per line (default: $"+envReaderToken+" and $"+envWriterToken+"; none: every route is open)")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate (PEM): serve HTTPS")
+	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key (PEM)")
+	f.BoolVar(&o.insecure, "insecure-listen", false, "allow a non-loopback --listen without TLS or tokens")
+	f.BoolVar(&o.anyNS, "any-namespace", false, "let alertstore+http clients open other namespaces (prefix=) of the DSN")
+	f.BoolVar(&o.admin, "admin", false, "let writer clients drop a namespace and set its cap through the server")
+	f.Int64Var(&o.maxBody, "max-body", 32<<20, "largest JSON body in bytes (NDJSON is streamed; each line is bounded by max_alert_bytes)")
+	f.DurationVar(&o.shutdown, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in flight")
+	return cmd
+}
+
 // cmdServe runs the HTTP server (package server) on the store until
 // SIGINT or SIGTERM, then shuts down gracefully and closes the store the
 // way every command does (a chain replays its backlog first).
-func cmdServe(ctx context.Context, env *cliEnv, args []string) (err error) {
-	fs, dsnFlag := newFlags(env, "serve", "[--dsn DSN] [--listen HOST:PORT] [--token-file F] [--tls-cert F --tls-key F]")
-	listen := fs.String("listen", server.DefaultAddr, "address to listen on; a non-loopback one needs TLS and tokens (or --insecure-listen)")
-	tokenFile := fs.String("token-file", "", "bearer tokens, one \"reader <token>\" or \"writer <token>\" per line (default: $"+envReaderToken+" and $"+envWriterToken+"; none: every route is open)")
-	tlsCert := fs.String("tls-cert", "", "TLS certificate (PEM): serve HTTPS")
-	tlsKey := fs.String("tls-key", "", "TLS private key (PEM)")
-	insecure := fs.Bool("insecure-listen", false, "allow a non-loopback --listen without TLS or tokens")
-	anyNS := fs.Bool("any-namespace", false, "let alertstore+http clients open other namespaces (prefix=) of the DSN")
-	admin := fs.Bool("admin", false, "let writer clients drop a namespace and set its cap through the server")
-	maxBody := fs.Int64("max-body", 32<<20, "largest JSON body in bytes (NDJSON is streamed; each line is bounded by max_alert_bytes)")
-	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in flight")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func cmdServe(ctx context.Context, env *cliEnv, cmd *cobra.Command, o *serveOptions) (err error) {
+	if !cmd.Flags().Changed("log-level") {
+		env.globals.logLevel = "info" // a server logs its requests unless told otherwise
 	}
-	logLevelSet := false
-	fs.Visit(func(f *flag.Flag) { logLevelSet = logLevelSet || f.Name == "log-level" })
-	if !logLevelSet {
-		env.logLevel = "info" // a server logs its requests unless told otherwise
-	}
-	tokens, err := serveTokens(*tokenFile)
+	tokens, err := serveTokens(o.tokenFile)
 	if err != nil {
 		return err
 	}
-	lc := server.ListenConfig{Addr: *listen, TLSCert: *tlsCert, TLSKey: *tlsKey, InsecureListen: *insecure, ShutdownTimeout: *shutdown}
+	lc := server.ListenConfig{Addr: o.listen, TLSCert: o.tlsCert, TLSKey: o.tlsKey, InsecureListen: o.insecure, ShutdownTimeout: o.shutdown}
 	if err := server.CheckListen(lc, tokens); err != nil {
 		return usagef("%v", trimConfig(err))
 	}
-	dsn, err := resolveDSN(*dsnFlag)
+	dsn, err := resolveDSN(env.globals.dsn)
 	if err != nil {
 		return err
 	}
@@ -71,17 +89,17 @@ func cmdServe(ctx context.Context, env *cliEnv, args []string) (err error) {
 	metrics := server.NewMetrics(s)
 	s.SetObserver(observers{&chainNotices{env: env, s: s}, metrics})
 	srv := server.New(s, server.Options{
-		DSN: dsn, Tokens: tokens, Logger: logger, MaxBodyBytes: *maxBody,
-		AnyNamespace: *anyNS, Admin: *admin, Metrics: metrics, Dashboard: dashboardHandler(),
+		DSN: dsn, Tokens: tokens, Logger: logger, MaxBodyBytes: o.maxBody,
+		AnyNamespace: o.anyNS, Admin: o.admin, Metrics: metrics, Dashboard: dashboardHandler(),
 	})
 	lc.Ready = func(url string) {
 		fmt.Fprintf(env.stdout, "dashboard: %s\n", url)
-		fmt.Fprintf(env.stderr, "alertstore serve: serving %s (%s) on %s; Ctrl-C to stop\n", s.Backend(), registry.RedactDSN(dsn), url)
+		env.notef("serving %s (%s) on %s; Ctrl-C to stop", s.Backend(), registry.RedactDSN(dsn), url)
 	}
 	if err := server.Run(ctx, srv, lc); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stderr, "alertstore serve: stopped; closing the store\n")
+	env.notef("stopped; closing the store")
 	return nil
 }
 

@@ -192,3 +192,41 @@ func (l *lockedBuf) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestServeTokensFromEnvironment: without --token-file, serve takes the
+// reader and writer tokens from the environment, and requires them.
+func TestServeTokensFromEnvironment(t *testing.T) {
+	const reader, writer = "env-reader-token-0123456789", "env-writer-token-0123456789"
+	t.Setenv(envReaderToken, reader)
+	t.Setenv(envWriterToken, writer)
+	addr, stop := startServe(t, "--dsn", "mem://serve-env-tokens")
+	for _, tc := range []struct {
+		method, token string
+		status        int
+	}{{"GET", "", 401}, {"GET", writer, 403}, {"GET", reader, 200}, {"POST", reader, 403}, {"POST", writer, 200}} {
+		var body io.Reader
+		if tc.method == "POST" {
+			body = strings.NewReader(`{"entity":"e","severity":"High"}`)
+		}
+		path := "/v1/count"
+		if tc.method == "POST" {
+			path = "/v1/alerts"
+		}
+		req, _ := http.NewRequest(tc.method, "http://"+addr+path, body)
+		req.Header.Set("Content-Type", "application/json")
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s %s with a token %t: %d, want %d", tc.method, path, tc.token != "", resp.StatusCode, tc.status)
+		}
+	}
+	if _, errs := stop(); strings.Contains(errs, reader) || strings.Contains(errs, writer) {
+		t.Fatal("serve's stderr (its request log) shows a token")
+	}
+}

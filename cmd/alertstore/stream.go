@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/spf13/pflag"
 )
 
 // Defaults and limits of put -'s streaming (streamPut).
@@ -147,10 +147,10 @@ func streamPut(ctx context.Context, env *cliEnv, s *backend.Store, in io.Reader,
 // and from which line on nothing was.
 func reportStreamFailure(env *cliEnv, res streamResult, firstUnstored int) {
 	if res.Stored == 0 {
-		fmt.Fprintf(env.stderr, "alertstore put: nothing was stored\n")
+		env.notef("nothing was stored")
 		return
 	}
-	fmt.Fprintf(env.stderr, "alertstore put: %d alerts before line %d were stored (their ids were printed); from line %d on, nothing was stored\n",
+	env.notef("%d alerts before line %d were stored (their ids were printed); from line %d on, nothing was stored",
 		res.Stored, firstUnstored, firstUnstored)
 }
 
@@ -253,7 +253,7 @@ func (r *lineReader) send(it streamItem) bool {
 
 func (r *lineReader) report(n int, err error) {
 	r.rejected.Add(1)
-	fmt.Fprintf(r.env.stderr, "alertstore put: line %d: %v\n", n, err)
+	r.env.notef("line %d: %s", n, message(err))
 }
 
 // writeReject writes part of a too-long line to the reject file as read,
@@ -334,19 +334,17 @@ type streamFlags struct {
 	atomic     bool
 }
 
-func addStreamFlags(fs *flag.FlagSet) *streamFlags {
-	sf := &streamFlags{}
+func (sf *streamFlags) add(fs *pflag.FlagSet) {
 	fs.IntVar(&sf.batch, "batch", defaultStreamBatch, "with put -: store after this many lines")
 	fs.DurationVar(&sf.flush, "flush", defaultStreamFlush, "with put -: store a line at most this long after it was read, even if the batch is not full")
 	fs.StringVar(&sf.rejectFile, "reject-file", "", "with put -: append every rejected line, as read, to this file (created 0600)")
 	fs.BoolVar(&sf.atomic, "atomic", false, "with put -: read the whole input first, and store nothing if any line is invalid (finite input only)")
-	return sf
 }
 
 // check refuses streaming flags out of place and out of range.
-func (sf *streamFlags) check(fs *flag.FlagSet, rest []string, skipInvalid bool) error {
+func (sf *streamFlags) check(fs *pflag.FlagSet, rest []string, skipInvalid bool) error {
 	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	fs.Visit(func(f *pflag.Flag) { set[f.Name] = true })
 	stdin := len(rest) == 1 && rest[0] == "-"
 	for _, name := range []string{"batch", "flush", "reject-file", "atomic"} {
 		if set[name] && !stdin {
@@ -391,7 +389,7 @@ func putStream(ctx context.Context, env *cliEnv, dsn string, sf *streamFlags) (e
 	defer closeInto(&err, s)
 	res, err := streamPut(ctx, env, s, env.stdin, opt)
 	if res.Interrupted {
-		fmt.Fprintf(env.stderr, "alertstore put: interrupted: stored %d alerts, every valid line read through line %d\n", res.Stored, res.Lines)
+		env.notef("interrupted: stored %d alerts, every valid line read through line %d", res.Stored, res.Lines)
 	}
 	if err != nil {
 		return err
@@ -400,7 +398,7 @@ func putStream(ctx context.Context, env *cliEnv, dsn string, sf *streamFlags) (e
 		return &storedSome{fmt.Errorf("%w: stored %d alerts (their ids were printed), rejected %d invalid lines (listed above)", backend.ErrInvalidAlert, res.Stored, res.Rejected)}
 	}
 	if res.Stored == 0 && !res.Interrupted {
-		fmt.Fprintln(env.stderr, "alertstore put: no alerts on stdin")
+		env.notef("no alerts on stdin")
 	}
 	return nil
 }

@@ -9,30 +9,55 @@ import (
 	"strings"
 
 	"github.com/apt-detection/alertstore/backend"
+	"github.com/spf13/cobra"
 )
 
-func cmdWatch(ctx context.Context, env *cliEnv, args []string) (err error) {
-	fs, dsn := newFlags(env, "watch", "[--dsn DSN] [--severity S,...] [--min-severity S] [--entity E] [--source T] [--json] [--since-id ID]")
-	sev := fs.String("severity", "", "comma list of severities to keep, e.g. high,critical")
-	minSev := fs.String("min-severity", "", "keep alerts at or above this severity")
-	entity := fs.String("entity", "", "keep alerts about this entity")
-	source := fs.String("source", "", "keep alerts whose source.type is this")
-	asJSON := fs.Bool("json", false, "print NDJSON, one alert per line")
-	sinceID := fs.String("since-id", "", "first print the alerts stored after this one (the resume point printed on exit)")
-	if err := parseFlags(fs, args); err != nil {
+// watchOptions are watch's flags.
+type watchOptions struct {
+	filter  filterFlags
+	asJSON  bool
+	sinceID string
+	output  *outputFlag
+}
+
+func newWatchCmd(env *cliEnv) *cobra.Command {
+	var o watchOptions
+	cmd := &cobra.Command{
+		Use:   "watch",
+		Short: "print new alerts as they arrive, filtered like list, until Ctrl-C (--since-id: resume without gaps)",
+		Args:  maxArgs(0),
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmdWatch(cmd.Context(), env, cmd, &o) },
+	}
+	f := cmd.Flags()
+	o.filter.add(f)
+	f.BoolVar(&o.asJSON, "json", false, "the same as -o ndjson: one alert per line, as stored")
+	o.output = addOutputFlag(cmd, formatTable, formatNDJSON, formatJSONLines, formatCSV)
+	f.StringVar(&o.sinceID, "since-id", "", "first print the alerts stored after this one (the resume point printed on exit)")
+	return cmd
+}
+
+func cmdWatch(ctx context.Context, env *cliEnv, cmd *cobra.Command, o *watchOptions) (err error) {
+	if o.asJSON {
+		if cmd.Flags().Changed("output") && o.output.format != formatNDJSON && o.output.format != formatJSONLines {
+			return usagef("--json is -o ndjson: give one")
+		}
+		o.output.format = formatNDJSON
+	}
+	if err := o.output.check(); err != nil {
 		return err
 	}
-	q, err := filterQuery(*sev, *minSev, *entity, *source)
+	q, err := o.filter.query()
 	if err != nil {
 		return err
 	}
-	s, err := env.openStore(ctx, *dsn)
+	s, err := env.openStore(ctx, env.globals.dsn)
 	if err != nil {
 		return err
 	}
 	defer closeInto(&err, s)
-	emit := rowPrinter(env.stdout)
-	if *asJSON {
+	var emit func(*backend.Alert) error
+	switch o.output.format {
+	case formatNDJSON:
 		emit = func(a *backend.Alert) error {
 			b, err := a.MarshalJSON()
 			if err != nil {
@@ -41,10 +66,22 @@ func cmdWatch(ctx context.Context, env *cliEnv, args []string) (err error) {
 			_, err = fmt.Fprintf(env.stdout, "%s\n", b)
 			return err
 		}
+	case formatCSV:
+		header := false
+		emit = func(a *backend.Alert) error {
+			rows := [][]string{alertCSVRow(a, env.show)}
+			if !header {
+				header = true
+				rows = append([][]string{alertCSVHeader}, rows...)
+			}
+			return writeCSV(env.stdout, rows)
+		}
+	default:
+		emit = rowPrinter(env.stdout, env.show)
 	}
-	last, err := followAlerts(ctx, env, s, q, *sinceID, emit)
+	last, err := followAlerts(ctx, env, s, q, o.sinceID, emit)
 	if last != "" {
-		fmt.Fprintf(env.stderr, "alertstore watch: resume with --since-id %s\n", last)
+		env.notef("resume with --since-id %s", last)
 	}
 	if errors.Is(err, backend.ErrUnsupported) {
 		return usagef("%v; use `alertstore list --since` to poll this backend", err)
@@ -108,11 +145,11 @@ func followAlerts(ctx context.Context, env *cliEnv, s *backend.Store, q backend.
 				last = a.ID()
 			}
 		}
-		fmt.Fprintf(env.stderr, "alertstore watch: following %s (Ctrl-C to stop)\n", s.Backend())
+		env.notef("following %s (Ctrl-C to stop)", s.Backend())
 		err = followWatch(ctx, w, q, seen, &last, emit)
 		_ = w.Close() // a subscription's close has nothing to report
 		if errors.Is(err, backend.ErrLagged) {
-			fmt.Fprintf(env.stderr, "alertstore watch: fell behind; catching up from %s\n", last)
+			env.notef("fell behind; catching up from %s", last)
 			continue
 		}
 		if ctx.Err() != nil {
@@ -172,24 +209,20 @@ func alertsAfter(ctx context.Context, s *backend.Store, id string) ([]*backend.A
 	}
 }
 
-// rowPrinter prints one table row per alert, with list's columns and
-// escaping (escapeCell), the header before the first; columns have fixed
-// widths since rows come one at a time.
-func rowPrinter(w io.Writer) func(*backend.Alert) error {
+// rowPrinter prints one table row per alert, with list's columns, display
+// and escaping (escapeCell), the header before the first; columns have
+// fixed widths since rows come one at a time.
+func rowPrinter(w io.Writer, d display) func(*backend.Alert) error {
 	header := false
 	return func(a *backend.Alert) error {
 		if !header {
 			header = true
-			if _, err := fmt.Fprintf(w, "%-26s  %-8s  %-28s  %-10s  %-5s  %-60s  %s\n", "TIMESTAMP", "SEVERITY", "ENTITY", "SOURCE", "SCORE", "MESSAGE", "ID"); err != nil {
+			if _, err := fmt.Fprintf(w, "%-25s  %s  %-28s  %-10s  %-5s  %-60s  %s\n", "TIMESTAMP", d.paint(fmt.Sprintf("%-8s", "SEVERITY"), backend.SeverityUnknown), "ENTITY", "SOURCE", "SCORE", "MESSAGE", "ID"); err != nil {
 				return err
 			}
 		}
-		score := "-"
-		if v, ok := a.Score(); ok {
-			score = strconv.FormatFloat(v, 'f', 2, 64)
-		}
-		_, err := fmt.Fprintf(w, "%-26s  %-8s  %-28s  %-10s  %-5s  %-60s  %s\n", dash(a.TimestampString()), dash(a.SeverityString()), dash(clip(a.Entity(), 28)),
-			dash(a.SourceType()), score, dash(clip(a.Message(), 60)), dash(a.ID()))
+		_, err := fmt.Fprintf(w, "%-25s  %s  %-28s  %-10s  %-5s  %-60s  %s\n", dash(d.timestamp(a, tableTimeLayout)), d.paint(fmt.Sprintf("%-8s", dash(d.severity(a))), a.Severity()), dash(clip(a.Entity(), 28)),
+			dash(a.SourceType()), scoreCell(a), dash(clip(a.Message(), 60)), dash(a.ID()))
 		return err
 	}
 }

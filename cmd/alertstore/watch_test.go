@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +73,8 @@ func TestWatch(t *testing.T) {
 		{"new-only", []string{"old1", "old2"}, -1, []string{"n1", "low1", "n2"}, nil, []string{"n1", "low1", "n2"}, false},
 		{"filtered", nil, -1, []string{"n1", "low1", "n2"}, []string{"--min-severity", "high"}, []string{"n1", "n2"}, false},
 		{"json", nil, -1, []string{"n1"}, []string{"--json"}, []string{"n1"}, true},
+		{"json-lines", nil, -1, []string{"n1", "n2"}, []string{"-o", "json-lines"}, []string{"n1", "n2"}, true},
+		{"csv", nil, -1, []string{"n1", "n2"}, []string{"-o", "csv"}, []string{"n1", "n2"}, false},
 		{"resume", []string{"a", "b", "c", "d"}, 1, []string{"e"}, nil, []string{"c", "d", "e"}, false},
 		{"resume-filtered", []string{"a", "low-b", "c", "low-d"}, 0, []string{"low-e", "f"}, []string{"--severity", "low"}, []string{"low-b", "low-d", "low-e"}, false},
 	} {
@@ -94,7 +98,19 @@ func TestWatch(t *testing.T) {
 				t.Fatalf("exit %d\nstderr: %s", c, stderr)
 			}
 			var got []string
+			if slices.Contains(tc.flags, "csv") {
+				rows, err := csv.NewReader(strings.NewReader(stdout.String())).ReadAll()
+				if err != nil || len(rows) == 0 || rows[0][2] != "entity" {
+					t.Fatalf("not csv with a header: %v\n%s", err, stdout)
+				}
+				for _, r := range rows[1:] {
+					got = append(got, r[2])
+				}
+			}
 			for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+				if slices.Contains(tc.flags, "csv") {
+					break
+				}
 				if strings.HasPrefix(line, "TIMESTAMP") {
 					continue
 				}
@@ -139,6 +155,8 @@ func TestWatchRefusals(t *testing.T) {
 		{"unknown-since-id", []string{"--dsn", "mem://watch-refuse", "--since-id", "0190-nope"}, "no stored alert has this id"},
 		{"bad-severity", []string{"--dsn", "mem://watch-refuse", "--severity", "urgent"}, "--severity"},
 		{"stray-argument", []string{"--dsn", "mem://watch-refuse", "extra"}, "takes no arguments"},
+		{"bad-output", []string{"--dsn", "mem://watch-refuse", "-o", "yaml"}, `-o "yaml": want table, ndjson, json-lines, csv`},
+		{"json-and-csv", []string{"--dsn", "mem://watch-refuse", "-o", "csv", "--json"}, "--json is -o ndjson"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCLI(t, "", append([]string{"watch"}, tc.args...)...)
@@ -156,7 +174,7 @@ func TestRowPrinterEscapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	if err := rowPrinter(&b)(a); err != nil {
+	if err := rowPrinter(&b, display{loc: time.UTC})(a); err != nil {
 		t.Fatal(err)
 	}
 	if strings.ContainsAny(b.String()[:len(b.String())-1], "\x1b\r") || strings.Count(b.String(), "\n") != 2 || !strings.Contains(b.String(), `h\x1b[2Jx`) {

@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -37,15 +36,16 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-// Binary builds cmd/alertstore once (with -race when the tests run with
-// it? no: the server's own race checks run in package server; this
-// binary is built plain, as users get it) and returns its path.
+// Binary builds cmd/alertstore once, plain (as users get it: the race
+// checks of the server run in package server's own tests), and returns
+// its path.
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		goCmd, err := exec.LookPath("go")
 		if err != nil {
-			goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+			buildErr = fmt.Errorf("building cmd/alertstore needs the go command on PATH: %w", err)
+			return
 		}
 		buildDir, buildErr = os.MkdirTemp("", "alertstore-servetest-")
 		if buildErr != nil {
