@@ -1,7 +1,6 @@
 package dashboard_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,12 +9,9 @@ import (
 	"maps"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,98 +19,37 @@ import (
 
 	"github.com/apt-detection/alertstore/backends/chain"
 	"github.com/apt-detection/alertstore/conformance/containers"
+	"github.com/apt-detection/alertstore/internal/servetest"
 )
 
-func TestMain(m *testing.M) { containers.Main(m) }
+// TestMain removes the alertstore binary servetest built. (No
+// containers.Main: the test starts its own Redis, which t.Cleanup removes.)
+func TestMain(m *testing.M) { servetest.Main(m) }
 
-// buildCLI builds the alertstore command.
-func buildCLI(t *testing.T) string {
+// serve starts `alertstore serve` on dsn (internal/servetest: the real
+// binary, a free loopback port) with the reader and writer tokens, and
+// returns its URL. At the end of the test it must stop cleanly on SIGTERM;
+// its log is shown when the test failed.
+func serve(t *testing.T, dsn string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "alertstore")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/apt-detection/alertstore/cmd/alertstore").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build cmd/alertstore: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// lockedBuffer collects a process's stderr while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// serve starts `alertstore serve` on dsn on a free loopback port, with
-// the given extra environment, and returns the URL it prints. The process is stopped with SIGTERM at the
-// end of the test; its log is shown when the test failed.
-func serve(t *testing.T, bin, dsn string, env ...string) string {
-	t.Helper()
-	cmd := exec.Command(bin, "serve", "--dsn", dsn, "--listen", "127.0.0.1:0")
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ALERTSTORE_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "ALERTSTORE_DATA_DIR="+t.TempDir())
-	cmd.Env = append(cmd.Env, env...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
+	dir := filepath.Join(t.TempDir(), "tokens")
+	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	stderr := &lockedBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
+	tokens := filepath.Join(dir, "tokens")
+	if err := os.WriteFile(tokens, []byte("reader "+readerToken+"\nwriter "+writerToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "dashboard: "); ok {
-				urls <- u
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-		exited <- cmd.Wait()
-	}()
+	p := servetest.Start(t, dsn, "--token-file", tokens)
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("alertstore serve exited with %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-			t.Errorf("alertstore serve did not stop within 20s of SIGTERM")
+		if err := p.Stop(20 * time.Second); err != nil {
+			t.Errorf("alertstore serve did not stop cleanly: %v", err)
 		}
 		if t.Failed() {
-			t.Logf("alertstore serve's log:\n%s", stderr.String())
+			t.Logf("alertstore serve's log:\n%s", p.Stderr())
 		}
 	})
-	select {
-	case u := <-urls:
-		return u
-	case err := <-exited:
-		t.Fatalf("alertstore serve exited before printing its URL: %v\n%s", err, stderr.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("alertstore serve printed no URL within 30s\n%s", stderr.String())
-	}
-	return ""
+	return p.URL
 }
 
 // The tokens the end-to-end server requires: the page reads with the
@@ -232,14 +167,13 @@ func TestDashboardEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	redis := containers.StartServer(ctx, t, containers.Matrix()[0], containers.WithAOF()) // AOF: its alerts survive the stop
-	bin := buildCLI(t)
 	dir := filepath.Join(t.TempDir(), "data")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	dsn := chain.FormatDSN("redis://"+redis.Addr()+"/0?prefix=dashboard-e2e:", "bolt://"+filepath.Join(dir, "alerts.db")) +
 		"&tier_timeout=500ms&probe_interval=100ms&probe_max=500ms"
-	base := serve(t, bin, dsn, "ALERTSTORE_READER_TOKEN="+readerToken, "ALERTSTORE_WRITER_TOKEN="+writerToken)
+	base := serve(t, dsn)
 
 	now := time.Now().UTC()
 	alerts := []map[string]any{
