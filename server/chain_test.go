@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	_ "github.com/apt-detection/alertstore/backends/chain"
-	_ "github.com/apt-detection/alertstore/backends/goredis"
+	"github.com/apt-detection/alertstore/backends/goredis"
 	"github.com/apt-detection/alertstore/registry"
 )
 
@@ -21,7 +21,9 @@ import (
 func TestDegradedChain(t *testing.T) {
 	upper := "redis://:chain-test-secret@127.0.0.1:1/0?dial_timeout=100ms"
 	dsn := "chain://?tier_timeout=200ms&tier=" + url.QueryEscape(upper) + "&tier=" + url.QueryEscape("mem://degraded")
-	st, err := registry.Open(context.Background(), dsn)
+	goredis.DiscardClientLog()
+	ctx := registry.WithLogger(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	st, err := registry.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

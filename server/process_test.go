@@ -247,7 +247,11 @@ func TestKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the kill test starts and SIGKILLs a real alertstore serve")
 	}
-	dsn := "bolt://" + t.TempDir() + "/alerts.db?max_alerts=100000"
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dsn := "bolt://" + dir + "/alerts.db?max_alerts=100000"
 	p := servetest.Start(t, dsn)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -104,6 +104,9 @@ type pumped struct {
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	qv := r.URL.Query()
 	q, err := parseFilters(qv, time.Now(), "last_event_id")
+	if err == nil && q.Verified {
+		err = fmt.Errorf("%w: the stream does not filter by signature; list with verified=true instead", backend.ErrInvalidQuery)
+	}
 	if err != nil {
 		writeStoreError(w, err)
 		return
