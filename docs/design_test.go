@@ -110,6 +110,13 @@ var importRules = []importRule{
 		Required: []string{"./backend", "./registry", "./archive"},
 	},
 	{
+		Name:     "DashboardLinksNoStore",
+		Rule:     "the dashboard links no alertstore package: it is static files reading the HTTP API, so it sees only what a reader token may",
+		From:     []string{"./dashboard/..."},
+		Forbid:   []string{"./..."},
+		Required: []string{"./dashboard"},
+	},
+	{
 		Name:     "ConformanceImportsNoContainers",
 		Rule:     "conformance imports no container code, so a third-party backend runs the suite without testcontainers",
 		From:     []string{"./conformance"},
@@ -332,6 +339,9 @@ func TestImportRulesCanFail(t *testing.T) {
 		"CoreImportsNoBackend": {
 			m("registry"): pkg(m("registry"), m("backends/memory")),
 		},
+		"DashboardLinksNoStore": {
+			m("dashboard"): pkg(m("dashboard"), m("backend")),
+		},
 		"ConformanceImportsNoContainers": {
 			m("conformance"): pkg(m("conformance"), m("conformance/containers")),
 		},
@@ -357,6 +367,7 @@ func TestImportRulesCanFail(t *testing.T) {
 		m("backends/bolt"):                          pkg(m("backends/bolt"), "go.etcd.io/bbolt"),
 		m("backends/internal/notify"):               pkg(m("backends/internal/notify"), m("backend")),
 		m("registry"):                               pkg(m("registry"), m("backend")),
+		m("dashboard"):                              pkg(m("dashboard"), "embed", "net/http"),
 		m("backends/memory"):                        pkg(m("backends/memory"), m("backends/internal/notify"), m("registry")),
 		m("backends/chain"):                         pkg(m("backends/chain"), m("registry")),
 		m("server"):                                 pkg(m("server"), m("backends/chain"), m("internal/wire"), m("registry")),

@@ -49,11 +49,10 @@ export function url(path, params) {
   return q ? path + '?' + q : path;
 }
 
-// errorOf turns an error answer into an AuthError or an APIError.
+// errorOf turns an error answer into an AuthError (401: no token or an
+// unknown one; 403 forbidden: a token that may not read, such as a
+// writer's) or an APIError.
 export async function errorOf(resp) {
-  if (resp.status === 401) {
-    return new AuthError();
-  }
   let code = 'http_' + resp.status;
   let message = resp.statusText || ('HTTP ' + resp.status);
   try {
@@ -64,6 +63,9 @@ export async function errorOf(resp) {
     }
   } catch {
     // not JSON: keep the status line
+  }
+  if (resp.status === 401 || (resp.status === 403 && code === 'forbidden')) {
+    return new AuthError(message);
   }
   return new APIError(resp.status, code, message);
 }

@@ -14,7 +14,8 @@ import { h, sevBadge, scalar, value, table, mitreOf, attackItem, modelsView } fr
 
 const pageSize = 100;
 const statusEvery = 2000; // ms between /v1/status polls
-const summaryDelay = 400; // ms to gather live alerts before counting again
+const summaryDelay = 500; // ms to gather live alerts before counting again
+const maxRows = 2000; // live alerts beyond it push the oldest rows out
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -28,6 +29,7 @@ let gen = 0; // reload generation: answers of an older one are dropped
 let alerts = []; // shown in the table, newest first
 let ids = new Set();
 let next = '';
+let trimmed = false; // live alerts pushed rows out (and the cursor with them)
 let selected = -1;
 let live = null; // the AlertStream
 let liveSince = []; // alerts the stream brought during a reload
@@ -148,7 +150,7 @@ function syncForm() {
     box.checked = f.severity.includes(box.value);
   }
   $('f-source').value = f.source_type;
-  $('f-entity').value = f.entity;
+  $('f-entity').value = state.view.name === 'entity' ? state.view.arg : f.entity;
   $('f-since').value = f.since;
   if ($('f-since').value !== f.since) {
     // a window the menu does not offer (typed into the URL): add it
@@ -170,7 +172,7 @@ function readForm() {
 
 function showError(err) {
   if (err instanceof AuthError) {
-    askToken();
+    askToken(err);
     return;
   }
   $('error').textContent = String(err && err.message ? err.message : err);
@@ -217,7 +219,8 @@ async function reload() {
     alerts = liveSince.filter((a) => !pageIds.has(a.id)).concat(pageAlerts);
     ids = new Set(alerts.map((a) => a.id));
     next = page.next || '';
-    selected = alerts.length ? Math.min(Math.max(selected, 0), alerts.length - 1) : -1;
+    trimmed = false;
+    selected = -1; // j selects the first row
     renderSummary(summary);
     renderTable();
     document.body.dataset.loaded = String(my);
@@ -269,10 +272,35 @@ function arrived(a) {
   }
   const body = $('alerts').tBodies[0];
   body.prepend(row(a, true));
+  // A page left open on a busy store keeps its newest rows only; paging
+  // on from there would leave a gap, so the cursor goes with them.
+  while (alerts.length > maxRows) {
+    const old = alerts.pop();
+    ids.delete(old.id);
+    body.lastElementChild.remove();
+    next = '';
+    trimmed = true;
+    $('more').hidden = true;
+    $('trimmed').hidden = false;
+  }
+  if (selected >= alerts.length) {
+    selected = alerts.length - 1;
+  }
   renumber();
   $('empty').hidden = true;
-  clearTimeout(summaryTimer);
-  summaryTimer = setTimeout(refreshSummary, summaryDelay);
+  recount();
+}
+
+// recount asks for the counts again within summaryDelay: at most once per
+// delay however fast alerts arrive (a timer already set is kept, so a
+// steady stream cannot postpone the count forever).
+function recount() {
+  if (!summaryTimer) {
+    summaryTimer = setTimeout(() => {
+      summaryTimer = 0;
+      refreshSummary();
+    }, summaryDelay);
+  }
 }
 
 async function refreshSummary() {
@@ -315,9 +343,8 @@ function renderSummary(s) {
   const trunc = $('truncated');
   trunc.hidden = !s.truncated;
   trunc.textContent = s.truncated ? `Counted over the newest ${scalar(s.scanned)} alerts.` : '';
-  drawTimeline($('timeline'), s.timeline, state.tz);
-  const buckets = Array.isArray(s.timeline) ? s.timeline : [];
-  $('bucket').textContent = buckets.length > 1 ? `(${buckets.length} buckets)` : '';
+  drawTimeline($('timeline'), s.timeline, state.tz, bucketMs(s));
+  $('bucket').textContent = bucketSize(bucketMs(s));
   countList($('by-source'), s.by_source_type, (k) => {
     state.filters.source_type = k;
     go(state.view);
@@ -325,6 +352,26 @@ function renderSummary(s) {
   countList($('by-entity'), s.by_entity, (k) => go({ name: 'entity', arg: k }));
   fillDatalist($('source-types'), s.by_source_type);
   fillDatalist($('entities'), s.by_entity);
+}
+
+// bucketMs is the timeline's bucket width: the summary's "bucket" (a Go
+// duration such as "15m0s" or "1h0m0s"), else 0.
+function bucketMs(s) {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(typeof s.bucket === 'string' ? s.bucket : '');
+  if (!m || !s.bucket) {
+    return 0;
+  }
+  return ((Number(m[1] || 0) * 60 + Number(m[2] || 0)) * 60 + Number(m[3] || 0)) * 1000;
+}
+
+// bucketSize names the bucket width: "(per 15 min)".
+function bucketSize(ms) {
+  const min = Math.round(ms / 60000);
+  if (min <= 0) {
+    return '';
+  }
+  const size = min % 1440 === 0 ? min / 1440 + ' d' : min % 60 === 0 ? min / 60 + ' h' : min + ' min';
+  return `(per ${size})`;
 }
 
 function countList(ul, counts, pick) {
@@ -348,11 +395,16 @@ function fillDatalist(dl, counts) {
 }
 
 function renderTable() {
+  if (state.view.name === 'entity') {
+    const typed = alerts.find((a) => a.entity === state.view.arg && a.entity_type);
+    $('view-title').textContent = 'Entity ' + state.view.arg + (typed ? ' (' + scalar(typed.entity_type) + ')' : '');
+  }
   const body = $('alerts').tBodies[0];
   body.replaceChildren(...alerts.map((a) => row(a, false)));
   renumber();
   $('empty').hidden = alerts.length > 0;
   $('more').hidden = !next;
+  $('trimmed').hidden = !trimmed;
   $('time-head').textContent = 'Time (' + zoneName(state.tz) + ')';
 }
 
@@ -415,7 +467,7 @@ async function showDetail(id) {
     }
   } catch (err) {
     if (err instanceof AuthError) {
-      askToken();
+      askToken(err);
       return;
     }
     if (my === detailGen && !known) {
@@ -495,12 +547,21 @@ async function pollStatus() {
     banner(s, null);
   } catch (err) {
     if (err instanceof AuthError) {
-      askToken();
+      askToken(err);
     } else {
       banner(null, err);
     }
   }
   setTimeout(pollStatus, statusEvery);
+}
+
+let lastStatus = null; // what the previous poll saw: kind and count
+
+// tierName names a tier in the banner: its label and its (redacted) DSN
+// without the parameters.
+function tierName(t) {
+  const dsn = String(t.dsn || '').split('?')[0];
+  return t.name && !dsn.startsWith(String(t.name) + ':') ? `${t.name} (${dsn})` : dsn || String(t.name || 'a tier');
 }
 
 function banner(s, err) {
@@ -514,29 +575,48 @@ function banner(s, err) {
     const chain = s.chain && typeof s.chain === 'object' ? s.chain : null;
     const backlog = chain ? Number(chain.backlog) || 0 : 0;
     const tiers = chain && Array.isArray(chain.tiers) ? chain.tiers : [];
-    const down = tiers.filter((t) => t && t.healthy === false).map((t) => String(t.dsn));
-    if (s.degraded || s.healthy === false) {
+    const down = tiers.filter((t) => t && t.healthy === false).map(tierName);
+    const plural = (n) => n + ' alert' + (n === 1 ? '' : 's');
+    if (!chain && s.healthy === false) {
+      kind = 'degraded';
+      text = 'The store does not answer' + (s.error ? ': ' + String(s.error) : '') + '.';
+    } else if (s.degraded || s.healthy === false) {
       kind = 'degraded';
       text = 'Store degraded' +
         (down.length ? ': ' + down.join(', ') + (down.length > 1 ? ' are' : ' is') + ' down' : '') +
-        (chain ? '; new alerts fall back to a lower tier' : '') +
-        (chain ? '. Backlog: ' + backlog + ' alert' + (backlog === 1 ? '' : 's') + ' waiting to be replayed.' : '.');
+        (chain ? '; new alerts fall back to ' + (chain.active ? String(chain.active) : 'a lower tier') +
+          '. Backlog: ' + plural(backlog) + ' waiting to be replayed. Counts may miss alerts only the down tier holds.' : '.');
     } else if (backlog > 0) {
       kind = 'backlog';
-      text = (chain.replaying ? 'Replaying' : 'Waiting to replay') + ' the backlog: ' + backlog + ' alert' + (backlog === 1 ? '' : 's') + '.';
+      text = (chain.replaying ? 'Replaying' : 'Waiting to replay') + ' the backlog: ' + plural(backlog) + '.';
     }
   }
   b.hidden = kind === '';
   b.className = 'banner ' + kind;
   b.dataset.kind = kind;
   b.textContent = text;
+  // The store changed under the page (degraded, recovered, replayed, or
+  // alerts the stream does not carry): count again.
+  // A store back from degraded may hold other alerts than the page saw
+  // while it read the lower tiers: read everything again.
+  const now = kind + ':' + (s ? s.count : '');
+  if (lastStatus !== null && now !== lastStatus && loadedKey !== null) {
+    if (lastStatus.startsWith('degraded:') && kind !== 'degraded' && state.view.name !== 'alert') {
+      reload();
+    } else {
+      recount();
+    }
+  }
+  lastStatus = now;
 }
 
 // ---- token
 
 let asking = false;
 
-function askToken() {
+// askToken shows the token form, saying why the server refused (err: the
+// AuthError with the server's message).
+function askToken(err) {
   if (asking) {
     return;
   }
@@ -544,7 +624,10 @@ function askToken() {
   if (live) {
     live.stop();
   }
-  $('auth-message').textContent = token() ? 'The server refused the token. Enter a reader token.' : 'The server needs a reader token.';
+  const why = err && err.message ? ' (' + err.message + ')' : '';
+  $('auth-message').textContent = token() ?
+    'The server refused the token' + why + '. Enter a reader token.' :
+    'The server needs a reader token' + why + '.';
   $('auth').hidden = false;
   $('token').value = '';
   $('token').focus();
@@ -614,7 +697,7 @@ function toggleTZ() {
   syncForm();
   renderTable();
   if (lastSummary) {
-    drawTimeline($('timeline'), lastSummary.timeline, state.tz);
+    drawTimeline($('timeline'), lastSummary.timeline, state.tz, bucketMs(lastSummary));
   }
   if (state.view.name === 'alert') {
     showDetail(state.view.arg);
@@ -625,16 +708,18 @@ function toggleTZ() {
 
 function start() {
   readURL();
+  // A filter applied in the entity view is the overview with the entity
+  // filter (the form shows the view's entity), the same alerts.
+  const applyForm = () => {
+    readForm();
+    go(state.view.name === 'overview' ? state.view : { name: 'overview', arg: '' });
+  };
   $('filters').addEventListener('submit', (e) => {
     e.preventDefault();
-    readForm();
-    go(state.view.name === 'alert' ? { name: 'overview', arg: '' } : state.view);
+    applyForm();
   });
   for (const el of document.querySelectorAll('#f-severity input, #f-since')) {
-    el.addEventListener('change', () => {
-      readForm();
-      go(state.view.name === 'alert' ? { name: 'overview', arg: '' } : state.view);
-    });
+    el.addEventListener('change', applyForm);
   }
   $('f-clear').addEventListener('click', () => {
     state.filters = { severity: [], source_type: '', entity: '', since: '' };
@@ -669,12 +754,8 @@ function start() {
     loadedKey = null;
     route(null);
   });
+  // popstate comes for back and forward and for a followed #fragment link.
   window.addEventListener('popstate', () => {
-    const before = state.view;
-    readURL();
-    route(before);
-  });
-  window.addEventListener('hashchange', () => {
     const before = state.view;
     readURL();
     route(before);

@@ -12,8 +12,11 @@ const bottom = 22;
 const top = 8;
 
 // drawTimeline replaces the content of svg with a chart of timeline, the
-// "timeline" array of /v1/summary: [{start, counts: {Severity: n}}].
-export function drawTimeline(svg, timeline, tz) {
+// "timeline" array of /v1/summary: [{start, counts: {Severity: n}}], each
+// bucket bucketMs long (0: unknown). The server may leave out empty
+// buckets of a long window; bars are placed by their start, so a gap
+// shows as a gap.
+export function drawTimeline(svg, timeline, tz, bucketMs) {
   const ns = svg.namespaceURI;
   const el = (name, attrs, text) => {
     const e = document.createElementNS(ns, name);
@@ -48,14 +51,28 @@ export function drawTimeline(svg, timeline, tz) {
     svg.append(el('line', { x1: left, x2: W - 4, y1: y(v), y2: y(v), class: 'grid' }));
     svg.append(el('text', { x: left - 4, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' }, String(v)));
   }
-  const bw = plotW / buckets.length;
+  // Each bucket's slot: by its start when the width is known and the
+  // slots stay few, else one after the other.
+  let slots = buckets.length;
+  let slotOf = (i) => i;
+  const t0 = buckets[0].start;
+  const tn = buckets[buckets.length - 1].start;
+  if (bucketMs > 0 && t0 && tn && buckets.every((b) => b.start)) {
+    const n = Math.round((tn - t0) / bucketMs) + 1;
+    if (n >= buckets.length && n <= 1500) {
+      slots = n;
+      slotOf = (i) => Math.round((buckets[i].start - t0) / bucketMs);
+    }
+  }
+  const bw = plotW / slots;
   const gap = bw > 6 ? Math.min(2, bw * 0.15) : 0;
   const firstDay = buckets[0].start ? shortTime(buckets[0].start, tz, true).slice(0, 5) : '';
   const lastDay = buckets[buckets.length - 1].start ? shortTime(buckets[buckets.length - 1].start, tz, true).slice(0, 5) : '';
   const withDate = firstDay !== lastDay;
-  const labelEvery = Math.max(1, Math.ceil(buckets.length / (withDate ? 6 : 8)));
+  const labelEvery = Math.max(1, Math.ceil(slots / (withDate ? 6 : 8)));
   buckets.forEach((b, i) => {
-    const x = left + i * bw;
+    const slot = slotOf(i);
+    const x = left + slot * bw;
     const g = el('g', { class: 'bucket' });
     const when = b.start ? shortTime(b.start, tz, true) : String(b.label);
     const parts = severities.filter((s) => Number(b.counts[s]) > 0).map((s) => `${s} ${b.counts[s]}`);
@@ -81,7 +98,7 @@ export function drawTimeline(svg, timeline, tz) {
       g.append(el('rect', { x: x + gap / 2, width: Math.max(bw - gap, 0.5), y: y(acc + other), height: y(acc) - y(acc + other), class: 'bar sev-other' }));
     }
     svg.append(g);
-    if (i % labelEvery === 0 && b.start) {
+    if (slot % labelEvery === 0 && b.start) {
       svg.append(el('text', { x: x + bw / 2, y: H - 6, 'text-anchor': 'middle', class: 'axis' }, shortTime(b.start, tz, withDate)));
     }
   });

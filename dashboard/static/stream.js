@@ -12,7 +12,7 @@ const maxDelay = 10000;
 
 export class AlertStream {
   // params: the filters (URLSearchParams); handlers: onAlert(alert, id),
-  // onState('live' | 'reconnecting' | 'stopped'), onAuth().
+  // onState('live' | 'reconnecting' | 'stopped'), onAuth(err).
   constructor(params, handlers) {
     this.params = params;
     this.handlers = handlers;
@@ -53,7 +53,7 @@ export class AlertStream {
         }
         if (err instanceof AuthError) {
           this.handlers.onState('stopped');
-          this.handlers.onAuth();
+          this.handlers.onAuth(err);
           return;
         }
         console.warn('alert stream:', err);
