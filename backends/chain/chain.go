@@ -73,6 +73,11 @@ type tier struct {
 
 	probes  atomic.Uint64
 	backlog atomic.Int64 // last known entry count, for tiers below the top
+	// downs counts the times the tier was marked down. A replay into it
+	// ends its session when this changes (replay.go): a write that failed
+	// on it meanwhile may have been applied there after the session read
+	// its ids.
+	downs atomic.Uint64
 
 	// writeMu orders the chain's own appends to this tier against a
 	// replay that clears it (tiers without Drainer).

@@ -69,6 +69,7 @@ func (c *Chain) markDown(t *tier, err error) {
 	c.cands.Store(nil)
 	now := time.Now()
 	t.downSince = now
+	t.downs.Add(1)
 	if t.idx == 0 {
 		c.degradedSince = now
 	}
@@ -116,9 +117,19 @@ func (c *Chain) nextWait(t *tier) time.Duration {
 
 // probe pings a down tier until it answers (opening it first if it never
 // was), then restores it. It ends when the chain closes.
+//
+// restore clears t.probing in the same critical section that marks t
+// healthy: a call that fails on t right after that, while this prober is
+// still on its way out, must start a prober of its own. (Cleared on the
+// way out instead, the failure found this prober still marked running,
+// started none, and t stayed down for good.)
 func (c *Chain) probe(t *tier) {
 	defer c.wg.Done()
+	restored := false
 	defer func() {
+		if restored {
+			return // t.probing was cleared by restore, and may be another prober's by now
+		}
 		c.mu.Lock()
 		t.probing = false
 		c.mu.Unlock()
@@ -134,6 +145,7 @@ func (c *Chain) probe(t *tier) {
 		t.probes.Add(1)
 		err := c.ping(t)
 		if err == nil {
+			restored = true
 			c.restore(t)
 			return
 		}
@@ -194,6 +206,7 @@ func (c *Chain) restore(t *tier) {
 	if t.idx == 0 {
 		c.degradedSince = time.Time{}
 	}
+	t.probing = false // see probe: from now on a failure starts a new prober
 	c.mu.Unlock()
 	c.log.Info(RecoveredMessage, "tier", t.name)
 	c.wake()

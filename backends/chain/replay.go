@@ -77,7 +77,16 @@ type session struct {
 	outcome *keyCounter
 	// onBatch, if not nil, is told how many entries each step moved.
 	onBatch func(moved int)
+	// downs is up.downs from before the session read up's ids.
+	downs uint64
 }
+
+// upWentDown reports that s.up was marked down since the session began:
+// a write that failed on it meanwhile (a timeout: maybe applied there,
+// after has was read) and went to a lower tier must not be moved on the
+// strength of has. The session ends; the next one reads up's ids again
+// and skips it.
+func (s *session) upWentDown() bool { return s.up.downs.Load() != s.downs }
 
 func (s *session) batchDone(n int) {
 	if s.onBatch != nil {
@@ -98,9 +107,10 @@ func (c *Chain) drainReporting(ctx context.Context, up, lo *tier, onBatch func(m
 	c.replaying.Store(true)
 	defer c.replaying.Store(false)
 	start := time.Now()
+	downs := up.downs.Load()
 	s, err := c.newSession(ctx, up)
 	if err == nil {
-		s.lo, s.onBatch = lo, onBatch
+		s.lo, s.onBatch, s.downs = lo, onBatch, downs
 	}
 	if err != nil {
 		c.markDownUnlessCtx(ctx, up, err)
@@ -264,6 +274,12 @@ func (c *Chain) drainEntries(ctx context.Context, s *session, up, lo *tier, dr b
 			lo.backlog.Store(0)
 			return moved, nil
 		}
+		// After reading the batch: a write that failed on up marked it
+		// down before it went to lo, so if its copy is in the batch, this
+		// sees it.
+		if s.upWentDown() {
+			return moved, nil
+		}
 		remaining := lo.backlog.Load()
 		var send [][]byte
 		var copies []string
@@ -313,7 +329,7 @@ func (c *Chain) drainWhole(ctx context.Context, s *session, up, lo *tier, all []
 	slices.Reverse(all)
 	moved := 0
 	for i := 0; i < len(all); i += c.opts.ReplayBatch {
-		if ctx.Err() != nil || c.active() != up {
+		if ctx.Err() != nil || c.active() != up || s.upWentDown() {
 			return moved, nil
 		}
 		batch := all[i:min(i+c.opts.ReplayBatch, len(all))]

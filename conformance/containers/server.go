@@ -409,12 +409,34 @@ func (s *Server) Kill(ctx context.Context) error {
 // open and new ones are even accepted by the kernel, but nothing is
 // answered: the fault of a server that hangs, not one that is down, which
 // is what client timeouts are for.
+//
+// On a loaded machine the freezer may not settle in the time runc gives
+// it: runc then thaws the container back and docker answers "unable to
+// freeze". Nothing was paused, so Pause tries again, up to pauseAttempts
+// times.
 func (s *Server) Pause(ctx context.Context) error {
-	if _, err := s.docker.ContainerPause(ctx, s.ContainerID(), client.ContainerPauseOptions{}); err != nil {
-		return fmt.Errorf("containers: pause %s: %w", s, err)
+	for attempt := 1; ; attempt++ {
+		_, err := s.docker.ContainerPause(ctx, s.ContainerID(), client.ContainerPauseOptions{})
+		if err == nil {
+			return nil
+		}
+		if attempt == pauseAttempts || !unableToFreeze(err) {
+			return fmt.Errorf("containers: pause %s (attempt %d): %w", s, attempt, err)
+		}
+		if err := sleepCtx(ctx, pauseRetryPause); err != nil {
+			return fmt.Errorf("containers: pause %s: %w", s, err)
+		}
 	}
-	return nil
 }
+
+const (
+	pauseAttempts   = 5
+	pauseRetryPause = 200 * time.Millisecond
+)
+
+// unableToFreeze reports runc's "unable to freeze": the cgroup freezer
+// did not settle, and the container was thawed back (still running).
+func unableToFreeze(err error) bool { return strings.Contains(err.Error(), "unable to freeze") }
 
 // Unpause resumes a paused server; requests sent meanwhile are answered.
 func (s *Server) Unpause(ctx context.Context) error {

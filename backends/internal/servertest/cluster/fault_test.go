@@ -1,9 +1,11 @@
 package cluster_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -180,7 +182,13 @@ func (f *faultEnv) startStreams(t *testing.T, name string) ([]*stream, int) {
 
 func openStore(t *testing.T, dsn string) *backend.Store {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	return openStoreCtx(context.Background(), t, dsn)
+}
+
+// openStoreCtx is openStore with the values of parent (a logger).
+func openStoreCtx(parent context.Context, t *testing.T, dsn string) *backend.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(parent, 30*time.Second)
 	defer cancel()
 	s, err := registry.Open(ctx, dsn)
 	if err != nil {
@@ -284,7 +292,11 @@ type figure struct {
 // listIDs reads the list under prefix from the master of its slot, the way
 // the old dashboard does (LRANGE, json), and counts each id.
 func listIDs(ctx context.Context, c *containers.Cluster, prefix string) (map[string]int, error) {
-	key := redislist.ClusterKeys(prefix).List
+	return listIDsOf(ctx, c, redislist.ClusterKeys(prefix).List)
+}
+
+// listIDsOf is listIDs of the list named key.
+func listIDsOf(ctx context.Context, c *containers.Cluster, key string) (map[string]int, error) {
 	m, err := c.MasterOfKey(ctx, key)
 	if err != nil {
 		return nil, err
@@ -422,6 +434,7 @@ func TestFaults(t *testing.T) {
 			{"KillMaster", testKillMaster},
 			{"PauseMaster", testPauseMaster},
 			{"MigrateSlot", testMigrateSlot},
+			{"MigrateShardSlot", testMigrateShardSlot},
 			{"ChainWholeClusterDown", testChainWholeClusterDown},
 		} {
 			t.Run(c.name, func(t *testing.T) {
@@ -570,7 +583,16 @@ func testChainWholeClusterDown(t *testing.T, f *faultEnv) {
 	local := filepath.Join(t.TempDir(), "local.db")
 	dsn := chain.FormatDSN(clusterDSN(f.tg.scheme, f.c, "timeout=1s"), "bolt://"+local) +
 		"&prefix=" + url.QueryEscape(prefix) + "&max_alerts=100000&tier_timeout=500ms&timeout=5s&probe_interval=100ms&probe_max=1s"
-	s := openStore(t, dsn)
+	// The chain's events (fallbacks, recoveries, replays and why they
+	// stopped), with their times, are printed if the test fails: the
+	// status alone says where the chain is, not how it got there.
+	events := &eventLog{}
+	t.Cleanup(func() {
+		if t.Failed() || os.Getenv("ALERTSTORE_CHAIN_EVENTS") != "" {
+			t.Logf("chain events:\n%s", events)
+		}
+	})
+	s := openStoreCtx(registry.WithLogger(context.Background(), slog.New(slog.NewTextHandler(events, nil))), t, dsn)
 	var mu sync.Mutex
 	var acked []string
 	failed := 0
@@ -674,6 +696,25 @@ func testChainWholeClusterDown(t *testing.T, f *faultEnv) {
 	if st.Replayed == 0 {
 		t.Errorf("nothing was replayed: the cluster was not down while writes went on (fallbacks %d)", st.Fallbacks)
 	}
+}
+
+// eventLog is an io.Writer for a slog handler that keeps what it is
+// given, for a test to print.
+type eventLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *eventLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *eventLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool) {
