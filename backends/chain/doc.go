@@ -122,8 +122,10 @@
 // Replay never pushes newer alerts out of a cap: a backlog entry is dropped
 // instead of moved only when the tier it is replayed into would trim it at
 // once, that is when that tier's own max_alerts of newer alerts are already
-// there or follow it in the backlog (all of which the replay moves). Never
-// by any other cap. Every drop is counted (Status.DroppedForCap) and logged
+// there or follow it in the backlog (all of which the replay moves). An
+// alert is counted once however many copies of it the two tiers hold (an
+// ambiguous write or an interrupted replay leaves one in each). Never by
+// any other cap. Every drop is counted (Status.DroppedForCap) and logged
 // (a Warn record with message DropMessage and the alert's id, through
 // Options.Logger); `alertstore` says on stderr how many a command's replay
 // dropped.

@@ -121,14 +121,29 @@ func (c *Chain) drainReporting(ctx context.Context, up, lo *tier, onBatch func(m
 	// only its keys are kept meanwhile; any other tier is copied whole, so
 	// its entries are kept for the copy.
 	dr, drains := backend.DrainerOf(c.driver(lo))
+	// An alert is counted once however many copies there are: a backlog
+	// entry whose copy the higher tier already holds (an ambiguous write:
+	// applied there, its reply lost, then stored again below) or that the
+	// backlog holds twice is the same alert. Counting it twice would make
+	// every older entry see one more newer alert than exists, and drop it
+	// below the cap (keep skips such copies without counting them).
 	var backlog []backend.Entry
 	var keys []int64
+	counted := map[string]bool{}
 	err = c.scanEach(ctx, lo, func(e backend.Entry) {
 		if !drains {
 			backlog = append(backlog, e)
 		}
 		if e.Data != nil { // nil: over max_alert_bytes, never moved (see keep)
-			_, k := orderKey(e.Data)
+			id, k := orderKey(e.Data)
+			if s.complete {
+				if ck := copyKey(id, e.Data); ck != "" {
+					if s.has[ck] || counted[ck] {
+						return
+					}
+					counted[ck] = true
+				}
+			}
 			keys = append(keys, k)
 		}
 	})
@@ -214,8 +229,7 @@ func (c *Chain) keep(s *session, data []byte) (id string, move bool) {
 	}
 	id, k := orderKey(data)
 	if ck := copyKey(id, data); ck != "" && s.has[ck] {
-		c.deduplicated.Add(1)
-		s.outcome.remove(k) // counted once already, as the higher tier's
+		c.deduplicated.Add(1) // not in outcome twice: see drainReporting
 		return id, false
 	}
 	if s.outcome != nil {
