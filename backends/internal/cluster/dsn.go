@@ -8,10 +8,6 @@ package cluster
 
 import (
 	"fmt"
-	"net"
-	"net/url"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -118,7 +114,7 @@ func ParseDSN(dsn *registry.DSN, common backend.Config) (Config, error) {
 	if u.Host == "" {
 		return c, dsn.Errorf("no seed address: write %s://node1:%d?addr=node2:%d, naming one or more nodes of the cluster", dsn.Scheme(), DefaultPort, DefaultPort)
 	}
-	first, err := hostPort(u.Host)
+	first, err := redisconf.HostPort(u.Host, DefaultPort)
 	if err != nil {
 		return c, dsn.Errorf("seed address %q: %v", u.Host, err)
 	}
@@ -128,9 +124,9 @@ func ParseDSN(dsn *registry.DSN, common backend.Config) (Config, error) {
 		return c, dsn.Errorf("%d seed addresses; at most %d", len(addrs)+1, MaxSeeds)
 	}
 	for i, a := range addrs {
-		hp, err := hostPort(a)
+		hp, err := redisconf.HostPort(a, DefaultPort)
 		if err != nil {
-			if !addrChars.MatchString(a) {
+			if !redisconf.PrintableAddr(a) {
 				// Not an address: credentials put in the wrong place,
 				// say. Its value is not shown.
 				dsn.Hide(paramAddr)
@@ -176,119 +172,8 @@ func ParseDSN(dsn *registry.DSN, common backend.Config) (Config, error) {
 		return c, dsn.Errorf("min_replicas with shards=%d: a sharded namespace cannot wait for replicas (WAIT covers the writes of one connection, one shard)", c.Shards)
 	}
 
-	if c.Data, err = parseData(dsn); err != nil {
+	if c.Data, err = redisconf.ParseNodes(dsn, "", ownParams); err != nil {
 		return c, err
 	}
 	return c, nil
-}
-
-// parseData runs redisconf.Parse on a DSN made of dsn's scheme, user info
-// and first seed and every parameter but ours. The shared parameters are
-// consumed on it by Common, exactly as the registry did on dsn, so what
-// redisconf rejects as unknown is unknown to both. On success every
-// parameter of dsn has been read by someone, and is marked consumed on dsn
-// too.
-func parseData(dsn *registry.DSN) (redisconf.Config, error) {
-	u := dsn.URL()
-	inner := &url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host, RawQuery: u.RawQuery}
-	d, err := registry.ParseDSN(inner.String())
-	if err != nil {
-		return redisconf.Config{}, err
-	}
-	d.SetLoggerOf(dsn)
-	for _, p := range ownParams {
-		d.Params(p)
-	}
-	if _, err := d.Common(); err != nil {
-		return redisconf.Config{}, err
-	}
-	defer func() {
-		for _, w := range d.Warnings() {
-			dsn.Warn("%s", w)
-		}
-	}()
-	rc, err := redisconf.Parse(d, redisconf.TCP)
-	if err != nil {
-		return rc, renameDSN(err, d, dsn)
-	}
-	for name := range u.Query() {
-		dsn.Params(name)
-	}
-	// The TLS server name defaults to each node's own host, not the first
-	// seed's: crypto/tls fills in the dialled host when it is empty.
-	if rc.TLS != nil && !dsn.Has("tls_server_name") {
-		rc.TLS.ServerName = ""
-	}
-	return rc, nil
-}
-
-// renameDSN makes an error about the inner DSN of parseData name the
-// user's DSN instead, which is the one they wrote.
-func renameDSN(err error, inner, outer *registry.DSN) error {
-	msg := err.Error()
-	marker := "DSN " + inner.String() + ": "
-	if i := strings.Index(msg, marker); i >= 0 {
-		return outer.Errorf("%s", msg[i+len(marker):])
-	}
-	return err
-}
-
-// addrChars are the shapes of host:port, [ipv6]:port and
-// [fe80::1%zone]:port: an addr= value of any other shape is not printed.
-var addrChars = regexp.MustCompile(`^(\[[0-9A-Za-z:.%_-]*\]?|[A-Za-z0-9._:-]*)(:[0-9A-Za-z]*)?$`)
-
-// hostName is what a host outside brackets may be: a DNS name or an IPv4
-// address.
-var hostName = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9._-]*[A-Za-z0-9_])?$`)
-
-// hostPort checks a seed address, host[:port] or [ipv6][:port], and
-// returns it as host:port with the default port filled in.
-func hostPort(s string) (string, error) {
-	var host, port string
-	switch {
-	case s == "":
-		return "", fmt.Errorf("empty address")
-	case strings.HasPrefix(s, "["):
-		end := strings.Index(s, "]")
-		if end < 0 {
-			return "", fmt.Errorf("missing ']' after the IPv6 address")
-		}
-		host = s[1:end]
-		switch rest := s[end+1:]; {
-		case rest == "":
-		case strings.HasPrefix(rest, ":") && len(rest) > 1:
-			port = rest[1:]
-		case rest == ":":
-			return "", fmt.Errorf("empty port")
-		default:
-			return "", fmt.Errorf("unexpected %q after the IPv6 address", rest)
-		}
-		ip, zone, hasZone := strings.Cut(host, "%")
-		if net.ParseIP(ip) == nil || !strings.Contains(ip, ":") || hasZone && zone == "" {
-			return "", fmt.Errorf("%q is not an IPv6 address", host)
-		}
-	case strings.Count(s, ":") > 1:
-		return "", fmt.Errorf("an IPv6 address goes in brackets: [%s]:%d", s, DefaultPort)
-	default:
-		var found bool
-		host, port, found = strings.Cut(s, ":")
-		if found && port == "" {
-			return "", fmt.Errorf("empty port")
-		}
-		if host == "" {
-			return "", fmt.Errorf("no host")
-		}
-		if !hostName.MatchString(host) {
-			return "", fmt.Errorf("%q is not a host name or IPv4 address", host)
-		}
-	}
-	p := DefaultPort
-	if port != "" {
-		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 {
-			return "", fmt.Errorf("port %q is not in 1..65535", port)
-		}
-		p = n
-	}
-	return net.JoinHostPort(host, strconv.Itoa(p)), nil
 }

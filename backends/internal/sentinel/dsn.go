@@ -2,9 +2,7 @@ package sentinel
 
 import (
 	"fmt"
-	"net"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -126,15 +124,15 @@ func ParseDSN(dsn *registry.DSN, common backend.Config) (Config, error) {
 	if u.Host == "" {
 		return c, dsn.Errorf("no sentinel address: write %s://sentinel1:%d/<master-name>", dsn.Scheme(), DefaultSentinelPort)
 	}
-	first, err := hostPort(u.Host)
+	first, err := redisconf.HostPort(u.Host, DefaultSentinelPort)
 	if err != nil {
 		return c, dsn.Errorf("sentinel address %q: %v", u.Host, err)
 	}
 	c.Sentinels = []string{first}
 	for i, a := range dsn.Params(paramAddr) {
-		hp, err := hostPort(a)
+		hp, err := redisconf.HostPort(a, DefaultSentinelPort)
 		if err != nil {
-			if !addrChars.MatchString(a) {
+			if !redisconf.PrintableAddr(a) {
 				// Not an address: credentials or a DSN put in the
 				// wrong place, say. Its value is not shown.
 				dsn.Hide(paramAddr)
@@ -196,68 +194,11 @@ func ParseDSN(dsn *registry.DSN, common backend.Config) (Config, error) {
 
 	// How to reach the data nodes: the goredis/valkeygo parser, on a DSN that
 	// holds what is left of ours with the database as its path.
-	c.Data, err = parseData(dsn, db)
+	c.Data, err = redisconf.ParseNodes(dsn, dbPath(db), ownParams)
 	if err != nil {
 		return c, err
 	}
 	return c, nil
-}
-
-// parseData runs redisconf.Parse on a DSN made of dsn's scheme, user info
-// and first sentinel, path "/db" and every parameter but ours. The shared
-// parameters are consumed on it by Common, exactly as the registry did on
-// dsn, so what redisconf rejects as unknown is unknown to all three. On
-// success every parameter of dsn has been read by someone, and is marked
-// consumed on dsn too.
-func parseData(dsn *registry.DSN, db string) (redisconf.Config, error) {
-	u := dsn.URL()
-	// The query as written, in its order: an unknown parameter after a
-	// secret is counted, not named (registry.DSN.Unknown), and ours are
-	// marked read on it instead of deleted.
-	inner := &url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host, RawQuery: u.RawQuery}
-	if db != "" {
-		inner.Path = "/" + db
-	}
-	d, err := registry.ParseDSN(inner.String())
-	if err != nil {
-		return redisconf.Config{}, err
-	}
-	d.SetLoggerOf(dsn)
-	for _, p := range ownParams {
-		d.Params(p)
-	}
-	if _, err := d.Common(); err != nil {
-		return redisconf.Config{}, err
-	}
-	defer func() {
-		for _, w := range d.Warnings() {
-			dsn.Warn("%s", w)
-		}
-	}()
-	rc, err := redisconf.Parse(d, redisconf.TCP)
-	if err != nil {
-		return rc, renameDSN(err, d, dsn)
-	}
-	for name := range u.Query() {
-		dsn.Params(name)
-	}
-	// The TLS server name defaults to each node's own host, not the first
-	// sentinel's: crypto/tls fills in the dialled host when it is empty.
-	if rc.TLS != nil && !dsn.Has("tls_server_name") {
-		rc.TLS.ServerName = ""
-	}
-	return rc, nil
-}
-
-// renameDSN makes an error about the inner DSN of parseData name the
-// user's DSN instead, which is the one they wrote.
-func renameDSN(err error, inner, outer *registry.DSN) error {
-	msg := err.Error()
-	marker := "DSN " + inner.String() + ": "
-	if i := strings.Index(msg, marker); i >= 0 {
-		return outer.Errorf("%s", msg[i+len(marker):])
-	}
-	return err
 }
 
 // masterPath splits "/master-name[/db]". The name is percent-decoded, so
@@ -288,65 +229,10 @@ func masterPath(u *url.URL) (name, db string, err error) {
 	return name, db, nil
 }
 
-// addrChars are the shapes of host:port, [ipv6]:port and
-// [fe80::1%zone]:port (a '%' only in brackets): an addr= value of any
-// other shape is not printed.
-var addrChars = regexp.MustCompile(`^(\[[0-9A-Za-z:.%_-]*\]?|[A-Za-z0-9._:-]*)(:[0-9A-Za-z]*)?$`)
-
-// hostName is what a sentinel host outside brackets may be: a DNS name or
-// an IPv4 address.
-var hostName = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9._-]*[A-Za-z0-9_])?$`)
-
-// hostPort checks a sentinel address, host[:port] or [ipv6][:port], and
-// returns it as host:port with the default port filled in.
-func hostPort(s string) (string, error) {
-	var host, port string
-	switch {
-	case s == "":
-		return "", fmt.Errorf("empty address")
-	case strings.HasPrefix(s, "["):
-		end := strings.Index(s, "]")
-		if end < 0 {
-			return "", fmt.Errorf("missing ']' after the IPv6 address")
-		}
-		host = s[1:end]
-		rest := s[end+1:]
-		switch {
-		case rest == "":
-		case strings.HasPrefix(rest, ":"):
-			port = rest[1:]
-			if port == "" {
-				return "", fmt.Errorf("empty port")
-			}
-		default:
-			return "", fmt.Errorf("unexpected %q after the IPv6 address", rest)
-		}
-		ip, zone, hasZone := strings.Cut(host, "%")
-		if net.ParseIP(ip) == nil || strings.Contains(ip, ".") && !strings.Contains(ip, ":") || hasZone && zone == "" {
-			return "", fmt.Errorf("%q is not an IPv6 address", host)
-		}
-	case strings.Count(s, ":") > 1:
-		return "", fmt.Errorf("an IPv6 address goes in brackets: [%s]:%d", s, DefaultSentinelPort)
-	default:
-		var found bool
-		host, port, found = strings.Cut(s, ":")
-		if found && port == "" {
-			return "", fmt.Errorf("empty port")
-		}
+// dbPath is the path of the data nodes' DSN: "/db", or none.
+func dbPath(db string) string {
+	if db == "" {
+		return ""
 	}
-	if host == "" {
-		return "", fmt.Errorf("no host")
-	}
-	if !strings.HasPrefix(s, "[") && !hostName.MatchString(host) {
-		return "", fmt.Errorf("%q is not a host name or IPv4 address", host)
-	}
-	p := DefaultSentinelPort
-	if port != "" {
-		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 {
-			return "", fmt.Errorf("port %q is not in 1..65535", port)
-		}
-		p = n
-	}
-	return net.JoinHostPort(host, strconv.Itoa(p)), nil
+	return "/" + db
 }
