@@ -179,6 +179,11 @@ func (s *Server) postNDJSON(w http.ResponseWriter, r *http.Request) {
 	}
 	fail := func(status int, code, msg string) {
 		cancel()
+		// The body's reader may be blocked in a read only the client
+		// could end, holding the body: net/http would then wait for it
+		// before finishing this request, and a shutdown would wait out its
+		// timeout. A read deadline in the past ends that read now.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 		s.refuse(w, status, code, fmt.Sprintf("%s; %d alerts were stored before it (their ids are listed), the rest of the body was not read", msg, out.Stored), out)
 	}
 	for {

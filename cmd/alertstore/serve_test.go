@@ -163,8 +163,15 @@ func TestServeShutdownAnswersUploads(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	code, errs := stop()
-	m := <-answered
+	// The client's writer goroutine reads the pipe until it is closed; a
+	// round trip that failed waits for it, so close it before waiting.
 	pw.Close()
+	var m map[string]any
+	select {
+	case m = <-answered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the upload got no answer 30s after serve stopped")
+	}
 	if code != 0 {
 		t.Fatalf("serve exited %d:\n%s", code, errs)
 	}
