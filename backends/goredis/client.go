@@ -18,9 +18,7 @@ import (
 // has been through translate.
 type client struct {
 	rdb redis.UniversalClient
-	// conn pins one connection (WAIT counts the writes of its own);
 	// subscribe is SUBSCRIBE, or SSUBSCRIBE in a cluster.
-	conn      func() *redis.Conn
 	subscribe func(ctx context.Context, channels ...string) *redis.PubSub
 	window    *redis.Script
 	repair    *redis.Script
@@ -35,7 +33,6 @@ var _ redislist.Client = (*client)(nil)
 func newClient(rdb *redis.Client) *client {
 	return &client{
 		rdb:       rdb,
-		conn:      rdb.Conn,
 		subscribe: rdb.Subscribe,
 		window:    redis.NewScript(redislist.WindowScript),
 		repair:    redis.NewScript(redislist.RepairScript),
@@ -45,72 +42,103 @@ func newClient(rdb *redis.Client) *client {
 // Append is the append transaction (see redislist.Client), the one place
 // it is written for go-redis: plain for redis://, with ROLE and WAIT for
 // redis+sentinel://.
+//
+// It is one pipeline, MULTI ... EXEC [WAIT], written out command by
+// command rather than with TxPipelined: go-redis closes a TxPipeline
+// with EXEC, and WAIT must follow EXEC on the same connection (it counts
+// the writes of its own connection), so min_replicas would otherwise
+// cost a second round trip. A pipeline runs on one connection, so WAIT
+// counts this transaction. The EXEC reply alone says what was applied:
+// every queued command answers QUEUED or is refused (then EXEC aborts
+// and nothing ran), and WAIT's reply is read only when EXEC's says the
+// alerts are stored on a master.
 func (c *client) Append(ctx context.Context, k redislist.Keys, payloads [][]byte, max int, o redislist.AppendOptions) (redislist.AppendResult, error) {
-	args := make([]any, len(payloads))
-	for i, p := range payloads {
-		args[i] = p
+	push := make([]any, 2, 2+len(payloads))
+	push[0], push[1] = "rpush", k.List
+	for _, p := range payloads {
+		push = append(push, p)
 	}
 	n := int64(len(payloads))
-	var role *redis.Cmd
-	var push, incr *redis.IntCmd
-	var capv *redis.SliceCmd
-	queue := func(p redis.Pipeliner) error {
+	var exec, wait *redis.Cmd
+	queued, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Do(ctx, "multi")
 		if o.Role {
-			role = p.Do(ctx, "ROLE")
+			p.Do(ctx, "role")
 		}
-		push = p.RPush(ctx, k.List, args...)
-		incr = p.IncrBy(ctx, k.Seq, n)
-		p.LTrim(ctx, k.List, -int64(max), -1)
-		p.Publish(ctx, k.Events, n)
-		capv = p.MGet(ctx, k.Cap)
+		p.Do(ctx, push...)
+		p.Do(ctx, "incrby", k.Seq, n)
+		p.Do(ctx, "ltrim", k.List, -int64(max), -1)
+		p.Do(ctx, "publish", k.Events, n)
+		p.Do(ctx, "mget", k.Cap)
+		exec = p.Do(ctx, "exec")
+		if o.MinReplicas > 0 {
+			wait = p.Do(ctx, "wait", o.MinReplicas, o.ReplicaTimeout.Milliseconds())
+		}
 		return nil
-	}
-	var err error
-	var cn *redis.Conn
-	if o.MinReplicas > 0 {
-		// WAIT counts the writes of its own connection: pin one.
-		cn = c.conn()
-		defer func() { _ = cn.Close() }()
-		_, err = cn.TxPipelined(ctx, queue)
-	} else {
-		_, err = c.rdb.TxPipelined(ctx, queue)
-	}
+	})
 	r := redislist.AppendResult{Acked: -1}
-	switch {
-	case err == nil:
-		r.Pushed, r.Seq = push.Val(), incr.Val()
-	case role != nil && role.Err() != nil && !errors.Is(role.Err(), redis.Nil) && errors.Is(err, role.Err()):
-		// ROLE refused (NOPERM for an ACL user without it): nothing ran.
-		return r, translate(role.Err())
-	case push != nil && push.Err() != nil:
-		// RPUSH refused (WRONGTYPE: the key is not a list), or a
-		// transport failure set on the commands: nothing was stored.
-		return r, translate(push.Err())
-	case incr != nil && incr.Err() != nil && errors.Is(err, incr.Err()):
+	replies, xerr := exec.Slice()
+	if xerr != nil {
+		// EXECABORT (a command refused while queueing: ROLE or RPUSH
+		// without the right, READONLY, OOM, ...) or a transport failure:
+		// nothing was applied. The refused command's own reply says why.
+		for _, cmd := range queued {
+			if cmd == exec {
+				break
+			}
+			if qerr := cmd.Err(); qerr != nil {
+				return r, translate(qerr)
+			}
+		}
+		if exec.Err() == nil && err != nil {
+			// No reply and no error on EXEC: the pipeline failed
+			// before it was sent (go-redis does not always copy such
+			// an error onto the commands, see go-redis issue 2871).
+			xerr = err
+		}
+		return r, translate(xerr)
+	}
+	want := 5
+	if o.Role {
+		want++
+	}
+	if len(replies) != want {
+		return r, fmt.Errorf("goredis: unexpected EXEC reply of %d elements, want %d", len(replies), want)
+	}
+	if o.Role {
+		r.Role = roleOf(replies[0])
+		replies = replies[1:]
+	}
+	var ok bool
+	if r.Pushed, ok = replies[0].(int64); !ok {
+		// RPUSH refused (WRONGTYPE: the key is not a list): nothing was
+		// stored.
+		return r, translate(replyErr(replies[0], "RPUSH"))
+	}
+	if r.Seq, ok = replies[1].(int64); !ok {
 		// Only INCRBY failed (a counter overwritten by hand): the alerts
 		// are stored, the driver repairs the counter.
-		r.Pushed, r.Seq = push.Val(), -1
-	default:
-		// The transaction failed as a whole. go-redis does not always
-		// copy such an error onto the commands (a failed AUTH on a new
-		// connection leaves them without error and without value; see
-		// go-redis issue 2871), so the returned error decides, never the
-		// commands alone.
-		return r, translate(err)
+		r.Seq = -1
 	}
-	r.Cap = capOf(capv.Val())
-	if role != nil {
-		r.Role = roleOf(role.Val())
-	}
-	if o.MinReplicas > 0 && r.Role == "master" {
-		acked, err := cn.Wait(ctx, o.MinReplicas, o.ReplicaTimeout).Result()
-		if err != nil {
+	capv, _ := replies[4].([]any)
+	r.Cap = capOf(capv)
+	if wait != nil && r.Role == "master" {
+		if acked, err := wait.Int64(); err != nil {
 			r.WaitErr = translate(err)
 		} else {
 			r.Acked = acked
 		}
 	}
 	return r, nil
+}
+
+// replyErr is the error in a transaction's reply element that should have
+// been a value of the command cmd.
+func replyErr(v any, cmd string) error {
+	if err, ok := v.(error); ok {
+		return err
+	}
+	return fmt.Errorf("goredis: unexpected %s reply %T in EXEC's", cmd, v)
 }
 
 // capOf reads the recorded cap from MGET's reply (0: none).

@@ -106,9 +106,6 @@ func newClusterClient(cc *redis.ClusterClient) *clusterClient {
 		window:    redis.NewScript(redislist.WindowScript),
 		repair:    redis.NewScript(redislist.RepairScript),
 	}
-	// No pinned connection on the cluster client itself: a node's is
-	// taken per write (onMaster).
-	base.conn = nil
 	return &clusterClient{client: base, cc: cc}
 }
 

@@ -86,8 +86,9 @@
 // connection is dialled through a tracker, and when the master check
 // finds the master elsewhere the connections to every other data node are
 // closed, so that go-redis reconnects to the new master. Each append runs
-// ROLE inside its MULTI/EXEC and, with min_replicas, WAIT on the same
-// connection (the one transaction of client.go, with options).
+// ROLE inside its MULTI/EXEC and, with min_replicas, WAIT right after
+// EXEC in the same pipeline, so on the same connection and in the same
+// round trip (the one transaction of client.go, with options).
 //
 // # Cluster
 //

@@ -25,9 +25,10 @@ type Client interface {
 	//	LTRIM k.List -max -1
 	//	PUBLISH k.Events len(payloads)
 	//	MGET k.Cap
-	// then, if o.MinReplicas > 0 and ROLE said master, WAIT o.MinReplicas
-	// o.ReplicaTimeout on the same connection (WAIT counts the writes of
-	// its own connection). It returns the replies (see AppendResult); err
+	// then, if o.MinReplicas > 0, WAIT o.MinReplicas o.ReplicaTimeout
+	// right after EXEC on the same connection (WAIT counts the writes of
+	// its own connection) and in the same round trip; WAIT's reply counts
+	// only if ROLE said master. It returns the replies (see AppendResult); err
 	// is set only when the transaction did not run or RPUSH was refused,
 	// that is when nothing was stored.
 	Append(ctx context.Context, k Keys, payloads [][]byte, max int, o AppendOptions) (AppendResult, error)
@@ -71,8 +72,8 @@ type AppendOptions struct {
 	// replica made writable would keep the alerts to itself).
 	Role bool
 	// MinReplicas > 0 runs WAIT MinReplicas ReplicaTimeout after the
-	// transaction, on its connection: the append is acknowledged only
-	// when that many replicas confirmed it.
+	// transaction, on its connection, in the same round trip: the append
+	// is acknowledged only when that many replicas confirmed it.
 	MinReplicas int
 	// ReplicaTimeout is WAIT's timeout.
 	ReplicaTimeout time.Duration
