@@ -161,7 +161,10 @@ func execReply(role, rpush, incrby string) string {
 // round trip as MULTI..EXEC (the server sees it before it answers EXEC),
 // and the result keeps its meaning: acknowledged replicas only when ROLE
 // said master and EXEC ran; a failed or lost EXEC is an error (nothing
-// acknowledged), a failed WAIT is WaitErr.
+// acknowledged), a failed WAIT is WaitErr. A command refused while
+// queued fails the append with its own reply's class (READONLY:
+// ErrUnavailable, so the Sentinel backend looks for the master again;
+// NOPERM: ErrSecurity), not with EXECABORT's.
 func TestAppendWaitInSameRoundTrip(t *testing.T) {
 	const hold = 2 * time.Second
 	for _, tc := range []struct {
@@ -209,6 +212,16 @@ func TestAppendWaitInSameRoundTrip(t *testing.T) {
 			},
 			o:       redislist.AppendOptions{Role: true, MinReplicas: 1, ReplicaTimeout: time.Second},
 			wantErr: backend.ErrUnavailable,
+		},
+		{
+			name: "role-refused",
+			fake: script{
+				queued: map[string]string{"ROLE": "-NOPERM User alertstore has no permissions to run the 'role' command\r\n"},
+				exec:   "-EXECABORT Transaction discarded because of previous errors.\r\n",
+				wait:   ":2\r\n",
+			},
+			o:       redislist.AppendOptions{Role: true, MinReplicas: 1, ReplicaTimeout: time.Second},
+			wantErr: backend.ErrSecurity,
 		},
 		{
 			name:    "exec-reply-lost",
