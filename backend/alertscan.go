@@ -2,7 +2,9 @@ package backend
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -126,10 +128,13 @@ type scanner struct {
 	data []byte
 	i    int
 	// out is the compacted copy; nil until the first whitespace is
-	// dropped. run is where the bytes not yet copied to out start, and
-	// removed counts the whitespace bytes dropped before i, so that
-	// input position p is output position p-removed.
+	// dropped, then len(data)+identitySpare bytes long, of which the
+	// first w are written (see flush). run is where the bytes not yet
+	// copied to out start, and removed counts the whitespace bytes
+	// dropped before i, so that input position p is output position
+	// p-removed.
 	out     []byte
+	w       int
 	run     int
 	removed int
 	// requote is set by str when the string holds a byte that makes
@@ -141,6 +146,19 @@ type scanner struct {
 	keys   [smallObject]span
 	nkeys  int
 	keyMap map[string]struct{}
+	// keyBloom has bit keyBit(k) set for every key k in keys: a key
+	// whose bit is clear is new without comparing it with the others.
+	keyBloom uint64
+}
+
+// keyBit is a bit for key among 64, from its length and its first and
+// last bytes (which differ between most keys of an alert).
+func keyBit(key []byte) uint64 {
+	h := uint(len(key))
+	if len(key) > 0 {
+		h += uint(key[0])*7 + uint(key[len(key)-1])*31
+	}
+	return 1 << (h & 63)
 }
 
 // scanAlert reads data as one alert in a single pass. On the easy case
@@ -172,7 +190,7 @@ func scanAlert(data []byte, alias bool) (enc []byte, idx fieldIndex, aliased, ok
 			}
 			k0 := s.i + 1
 			s.requote = false
-			if !s.str() || s.requote {
+			if !s.str(true) || s.requote {
 				return nil, idx, false, false
 			}
 			key := data[k0 : s.i-1]
@@ -221,7 +239,8 @@ func scanAlert(data []byte, alias bool) (enc []byte, idx fieldIndex, aliased, ok
 		enc = make([]byte, 0, end-s.run+identitySpare)
 		enc = append(enc, data[s.run:end]...)
 	default:
-		enc = append(s.out, data[s.run:end]...)
+		n := copy(s.out[s.w:], data[s.run:end])
+		enc = s.out[: s.w+n : len(s.out)]
 	}
 	return enc, idx, aliased, true
 }
@@ -235,6 +254,10 @@ func (s *scanner) ws() {
 	s.skipWS()
 }
 
+// skipWS is kept out of line (go:noinline) so that ws, its caller at
+// every token, stays small enough to inline.
+//
+//go:noinline
 func (s *scanner) skipWS() {
 	d, i := s.data, s.i
 	j := i
@@ -245,22 +268,31 @@ func (s *scanner) skipWS() {
 		return
 	}
 	if s.out == nil {
-		s.out = make([]byte, 0, len(d)+identitySpare)
+		s.out = make([]byte, len(d)+identitySpare)
 	}
-	s.out = append(s.out, d[s.run:i]...)
+	s.flush(i)
 	s.removed += j - i
 	s.run, s.i = j, j
+}
+
+// flush copies data[run:i] to out at w.
+func (s *scanner) flush(i int) {
+	s.w += copy(s.out[s.w:], s.data[s.run:i])
 }
 
 // seen reports whether key (a plain top-level key at input position k0)
 // was seen before, and records it.
 func (s *scanner) seen(key []byte, k0 int) bool {
 	if s.keyMap == nil {
-		for _, k := range s.keys[:s.nkeys] {
-			if string(s.data[k.off:k.end]) == string(key) {
-				return true
+		bit := keyBit(key)
+		if s.keyBloom&bit != 0 {
+			for _, k := range s.keys[:s.nkeys] {
+				if string(s.data[k.off:k.end]) == string(key) {
+					return true
+				}
 			}
 		}
+		s.keyBloom |= bit
 		if s.nkeys < smallObject {
 			s.keys[s.nkeys] = span{int32(k0), int32(k0 + len(key))}
 			s.nkeys++
@@ -278,11 +310,55 @@ func (s *scanner) seen(key []byte, k0 int) bool {
 	return false
 }
 
-// str scans the string at s.i (a '"'), leaving s.i just past it.
-func (s *scanner) str() bool {
+// Word-at-a-time (SWAR) tests on 8 input bytes loaded as a little-endian
+// uint64: each sets the high bit of every byte it flags. The lowest set
+// bit is always a flagged byte (a borrow only propagates upwards from
+// one), so TrailingZeros64/8 is the first byte to look at; bits above it
+// may be spurious and are never used.
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// zeroBytes flags the zero bytes of x.
+func zeroBytes(x uint64) uint64 { return (x - lsb) & ^x & msb }
+
+// valueStops flags the bytes that end a run of plain bytes in a string
+// value: '"', '\\', control bytes (< 0x20) and bytes >= 0x80.
+func valueStops(x uint64) uint64 {
+	return zeroBytes(x^(lsb*'"')) | zeroBytes(x^(lsb*'\\')) | (x|(x-lsb*0x20))&msb
+}
+
+// keyStops is valueStops plus '<', '>' and '&', which make quote() write
+// a top-level key differently (x|2 is 0x3e for both '<' and '>').
+func keyStops(x uint64) uint64 {
+	return valueStops(x) | zeroBytes((x|lsb*2)^(lsb*'>')) | zeroBytes(x^(lsb*'&'))
+}
+
+// str scans the string at s.i (a '"'), leaving s.i just past it. With
+// key set it also notes in requote a byte that quote() would write
+// differently; strings are skipped 8 plain bytes at a time.
+func (s *scanner) str(key bool) bool {
 	d := s.data
 	i := s.i + 1
 	for i < len(d) {
+		for i+8 <= len(d) {
+			x := binary.LittleEndian.Uint64(d[i:])
+			var m uint64
+			if key {
+				m = keyStops(x)
+			} else {
+				m = valueStops(x)
+			}
+			if m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(d) {
+			break
+		}
 		switch strClass[d[i]] {
 		case cPlain:
 			i++
@@ -408,7 +484,7 @@ func (s *scanner) value() bool {
 			}
 			continue
 		case '"':
-			if !s.str() {
+			if !s.str(false) {
 				return false
 			}
 		case 't':
@@ -458,7 +534,7 @@ func (s *scanner) value() bool {
 
 // member scans a nested object's key and colon, leaving s.i at the value.
 func (s *scanner) member() bool {
-	if s.i >= len(s.data) || s.data[s.i] != '"' || !s.str() {
+	if s.i >= len(s.data) || s.data[s.i] != '"' || !s.str(false) {
 		return false
 	}
 	s.ws()
