@@ -2,7 +2,6 @@ package backend
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -580,21 +579,15 @@ const (
 	tsMemberLen = len(`,"timestamp":""`) + len(TimestampLayout)
 )
 
-// ensureIdentity gives the alert an id and a timestamp if it lacks them,
-// appending them to enc: in place when enc is the alert's alone and has
-// room (DecodeAlert leaves identitySpare bytes for this), never
+// ensureIdentity gives the alert id (drawn by the caller, a batch at a
+// time: see newIDs) if it lacks an id, and the timestamp now if it lacks
+// one, appending them to enc: in place when enc is the alert's alone and
+// has room (DecodeAlert leaves identitySpare bytes for this), never
 // re-encoding the other members.
-func (a *Alert) ensureIdentity(now time.Time) error {
+func (a *Alert) ensureIdentity(now time.Time, id uuid.UUID) {
 	needID, needTS := !a.idx[fID].ok(), !a.idx[fTimestamp].ok()
 	if !needID && !needTS {
-		return nil
-	}
-	var id uuid.UUID
-	if needID {
-		var err error
-		if id, err = uuid.NewV7(); err != nil {
-			return fmt.Errorf("generating alert id: %w", err)
-		}
+		return
 	}
 	enc := a.encoded()
 	extra := 0
@@ -640,23 +633,6 @@ func (a *Alert) ensureIdentity(now time.Time) error {
 	}
 	a.enc = append(b, '}')
 	a.shared = false
-	return nil
-}
-
-// appendUUID appends u in its canonical text form (what u.String()
-// returns) without allocating.
-func appendUUID(b []byte, u uuid.UUID) []byte {
-	var s [36]byte
-	hex.Encode(s[0:8], u[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], u[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], u[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], u[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], u[10:])
-	return append(b, s[:]...)
 }
 
 func mustMarshal(v any) json.RawMessage {
@@ -665,14 +641,4 @@ func mustMarshal(v any) json.RawMessage {
 		panic(err)
 	}
 	return b
-}
-
-// NewID returns a fresh time-ordered unique id (a UUIDv7), the kind a Store
-// gives alerts that have none.
-func NewID() (string, error) {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return "", err
-	}
-	return id.String(), nil
 }
