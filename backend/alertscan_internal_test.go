@@ -173,6 +173,8 @@ func TestTimestampFastPathAgrees(t *testing.T) {
 		"2025-04-31T00:00:00", "2025-12-31T23:59:59", "2025-13-01T00:00:00", "2025-00-01T00:00:00", "2025-01-00T00:00:00",
 		"2025-03-01T24:00:00", "2025-03-01T12:60:00", "2025-03-01T12:34:60", "2025-03-01T12:34:56.", "2025-03-01T12:34:56.1234567890",
 		"2025-03-01T12:34:56,5", "2025-03-01 12:34:56", "2025-03-01T12:34:56Z", "+025-03-01T12:34:56", "2025-03-01T12:34:5x",
+		"2025-03-01T12:34:56z", "2025-03-01 12:34:56.5Z", "2025-02-29T00:00:00Z", "2025-03-01T12:34:56.Z", "2025-03-01T12:34:56ZZ",
+		"2025-03-01T12:34:56.1234567890Z", "2025-03-01X12:34:56", "Z", "", "2025-03-01 12:34:56 ", " 2025-03-01 12:34:56",
 	} {
 		checkTimestampFastPath(t, s)
 	}
@@ -193,9 +195,29 @@ func TestTimestampFastPathTakesWhatStoresWrite(t *testing.T) {
 	}
 }
 
+// TestTimestampFastPathTakesSampleForms: the forms of the sample
+// alerts (conformance.LegacyAlerts) other than an offset are read
+// without time.Parse.
+func TestTimestampFastPathTakesSampleForms(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want time.Time
+	}{
+		{"2025-03-01T12:40:11", time.Date(2025, 3, 1, 12, 40, 11, 0, time.UTC)},
+		{"2025-03-01 12:41:00.5", time.Date(2025, 3, 1, 12, 41, 0, 5e8, time.UTC)},
+		{"2025-03-01T13:00:00.123456Z", time.Date(2025, 3, 1, 13, 0, 0, 123456000, time.UTC)},
+		{"2025-03-01T13:00:00z", time.Date(2025, 3, 1, 13, 0, 0, 0, time.UTC)},
+	} {
+		if got, ok := parseNaiveTimestamp([]byte(c.in)); !ok || !got.Equal(c.want) || got.Location() != time.UTC {
+			t.Errorf("%q: fast path %v, %v; want %v", c.in, got, ok, c.want)
+		}
+	}
+}
+
 func FuzzTimestampFastPath(f *testing.F) {
 	f.Add("2025-03-01T12:34:56.789012")
 	f.Add("2024-02-29T00:00:00")
+	f.Add("2025-03-01 12:34:56.5Z")
 	f.Fuzz(checkTimestampFastPath)
 }
 
