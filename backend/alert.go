@@ -110,9 +110,10 @@ func decodeAlert(data []byte, maxBytes int, alias bool) (*Alert, error) {
 		return nil, &AlertError{Index: -1, Err: fmt.Errorf("%w (%d bytes, cap %d)", ErrTooLarge, len(data), maxBytes)}
 	}
 	a := &Alert{}
-	if enc, idx, aliased, ok := scanAlert(data, alias); ok {
+	srcDone := false
+	if enc, idx, aliased, src, ok := scanAlert(data, alias); ok {
 		// Aliased bytes are the driver's: never written in place.
-		a.enc, a.idx, a.shared = enc, idx, aliased
+		a.enc, a.idx, a.shared, srcDone = enc, idx, aliased, src
 	} else {
 		// The reference path: it names the error, or decodes what the
 		// single pass leaves to it (keys quote() writes differently).
@@ -125,7 +126,7 @@ func decodeAlert(data []byte, maxBytes int, alias bool) (*Alert, error) {
 		}
 		a.encode(members)
 	}
-	if err := a.check(); err != nil {
+	if err := a.checkFields(srcDone); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -181,7 +182,12 @@ func (a *Alert) raw(f int) ([]byte, bool) {
 // check validates the typed fields and fills the caches. A field that is
 // absent is fine (the Store adds id and timestamp); a field that is present
 // must have the right type and a valid value.
-func (a *Alert) check() error {
+func (a *Alert) check() error { return a.checkFields(false) }
+
+// checkFields is check; with srcDone set, the single pass checked the
+// source object and indexed source.type (see scanAlert), and it is not
+// walked again.
+func (a *Alert) checkFields(srcDone bool) error {
 	if raw, ok := a.raw(fTimestamp); ok && isNumber(raw) {
 		// A Unix time is a timestamp error first (is it seconds or
 		// milliseconds?), and a field-type error too, so that both
@@ -198,14 +204,16 @@ func (a *Alert) check() error {
 	if raw, ok := a.raw(fScore); ok && string(raw) != "null" && !isNumber(raw) {
 		return &AlertError{Index: -1, Field: FieldScore, Err: fmt.Errorf("%w: want a number", ErrBadFieldType)}
 	}
-	a.idx[fSourceType] = span{}
-	if sp := a.idx[fSource]; sp.ok() && string(sp.of(a.enc)) != "null" {
-		t, err := sourceType(sp.of(a.enc))
-		if err != nil {
-			return err
-		}
-		if t.ok() {
-			a.idx[fSourceType] = span{sp.off + t.off, sp.off + t.end}
+	if !srcDone {
+		a.idx[fSourceType] = span{}
+		if sp := a.idx[fSource]; sp.ok() && string(sp.of(a.enc)) != "null" {
+			t, err := sourceType(sp.of(a.enc))
+			if err != nil {
+				return err
+			}
+			if t.ok() {
+				a.idx[fSourceType] = span{sp.off + t.off, sp.off + t.end}
+			}
 		}
 	}
 	a.ts, a.sev = time.Time{}, SeverityUnknown

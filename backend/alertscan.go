@@ -149,6 +149,13 @@ type scanner struct {
 	// keyBloom has bit keyBit(k) set for every key k in keys: a key
 	// whose bit is clear is new without comparing it with the others.
 	keyBloom uint64
+	// depth is the nesting depth of the object whose member value()
+	// scans: 1 for the alert, 2 inside "source".
+	depth int
+	// srcDone is set by sourceObject when it checked the source object
+	// as sourceType would, srcType being where its type's value is.
+	srcDone bool
+	srcType span
 }
 
 // keyBit is a bit for key among 64, from its length and its first and
@@ -165,19 +172,22 @@ func keyBit(key []byte) uint64 {
 // (valid JSON, valid UTF-8, an object whose top-level keys are unique and
 // written as quote() writes them) it returns the alert's compact
 // encoding, a fresh buffer with identitySpare bytes to spare, and where
-// its typed fields are (source.type excepted: see Alert.check). It
-// returns ok false otherwise, and the caller takes the reference path.
+// its typed fields are. source.type is among them only when srcDone is
+// set: the source object, with plain keys, was found free of duplicate
+// keys and with a string type or none (see sourceObject); otherwise
+// Alert.check looks at the source. It returns ok false otherwise, and
+// the caller takes the reference path.
 // With alias set, an input that is already compact is not copied: enc is
 // data itself, and aliased is set (what a List does with stored entries,
 // which drivers do not modify once returned).
-func scanAlert(data []byte, alias bool) (enc []byte, idx fieldIndex, aliased, ok bool) {
+func scanAlert(data []byte, alias bool) (enc []byte, idx fieldIndex, aliased, srcDone, ok bool) {
 	if len(data) > math.MaxInt32-identitySpare {
-		return nil, idx, false, false
+		return nil, idx, false, false, false
 	}
-	s := scanner{data: data}
+	s := scanner{data: data, depth: 1}
 	s.ws()
 	if s.i >= len(data) || data[s.i] != '{' {
-		return nil, idx, false, false
+		return nil, idx, false, false, false
 	}
 	s.i++
 	s.ws()
@@ -186,40 +196,48 @@ func scanAlert(data []byte, alias bool) (enc []byte, idx fieldIndex, aliased, ok
 	} else {
 		for {
 			if s.i >= len(data) || data[s.i] != '"' {
-				return nil, idx, false, false
+				return nil, idx, false, false, false
 			}
 			k0 := s.i + 1
 			s.requote = false
 			if !s.str(true) || s.requote {
-				return nil, idx, false, false
+				return nil, idx, false, false, false
 			}
 			key := data[k0 : s.i-1]
 			if s.seen(key, k0) {
-				return nil, idx, false, false
+				return nil, idx, false, false, false
 			}
 			s.ws()
 			if s.i >= len(data) || data[s.i] != ':' {
-				return nil, idx, false, false
+				return nil, idx, false, false, false
 			}
 			s.i++
 			s.ws()
 			v0 := s.i - s.removed
-			if !s.value() {
-				return nil, idx, false, false
+			f := typedField(key)
+			if f == fSource && s.i < len(data) && data[s.i] == '{' {
+				if !s.sourceObject() {
+					return nil, idx, false, false, false
+				}
+				if s.srcDone {
+					idx[fSourceType] = s.srcType
+				}
+			} else if !s.value() {
+				return nil, idx, false, false, false
 			}
-			if f := typedField(key); f >= 0 {
+			if f >= 0 {
 				idx[f] = span{int32(v0), int32(s.i - s.removed)}
 			}
 			s.ws()
 			if s.i >= len(data) {
-				return nil, idx, false, false
+				return nil, idx, false, false, false
 			}
 			if data[s.i] == '}' {
 				s.i++
 				break
 			}
 			if data[s.i] != ',' {
-				return nil, idx, false, false
+				return nil, idx, false, false, false
 			}
 			s.i++
 			s.ws()
@@ -230,7 +248,7 @@ func scanAlert(data []byte, alias bool) (enc []byte, idx fieldIndex, aliased, ok
 		s.i++
 	}
 	if s.i != len(data) {
-		return nil, idx, false, false
+		return nil, idx, false, false, false
 	}
 	switch {
 	case s.out == nil && alias:
@@ -242,7 +260,7 @@ func scanAlert(data []byte, alias bool) (enc []byte, idx fieldIndex, aliased, ok
 		n := copy(s.out[s.w:], data[s.run:end])
 		enc = s.out[: s.w+n : len(s.out)]
 	}
-	return enc, idx, aliased, true
+	return enc, idx, aliased, s.srcDone, true
 }
 
 // ws skips white space, copying the bytes before it to out. The check
@@ -469,7 +487,7 @@ func (s *scanner) value() bool {
 		}
 		switch c := d[s.i]; c {
 		case '{', '[':
-			if 1+len(stack)+1 > maxNestingDepth {
+			if s.depth+len(stack)+1 > maxNestingDepth {
 				return false
 			}
 			s.i++
@@ -530,6 +548,84 @@ func (s *scanner) value() bool {
 			stack = stack[:len(stack)-1]
 		}
 	}
+}
+
+// sourceObject scans the value of the top-level "source" at s.i, an
+// object, as value() would, and checks it as sourceType would, so that
+// Alert.check need not walk it again: when its keys are plain (no
+// escape, nothing quote() writes differently), at most smallObject and
+// distinct, and its "type" (if any) is a string, it sets srcDone and
+// srcType (output positions). Otherwise it leaves srcDone unset and the
+// check, with its errors, to sourceType. It returns false only where
+// value() would.
+func (s *scanner) sourceObject() bool {
+	d := s.data
+	var keys [smallObject]span
+	n := 0
+	done := true
+	var typ span
+	s.i++
+	s.ws()
+	if s.i < len(d) && d[s.i] == '}' {
+		s.i++
+		s.srcDone, s.srcType = true, span{}
+		return true
+	}
+	for {
+		if s.i >= len(d) || d[s.i] != '"' {
+			return false
+		}
+		k0 := s.i + 1
+		s.requote = false
+		if !s.str(true) {
+			return false
+		}
+		key := d[k0 : s.i-1]
+		if s.requote || n == len(keys) {
+			done = false
+		} else {
+			for _, k := range keys[:n] {
+				if string(d[k.off:k.end]) == string(key) {
+					done = false
+				}
+			}
+			keys[n] = span{int32(k0), int32(s.i - 1)}
+			n++
+		}
+		s.ws()
+		if s.i >= len(d) || d[s.i] != ':' {
+			return false
+		}
+		s.i++
+		s.ws()
+		v0 := s.i - s.removed
+		isString := s.i < len(d) && d[s.i] == '"'
+		s.depth = 2
+		ok := s.value()
+		s.depth = 1
+		if !ok {
+			return false
+		}
+		if string(key) == sourceTypeKey {
+			done = done && isString
+			typ = span{int32(v0), int32(s.i - s.removed)}
+		}
+		s.ws()
+		if s.i >= len(d) {
+			return false
+		}
+		if d[s.i] == '}' {
+			s.i++
+			break
+		}
+		if d[s.i] != ',' {
+			return false
+		}
+		s.i++
+		s.ws()
+	}
+	s.srcDone, s.srcType = done, typ
+	return true
 }
 
 // member scans a nested object's key and colon, leaving s.i at the value.

@@ -3,6 +3,7 @@ package backend
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +47,7 @@ func agree(t *testing.T, data []byte) {
 	syn, synErr := referenceSyntax(data)
 	ref, refErr := referenceDecode(data)
 	for _, alias := range []bool{false, true} {
-		enc, idx, aliased, ok := scanAlert(data, alias)
+		enc, idx, aliased, srcDone, ok := scanAlert(data, alias)
 		if ok {
 			if synErr != nil {
 				t.Fatalf("alias=%v: the single pass took %q, the reference refuses it: %v", alias, data, synErr)
@@ -57,6 +58,17 @@ func agree(t *testing.T, data []byte) {
 			for f := range fSourceType {
 				if got, want := string(idx[f].of(enc)), string(syn.idx[f].of(syn.enc)); idx[f].ok() != syn.idx[f].ok() || got != want {
 					t.Fatalf("alias=%v: field %s: single pass %q, reference %q", alias, fieldNames[f], got, want)
+				}
+			}
+			if srcDone {
+				// The single pass checked the source: the reference must
+				// take it, and find the same type.
+				var ae *AlertError
+				if errors.As(refErr, &ae) && (ae.Field == FieldSource || ae.Field == "source.type") {
+					t.Fatalf("alias=%v: the single pass checked the source of %q, the reference refuses it: %v", alias, data, refErr)
+				}
+				if ref != nil && string(idx[fSourceType].of(enc)) != string(ref.idx[fSourceType].of(ref.enc)) {
+					t.Fatalf("alias=%v: source.type: single pass %q, reference %q", alias, idx[fSourceType].of(enc), ref.idx[fSourceType].of(ref.enc))
 				}
 			}
 			if aliased && (!alias || !bytes.Equal(enc, bytes.TrimSpace(data))) {
@@ -125,6 +137,18 @@ func TestScanAlertAgreesWithReference(t *testing.T) {
 		{"source-escaped-keys", `{"source":{"t\u0079pe":"kafka","topic":"x"}}`},
 		{"source-many-keys", `{"source":{"a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1,"i":1,"j":1,"k":1,"l":1,"m":1,"n":1,"o":1,"p":1,"q":1,"type":"z"}}`},
 		{"source-null", `{"source":null}`},
+		{"source-empty", `{"source": {}}`},
+		{"source-spaced", `{"source": {"topic": "t", "type": "kafka", "n": [1, {"type": 2}]}}`},
+		{"source-type-twice", `{"source": {"type": "a", "x": 1, "type": "a"}}`},
+		{"source-type-object", `{"source": {"type": {"a": 1}}}`},
+		{"source-type-null", `{"source": {"type": null}}`},
+		{"source-html-key", `{"source": {"<t>": 1, "type": "k"}}`},
+		{"source-escaped-type", `{"source": {"type": "ka\"fka"}}`},
+		{"source-invalid", `{"source": {"type": "k",}}`},
+		{"source-unclosed", `{"source": {"type": "k"`},
+		{"source-16-keys", `{"source":{"a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1,"i":1,"j":1,"k":1,"l":1,"m":1,"n":1,"o":1,"type":"z"}}`},
+		{"source-depth-10000", `{"source":{"a":` + strings.Repeat("[", 9998) + strings.Repeat("]", 9998) + "}}"},
+		{"source-depth-10001", `{"source":{"a":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + "}}"},
 		{"source-string", `{"source":"kafka"}`},
 		{"trailing-data", `{"a":1} x`},
 		{"trailing-object", `{"a":1}{}`},
@@ -156,10 +180,28 @@ func TestScanAlertAgreesWithReference(t *testing.T) {
 	}
 }
 
+// TestScanIndexesSourceType: the single pass checks a plain source
+// object and indexes its type, so that Alert.check does not walk it again.
+func TestScanIndexesSourceType(t *testing.T) {
+	for _, c := range []struct{ name, in, typ string }{
+		{"type", `{"source": {"type": "kafka", "offset": 7}}`, `"kafka"`},
+		{"no-type", `{"source": {"offset": 7}}`, ``},
+		{"empty", `{"source": {}}`, ``},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			enc, idx, _, srcDone, ok := scanAlert([]byte(c.in), false)
+			if !ok || !srcDone || string(idx[fSourceType].of(enc)) != c.typ {
+				t.Fatalf("ok %v, source checked %v, type %q; want the source checked, type %q", ok, srcDone, idx[fSourceType].of(enc), c.typ)
+			}
+		})
+	}
+}
+
 func FuzzScanAgreesWithReference(f *testing.F) {
 	for _, s := range []string{
 		`{"entity": "host1", "timestamp": "2025-03-01T12:34:56.789012", "severity": "High", "source": {"type": "kafka"}, "x": [1, {"y": null}]}`,
 		`{}`, `{"a":"\u00e9","b":-1.5e3}`, `{"a":1,"a":2}`, "{\"a\":\"\xff\"}", `{"source":{"type":1}}`, `[]`, `{"<":1}`,
+		`{"source": {"type": "a", "t": [{"type": 1}], "type": "b"}}`,
 	} {
 		f.Add([]byte(s))
 	}
