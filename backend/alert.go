@@ -2,7 +2,6 @@ package backend
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -111,9 +110,10 @@ func decodeAlert(data []byte, maxBytes int, alias bool) (*Alert, error) {
 		return nil, &AlertError{Index: -1, Err: fmt.Errorf("%w (%d bytes, cap %d)", ErrTooLarge, len(data), maxBytes)}
 	}
 	a := &Alert{}
-	if enc, idx, aliased, ok := scanAlert(data, alias); ok {
+	srcDone := false
+	if enc, idx, aliased, src, ok := scanAlert(data, alias); ok {
 		// Aliased bytes are the driver's: never written in place.
-		a.enc, a.idx, a.shared = enc, idx, aliased
+		a.enc, a.idx, a.shared, srcDone = enc, idx, aliased, src
 	} else {
 		// The reference path: it names the error, or decodes what the
 		// single pass leaves to it (keys quote() writes differently).
@@ -126,7 +126,7 @@ func decodeAlert(data []byte, maxBytes int, alias bool) (*Alert, error) {
 		}
 		a.encode(members)
 	}
-	if err := a.check(); err != nil {
+	if err := a.checkFields(srcDone); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -182,7 +182,12 @@ func (a *Alert) raw(f int) ([]byte, bool) {
 // check validates the typed fields and fills the caches. A field that is
 // absent is fine (the Store adds id and timestamp); a field that is present
 // must have the right type and a valid value.
-func (a *Alert) check() error {
+func (a *Alert) check() error { return a.checkFields(false) }
+
+// checkFields is check; with srcDone set, the single pass checked the
+// source object and indexed source.type (see scanAlert), and it is not
+// walked again.
+func (a *Alert) checkFields(srcDone bool) error {
 	if raw, ok := a.raw(fTimestamp); ok && isNumber(raw) {
 		// A Unix time is a timestamp error first (is it seconds or
 		// milliseconds?), and a field-type error too, so that both
@@ -199,14 +204,16 @@ func (a *Alert) check() error {
 	if raw, ok := a.raw(fScore); ok && string(raw) != "null" && !isNumber(raw) {
 		return &AlertError{Index: -1, Field: FieldScore, Err: fmt.Errorf("%w: want a number", ErrBadFieldType)}
 	}
-	a.idx[fSourceType] = span{}
-	if sp := a.idx[fSource]; sp.ok() && string(sp.of(a.enc)) != "null" {
-		t, err := sourceType(sp.of(a.enc))
-		if err != nil {
-			return err
-		}
-		if t.ok() {
-			a.idx[fSourceType] = span{sp.off + t.off, sp.off + t.end}
+	if !srcDone {
+		a.idx[fSourceType] = span{}
+		if sp := a.idx[fSource]; sp.ok() && string(sp.of(a.enc)) != "null" {
+			t, err := sourceType(sp.of(a.enc))
+			if err != nil {
+				return err
+			}
+			if t.ok() {
+				a.idx[fSourceType] = span{sp.off + t.off, sp.off + t.end}
+			}
 		}
 	}
 	a.ts, a.sev = time.Time{}, SeverityUnknown
@@ -580,21 +587,15 @@ const (
 	tsMemberLen = len(`,"timestamp":""`) + len(TimestampLayout)
 )
 
-// ensureIdentity gives the alert an id and a timestamp if it lacks them,
-// appending them to enc: in place when enc is the alert's alone and has
-// room (DecodeAlert leaves identitySpare bytes for this), never
+// ensureIdentity gives the alert id (drawn by the caller, a batch at a
+// time: see newIDs) if it lacks an id, and the timestamp now if it lacks
+// one, appending them to enc: in place when enc is the alert's alone and
+// has room (DecodeAlert leaves identitySpare bytes for this), never
 // re-encoding the other members.
-func (a *Alert) ensureIdentity(now time.Time) error {
+func (a *Alert) ensureIdentity(now time.Time, id uuid.UUID) {
 	needID, needTS := !a.idx[fID].ok(), !a.idx[fTimestamp].ok()
 	if !needID && !needTS {
-		return nil
-	}
-	var id uuid.UUID
-	if needID {
-		var err error
-		if id, err = uuid.NewV7(); err != nil {
-			return fmt.Errorf("generating alert id: %w", err)
-		}
+		return
 	}
 	enc := a.encoded()
 	extra := 0
@@ -640,23 +641,6 @@ func (a *Alert) ensureIdentity(now time.Time) error {
 	}
 	a.enc = append(b, '}')
 	a.shared = false
-	return nil
-}
-
-// appendUUID appends u in its canonical text form (what u.String()
-// returns) without allocating.
-func appendUUID(b []byte, u uuid.UUID) []byte {
-	var s [36]byte
-	hex.Encode(s[0:8], u[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], u[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], u[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], u[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], u[10:])
-	return append(b, s[:]...)
 }
 
 func mustMarshal(v any) json.RawMessage {
@@ -665,14 +649,4 @@ func mustMarshal(v any) json.RawMessage {
 		panic(err)
 	}
 	return b
-}
-
-// NewID returns a fresh time-ordered unique id (a UUIDv7), the kind a Store
-// gives alerts that have none.
-func NewID() (string, error) {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return "", err
-	}
-	return id.String(), nil
 }

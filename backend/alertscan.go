@@ -2,7 +2,9 @@ package backend
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -126,10 +128,13 @@ type scanner struct {
 	data []byte
 	i    int
 	// out is the compacted copy; nil until the first whitespace is
-	// dropped. run is where the bytes not yet copied to out start, and
-	// removed counts the whitespace bytes dropped before i, so that
-	// input position p is output position p-removed.
+	// dropped, then len(data)+identitySpare bytes long, of which the
+	// first w are written (see flush). run is where the bytes not yet
+	// copied to out start, and removed counts the whitespace bytes
+	// dropped before i, so that input position p is output position
+	// p-removed.
 	out     []byte
+	w       int
 	run     int
 	removed int
 	// requote is set by str when the string holds a byte that makes
@@ -141,25 +146,48 @@ type scanner struct {
 	keys   [smallObject]span
 	nkeys  int
 	keyMap map[string]struct{}
+	// keyBloom has bit keyBit(k) set for every key k in keys: a key
+	// whose bit is clear is new without comparing it with the others.
+	keyBloom uint64
+	// depth is the nesting depth of the object whose member value()
+	// scans: 1 for the alert, 2 inside "source".
+	depth int
+	// srcDone is set by sourceObject when it checked the source object
+	// as sourceType would, srcType being where its type's value is.
+	srcDone bool
+	srcType span
+}
+
+// keyBit is a bit for key among 64, from its length and its first and
+// last bytes (which differ between most keys of an alert).
+func keyBit(key []byte) uint64 {
+	h := uint(len(key))
+	if len(key) > 0 {
+		h += uint(key[0])*7 + uint(key[len(key)-1])*31
+	}
+	return 1 << (h & 63)
 }
 
 // scanAlert reads data as one alert in a single pass. On the easy case
 // (valid JSON, valid UTF-8, an object whose top-level keys are unique and
 // written as quote() writes them) it returns the alert's compact
 // encoding, a fresh buffer with identitySpare bytes to spare, and where
-// its typed fields are (source.type excepted: see Alert.check). It
-// returns ok false otherwise, and the caller takes the reference path.
+// its typed fields are. source.type is among them only when srcDone is
+// set: the source object, with plain keys, was found free of duplicate
+// keys and with a string type or none (see sourceObject); otherwise
+// Alert.check looks at the source. It returns ok false otherwise, and
+// the caller takes the reference path.
 // With alias set, an input that is already compact is not copied: enc is
 // data itself, and aliased is set (what a List does with stored entries,
 // which drivers do not modify once returned).
-func scanAlert(data []byte, alias bool) (enc []byte, idx fieldIndex, aliased, ok bool) {
+func scanAlert(data []byte, alias bool) (enc []byte, idx fieldIndex, aliased, srcDone, ok bool) {
 	if len(data) > math.MaxInt32-identitySpare {
-		return nil, idx, false, false
+		return nil, idx, false, false, false
 	}
-	s := scanner{data: data}
+	s := scanner{data: data, depth: 1}
 	s.ws()
 	if s.i >= len(data) || data[s.i] != '{' {
-		return nil, idx, false, false
+		return nil, idx, false, false, false
 	}
 	s.i++
 	s.ws()
@@ -168,40 +196,48 @@ func scanAlert(data []byte, alias bool) (enc []byte, idx fieldIndex, aliased, ok
 	} else {
 		for {
 			if s.i >= len(data) || data[s.i] != '"' {
-				return nil, idx, false, false
+				return nil, idx, false, false, false
 			}
 			k0 := s.i + 1
 			s.requote = false
-			if !s.str() || s.requote {
-				return nil, idx, false, false
+			if !s.str(true) || s.requote {
+				return nil, idx, false, false, false
 			}
 			key := data[k0 : s.i-1]
 			if s.seen(key, k0) {
-				return nil, idx, false, false
+				return nil, idx, false, false, false
 			}
 			s.ws()
 			if s.i >= len(data) || data[s.i] != ':' {
-				return nil, idx, false, false
+				return nil, idx, false, false, false
 			}
 			s.i++
 			s.ws()
 			v0 := s.i - s.removed
-			if !s.value() {
-				return nil, idx, false, false
+			f := typedField(key)
+			if f == fSource && s.i < len(data) && data[s.i] == '{' {
+				if !s.sourceObject() {
+					return nil, idx, false, false, false
+				}
+				if s.srcDone {
+					idx[fSourceType] = s.srcType
+				}
+			} else if !s.value() {
+				return nil, idx, false, false, false
 			}
-			if f := typedField(key); f >= 0 {
+			if f >= 0 {
 				idx[f] = span{int32(v0), int32(s.i - s.removed)}
 			}
 			s.ws()
 			if s.i >= len(data) {
-				return nil, idx, false, false
+				return nil, idx, false, false, false
 			}
 			if data[s.i] == '}' {
 				s.i++
 				break
 			}
 			if data[s.i] != ',' {
-				return nil, idx, false, false
+				return nil, idx, false, false, false
 			}
 			s.i++
 			s.ws()
@@ -212,7 +248,7 @@ func scanAlert(data []byte, alias bool) (enc []byte, idx fieldIndex, aliased, ok
 		s.i++
 	}
 	if s.i != len(data) {
-		return nil, idx, false, false
+		return nil, idx, false, false, false
 	}
 	switch {
 	case s.out == nil && alias:
@@ -221,9 +257,10 @@ func scanAlert(data []byte, alias bool) (enc []byte, idx fieldIndex, aliased, ok
 		enc = make([]byte, 0, end-s.run+identitySpare)
 		enc = append(enc, data[s.run:end]...)
 	default:
-		enc = append(s.out, data[s.run:end]...)
+		n := copy(s.out[s.w:], data[s.run:end])
+		enc = s.out[: s.w+n : len(s.out)]
 	}
-	return enc, idx, aliased, true
+	return enc, idx, aliased, s.srcDone, true
 }
 
 // ws skips white space, copying the bytes before it to out. The check
@@ -235,6 +272,10 @@ func (s *scanner) ws() {
 	s.skipWS()
 }
 
+// skipWS is kept out of line (go:noinline) so that ws, its caller at
+// every token, stays small enough to inline.
+//
+//go:noinline
 func (s *scanner) skipWS() {
 	d, i := s.data, s.i
 	j := i
@@ -245,22 +286,41 @@ func (s *scanner) skipWS() {
 		return
 	}
 	if s.out == nil {
-		s.out = make([]byte, 0, len(d)+identitySpare)
+		s.out = make([]byte, len(d)+identitySpare)
 	}
-	s.out = append(s.out, d[s.run:i]...)
+	s.flush(i)
 	s.removed += j - i
 	s.run, s.i = j, j
+}
+
+// flush copies data[run:i] to out at w. Runs between white space are
+// short (Python's json.dumps puts a space after every ':' and ','), so
+// one of up to 16 bytes is copied as one 16-byte block rather than
+// through memmove: the bytes written past the run are overwritten by the
+// next one or lie past the encoding's end. The block stays within out,
+// since w <= run and len(out) > len(data).
+func (s *scanner) flush(i int) {
+	if n := i - s.run; n <= 16 && s.run+16 <= len(s.data) {
+		*(*[16]byte)(s.out[s.w:]) = *(*[16]byte)(s.data[s.run:])
+		s.w += n
+		return
+	}
+	s.w += copy(s.out[s.w:], s.data[s.run:i])
 }
 
 // seen reports whether key (a plain top-level key at input position k0)
 // was seen before, and records it.
 func (s *scanner) seen(key []byte, k0 int) bool {
 	if s.keyMap == nil {
-		for _, k := range s.keys[:s.nkeys] {
-			if string(s.data[k.off:k.end]) == string(key) {
-				return true
+		bit := keyBit(key)
+		if s.keyBloom&bit != 0 {
+			for _, k := range s.keys[:s.nkeys] {
+				if string(s.data[k.off:k.end]) == string(key) {
+					return true
+				}
 			}
 		}
+		s.keyBloom |= bit
 		if s.nkeys < smallObject {
 			s.keys[s.nkeys] = span{int32(k0), int32(k0 + len(key))}
 			s.nkeys++
@@ -278,11 +338,55 @@ func (s *scanner) seen(key []byte, k0 int) bool {
 	return false
 }
 
-// str scans the string at s.i (a '"'), leaving s.i just past it.
-func (s *scanner) str() bool {
+// Word-at-a-time (SWAR) tests on 8 input bytes loaded as a little-endian
+// uint64: each sets the high bit of every byte it flags. The lowest set
+// bit is always a flagged byte (a borrow only propagates upwards from
+// one), so TrailingZeros64/8 is the first byte to look at; bits above it
+// may be spurious and are never used.
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// zeroBytes flags the zero bytes of x.
+func zeroBytes(x uint64) uint64 { return (x - lsb) & ^x & msb }
+
+// valueStops flags the bytes that end a run of plain bytes in a string
+// value: '"', '\\', control bytes (< 0x20) and bytes >= 0x80.
+func valueStops(x uint64) uint64 {
+	return zeroBytes(x^(lsb*'"')) | zeroBytes(x^(lsb*'\\')) | (x|(x-lsb*0x20))&msb
+}
+
+// keyStops is valueStops plus '<', '>' and '&', which make quote() write
+// a top-level key differently (x|2 is 0x3e for both '<' and '>').
+func keyStops(x uint64) uint64 {
+	return valueStops(x) | zeroBytes((x|lsb*2)^(lsb*'>')) | zeroBytes(x^(lsb*'&'))
+}
+
+// str scans the string at s.i (a '"'), leaving s.i just past it. With
+// key set it also notes in requote a byte that quote() would write
+// differently; strings are skipped 8 plain bytes at a time.
+func (s *scanner) str(key bool) bool {
 	d := s.data
 	i := s.i + 1
 	for i < len(d) {
+		for i+8 <= len(d) {
+			x := binary.LittleEndian.Uint64(d[i:])
+			var m uint64
+			if key {
+				m = keyStops(x)
+			} else {
+				m = valueStops(x)
+			}
+			if m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(d) {
+			break
+		}
 		switch strClass[d[i]] {
 		case cPlain:
 			i++
@@ -393,7 +497,7 @@ func (s *scanner) value() bool {
 		}
 		switch c := d[s.i]; c {
 		case '{', '[':
-			if 1+len(stack)+1 > maxNestingDepth {
+			if s.depth+len(stack)+1 > maxNestingDepth {
 				return false
 			}
 			s.i++
@@ -408,7 +512,7 @@ func (s *scanner) value() bool {
 			}
 			continue
 		case '"':
-			if !s.str() {
+			if !s.str(false) {
 				return false
 			}
 		case 't':
@@ -456,9 +560,87 @@ func (s *scanner) value() bool {
 	}
 }
 
+// sourceObject scans the value of the top-level "source" at s.i, an
+// object, as value() would, and checks it as sourceType would, so that
+// Alert.check need not walk it again: when its keys are plain (no
+// escape, nothing quote() writes differently), at most smallObject and
+// distinct, and its "type" (if any) is a string, it sets srcDone and
+// srcType (output positions). Otherwise it leaves srcDone unset and the
+// check, with its errors, to sourceType. It returns false only where
+// value() would.
+func (s *scanner) sourceObject() bool {
+	d := s.data
+	var keys [smallObject]span
+	n := 0
+	done := true
+	var typ span
+	s.i++
+	s.ws()
+	if s.i < len(d) && d[s.i] == '}' {
+		s.i++
+		s.srcDone, s.srcType = true, span{}
+		return true
+	}
+	for {
+		if s.i >= len(d) || d[s.i] != '"' {
+			return false
+		}
+		k0 := s.i + 1
+		s.requote = false
+		if !s.str(true) {
+			return false
+		}
+		key := d[k0 : s.i-1]
+		if s.requote || n == len(keys) {
+			done = false
+		} else {
+			for _, k := range keys[:n] {
+				if string(d[k.off:k.end]) == string(key) {
+					done = false
+				}
+			}
+			keys[n] = span{int32(k0), int32(s.i - 1)}
+			n++
+		}
+		s.ws()
+		if s.i >= len(d) || d[s.i] != ':' {
+			return false
+		}
+		s.i++
+		s.ws()
+		v0 := s.i - s.removed
+		isString := s.i < len(d) && d[s.i] == '"'
+		s.depth = 2
+		ok := s.value()
+		s.depth = 1
+		if !ok {
+			return false
+		}
+		if string(key) == sourceTypeKey {
+			done = done && isString
+			typ = span{int32(v0), int32(s.i - s.removed)}
+		}
+		s.ws()
+		if s.i >= len(d) {
+			return false
+		}
+		if d[s.i] == '}' {
+			s.i++
+			break
+		}
+		if d[s.i] != ',' {
+			return false
+		}
+		s.i++
+		s.ws()
+	}
+	s.srcDone, s.srcType = done, typ
+	return true
+}
+
 // member scans a nested object's key and colon, leaving s.i at the value.
 func (s *scanner) member() bool {
-	if s.i >= len(s.data) || s.data[s.i] != '"' || !s.str() {
+	if s.i >= len(s.data) || s.data[s.i] != '"' || !s.str(false) {
 		return false
 	}
 	s.ws()

@@ -3,6 +3,7 @@ package backend
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +47,7 @@ func agree(t *testing.T, data []byte) {
 	syn, synErr := referenceSyntax(data)
 	ref, refErr := referenceDecode(data)
 	for _, alias := range []bool{false, true} {
-		enc, idx, aliased, ok := scanAlert(data, alias)
+		enc, idx, aliased, srcDone, ok := scanAlert(data, alias)
 		if ok {
 			if synErr != nil {
 				t.Fatalf("alias=%v: the single pass took %q, the reference refuses it: %v", alias, data, synErr)
@@ -57,6 +58,17 @@ func agree(t *testing.T, data []byte) {
 			for f := range fSourceType {
 				if got, want := string(idx[f].of(enc)), string(syn.idx[f].of(syn.enc)); idx[f].ok() != syn.idx[f].ok() || got != want {
 					t.Fatalf("alias=%v: field %s: single pass %q, reference %q", alias, fieldNames[f], got, want)
+				}
+			}
+			if srcDone {
+				// The single pass checked the source: the reference must
+				// take it, and find the same type.
+				var ae *AlertError
+				if errors.As(refErr, &ae) && (ae.Field == FieldSource || ae.Field == "source.type") {
+					t.Fatalf("alias=%v: the single pass checked the source of %q, the reference refuses it: %v", alias, data, refErr)
+				}
+				if ref != nil && string(idx[fSourceType].of(enc)) != string(ref.idx[fSourceType].of(ref.enc)) {
+					t.Fatalf("alias=%v: source.type: single pass %q, reference %q", alias, idx[fSourceType].of(enc), ref.idx[fSourceType].of(ref.enc))
 				}
 			}
 			if aliased && (!alias || !bytes.Equal(enc, bytes.TrimSpace(data))) {
@@ -125,6 +137,18 @@ func TestScanAlertAgreesWithReference(t *testing.T) {
 		{"source-escaped-keys", `{"source":{"t\u0079pe":"kafka","topic":"x"}}`},
 		{"source-many-keys", `{"source":{"a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1,"i":1,"j":1,"k":1,"l":1,"m":1,"n":1,"o":1,"p":1,"q":1,"type":"z"}}`},
 		{"source-null", `{"source":null}`},
+		{"source-empty", `{"source": {}}`},
+		{"source-spaced", `{"source": {"topic": "t", "type": "kafka", "n": [1, {"type": 2}]}}`},
+		{"source-type-twice", `{"source": {"type": "a", "x": 1, "type": "a"}}`},
+		{"source-type-object", `{"source": {"type": {"a": 1}}}`},
+		{"source-type-null", `{"source": {"type": null}}`},
+		{"source-html-key", `{"source": {"<t>": 1, "type": "k"}}`},
+		{"source-escaped-type", `{"source": {"type": "ka\"fka"}}`},
+		{"source-invalid", `{"source": {"type": "k",}}`},
+		{"source-unclosed", `{"source": {"type": "k"`},
+		{"source-16-keys", `{"source":{"a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1,"i":1,"j":1,"k":1,"l":1,"m":1,"n":1,"o":1,"type":"z"}}`},
+		{"source-depth-10000", `{"source":{"a":` + strings.Repeat("[", 9998) + strings.Repeat("]", 9998) + "}}"},
+		{"source-depth-10001", `{"source":{"a":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + "}}"},
 		{"source-string", `{"source":"kafka"}`},
 		{"trailing-data", `{"a":1} x`},
 		{"trailing-object", `{"a":1}{}`},
@@ -156,10 +180,28 @@ func TestScanAlertAgreesWithReference(t *testing.T) {
 	}
 }
 
+// TestScanIndexesSourceType: the single pass checks a plain source
+// object and indexes its type, so that Alert.check does not walk it again.
+func TestScanIndexesSourceType(t *testing.T) {
+	for _, c := range []struct{ name, in, typ string }{
+		{"type", `{"source": {"type": "kafka", "offset": 7}}`, `"kafka"`},
+		{"no-type", `{"source": {"offset": 7}}`, ``},
+		{"empty", `{"source": {}}`, ``},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			enc, idx, _, srcDone, ok := scanAlert([]byte(c.in), false)
+			if !ok || !srcDone || string(idx[fSourceType].of(enc)) != c.typ {
+				t.Fatalf("ok %v, source checked %v, type %q; want the source checked, type %q", ok, srcDone, idx[fSourceType].of(enc), c.typ)
+			}
+		})
+	}
+}
+
 func FuzzScanAgreesWithReference(f *testing.F) {
 	for _, s := range []string{
 		`{"entity": "host1", "timestamp": "2025-03-01T12:34:56.789012", "severity": "High", "source": {"type": "kafka"}, "x": [1, {"y": null}]}`,
 		`{}`, `{"a":"\u00e9","b":-1.5e3}`, `{"a":1,"a":2}`, "{\"a\":\"\xff\"}", `{"source":{"type":1}}`, `[]`, `{"<":1}`,
+		`{"source": {"type": "a", "t": [{"type": 1}], "type": "b"}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -173,6 +215,8 @@ func TestTimestampFastPathAgrees(t *testing.T) {
 		"2025-04-31T00:00:00", "2025-12-31T23:59:59", "2025-13-01T00:00:00", "2025-00-01T00:00:00", "2025-01-00T00:00:00",
 		"2025-03-01T24:00:00", "2025-03-01T12:60:00", "2025-03-01T12:34:60", "2025-03-01T12:34:56.", "2025-03-01T12:34:56.1234567890",
 		"2025-03-01T12:34:56,5", "2025-03-01 12:34:56", "2025-03-01T12:34:56Z", "+025-03-01T12:34:56", "2025-03-01T12:34:5x",
+		"2025-03-01T12:34:56z", "2025-03-01 12:34:56.5Z", "2025-02-29T00:00:00Z", "2025-03-01T12:34:56.Z", "2025-03-01T12:34:56ZZ",
+		"2025-03-01T12:34:56.1234567890Z", "2025-03-01X12:34:56", "Z", "", "2025-03-01 12:34:56 ", " 2025-03-01 12:34:56",
 	} {
 		checkTimestampFastPath(t, s)
 	}
@@ -193,9 +237,29 @@ func TestTimestampFastPathTakesWhatStoresWrite(t *testing.T) {
 	}
 }
 
+// TestTimestampFastPathTakesSampleForms: the forms of the sample
+// alerts (conformance.LegacyAlerts) other than an offset are read
+// without time.Parse.
+func TestTimestampFastPathTakesSampleForms(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want time.Time
+	}{
+		{"2025-03-01T12:40:11", time.Date(2025, 3, 1, 12, 40, 11, 0, time.UTC)},
+		{"2025-03-01 12:41:00.5", time.Date(2025, 3, 1, 12, 41, 0, 5e8, time.UTC)},
+		{"2025-03-01T13:00:00.123456Z", time.Date(2025, 3, 1, 13, 0, 0, 123456000, time.UTC)},
+		{"2025-03-01T13:00:00z", time.Date(2025, 3, 1, 13, 0, 0, 0, time.UTC)},
+	} {
+		if got, ok := parseNaiveTimestamp([]byte(c.in)); !ok || !got.Equal(c.want) || got.Location() != time.UTC {
+			t.Errorf("%q: fast path %v, %v; want %v", c.in, got, ok, c.want)
+		}
+	}
+}
+
 func FuzzTimestampFastPath(f *testing.F) {
 	f.Add("2025-03-01T12:34:56.789012")
 	f.Add("2024-02-29T00:00:00")
+	f.Add("2025-03-01 12:34:56.5Z")
 	f.Fuzz(checkTimestampFastPath)
 }
 

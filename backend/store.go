@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Store is what users hold: one bounded, ordered store of alerts behind
@@ -155,6 +157,7 @@ func (s *Store) storeBatch(ctx context.Context, op string, alerts []*Alert, inde
 // has keys, and returns the bytes to append, the alerts' own.
 func (s *Store) encode(alerts []*Alert, index0 int) ([][]byte, error) {
 	var now time.Time // read once, and only if an alert has no timestamp
+	needIDs := 0
 	for i, a := range alerts {
 		idx := i
 		if index0 < 0 {
@@ -166,7 +169,18 @@ func (s *Store) encode(alerts []*Alert, index0 int) ([][]byte, error) {
 		if err := a.validate(); err != nil {
 			return nil, reindex(err, idx)
 		}
+		if !a.idx[fID].ok() {
+			needIDs++
+		}
 	}
+	// The ids the batch needs, drawn at once, in the batch's order.
+	var idBuf [1]uuid.UUID
+	ids := idBuf[:]
+	if needIDs > len(idBuf) {
+		ids = make([]uuid.UUID, needIDs)
+	}
+	ids = ids[:needIDs]
+	newIDs(ids)
 	encoded := make([][]byte, len(alerts))
 	for i, a := range alerts {
 		idx := i
@@ -181,8 +195,11 @@ func (s *Store) encode(alerts []*Alert, index0 int) ([][]byte, error) {
 		if now.IsZero() && !a.idx[fTimestamp].ok() {
 			now = s.now()
 		}
-		if err := a.ensureIdentity(now); err != nil {
-			return nil, err
+		if !a.idx[fID].ok() {
+			a.ensureIdentity(now, ids[0])
+			ids = ids[1:]
+		} else {
+			a.ensureIdentity(now, uuid.UUID{})
 		}
 		if s.cfg.Sign != nil {
 			s.cfg.Sign.Sign(a)

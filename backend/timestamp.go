@@ -90,7 +90,8 @@ func FormatTimestamp(t time.Time) string {
 
 // parseTimestampRaw reads a timestamp field's JSON string. The form a
 // Store writes and the old detectors wrote, naive
-// "2006-01-02T15:04:05[.999999999]", is read by hand (time.Parse tries
+// "2006-01-02T15:04:05[.999999999]" (or with a space or a final Z, see
+// parseNaiveTimestamp), is read by hand (time.Parse tries
 // its layouts one by one, and was a third of the cost of reading an
 // alert); any other form goes to ParseTimestamp, which defines the
 // result (FuzzTimestampFastPath holds the two to the same instants).
@@ -109,10 +110,15 @@ func parseTimestampRaw(raw []byte) (time.Time, error) {
 
 // parseNaiveTimestamp reads exactly "YYYY-MM-DDTHH:MM:SS" with an
 // optional fraction of 1 to 9 digits, as UTC; ok is false for anything
-// else, valid or not.
+// else, valid or not. A space for the T (Python's str(datetime)) and a
+// final Z (UTC, as JavaScript's toISOString writes it) are read too,
+// as ParseTimestamp reads them: the sample alerts have both forms.
 func parseNaiveTimestamp(b []byte) (t time.Time, ok bool) {
+	if n := len(b); n > 0 && (b[n-1] == 'Z' || b[n-1] == 'z') {
+		b = b[:n-1]
+	}
 	if len(b) < 19 || len(b) == 20 || len(b) > 29 ||
-		b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+		b[4] != '-' || b[7] != '-' || b[10] != 'T' && b[10] != ' ' || b[13] != ':' || b[16] != ':' {
 		return time.Time{}, false
 	}
 	num := func(s []byte) (int, bool) {
