@@ -227,7 +227,8 @@ func reindex(err error, idx int) error {
 //     entries: when the deadline passes, List fails with an error wrapping
 //     ErrUnavailable, never a page decoded past its deadline;
 //   - it holds the page (limit alerts) and one chunk of entries, at most
-//     16 MiB or 16 entries, whichever is more.
+//     16 MiB or 16 entries, whichever is more, and keeps at most 16 MiB
+//     of earlier entries to compare later copies of their ids with.
 func (s *Store) List(ctx context.Context, q Query) (*Page, error) {
 	start := s.started()
 	p, err := s.list(ctx, q)
