@@ -291,9 +291,9 @@ func decodeMaps(vals [][]byte) ([]map[string]any, error) {
 }
 
 // lists are the newest ListLimit of a full store (fill first),
-// unfiltered (raw: the newest ListLimit + encoding/json into maps) and
-// Critical only (raw: the old system's read of everything, decode,
-// filter).
+// unfiltered (raw: the newest ListLimit + encoding/json into maps; and,
+// as newest-lrange, the newest ListLimit alone, not decoded) and Critical
+// only (raw: the old system's read of everything, decode, filter).
 func (r *rows) lists() []Pair {
 	var out []Pair
 	for _, c := range []struct {
@@ -308,6 +308,12 @@ func (r *rows) lists() []Pair {
 			}
 			ms, err := decodeMaps(vals)
 			return len(ms), err
+		}},
+		// The same List against the bare LRANGE (no decode): issue 10's
+		// "at least 0.4x LRANGE alone".
+		{"newest-lrange", backend.Query{Limit: ListLimit}, func(ctx context.Context) (int, error) {
+			vals, err := r.raw.Newest(ctx, ListLimit)
+			return len(vals), err
 		}},
 		{"critical", backend.Query{Limit: ListLimit, MinSeverity: backend.SeverityCritical}, func(ctx context.Context) (int, error) {
 			vals, err := r.raw.All(ctx)
