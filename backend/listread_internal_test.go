@@ -1,6 +1,8 @@
 package backend
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"slices"
 	"strings"
@@ -102,4 +104,88 @@ func TestPageReaderLazy(t *testing.T) {
 	if r.kept == 0 || r.page.Examined != n {
 		t.Errorf("kept %d bytes, examined %d; want the first copies kept and %d examined", r.kept, r.page.Examined, n)
 	}
+}
+
+// FuzzPageReaderCopies checks the lazy duplicate check against the rule
+// it implements, computed the plain way (a SHA-256 of every copy): an
+// entry is a duplicate when an earlier copy of its id has the same compact
+// encoding, an id is in conflict once two encodings were seen, and every
+// listed copy of an id in conflict is flagged. Entries are the input's
+// lines; the reader lists every alert it admits, with its first copies
+// kept as bytes or (keep false) as sums only.
+func FuzzPageReaderCopies(f *testing.F) {
+	seed := [][]byte{
+		listedJSON("X", "High", "beacon"),
+		listedJSON("X", "Low", "all clear"),
+		[]byte(`{"id": "X", "timestamp":"2025-03-01T00:00:00","severity":"High","message":"beacon"}`),
+		[]byte(`{"timestamp":"2025-03-01T00:00:00","id":"X","severity":"High","message":"beacon"}`),
+		listedJSON("Y", "High", "other"),
+		listedJSON("", "High", "no id"),
+		[]byte("junk"),
+	}
+	for _, keep := range []bool{true, false} {
+		f.Add(bytes.Join(seed, []byte("\n")), keep)
+		f.Add(bytes.Join([][]byte{seed[0], seed[1], seed[0], seed[2], seed[1], seed[3]}, []byte("\n")), keep)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, keep bool) {
+		entries := bytes.Split(data, []byte("\n"))
+		if len(entries) > 64 {
+			entries = entries[:64]
+		}
+		// The rule, the plain way.
+		type ref struct {
+			sums     map[[sha256.Size]byte]bool
+			conflict bool
+		}
+		byID := map[string]*ref{}
+		var wantIDs []string
+		var wantConflicts []string
+		wantDups := 0
+		for _, e := range entries {
+			a, err := decodeStored(e, DefaultMaxAlertBytes)
+			if err != nil {
+				continue
+			}
+			id := a.ID()
+			sum := sha256.Sum256(a.encoded())
+			c := byID[id]
+			switch {
+			case id == "":
+			case c == nil:
+				byID[id] = &ref{sums: map[[sha256.Size]byte]bool{sum: true}}
+			case c.sums[sum]:
+				wantDups++
+				continue
+			default:
+				c.sums[sum] = true
+				if !c.conflict {
+					c.conflict = true
+					wantConflicts = append(wantConflicts, id)
+				}
+			}
+			wantIDs = append(wantIDs, id)
+		}
+
+		page := &Page{}
+		r := newPageReader(page, DefaultMaxAlertBytes)
+		if !keep {
+			r.keepMax = 0
+		}
+		for i, e := range entries {
+			if a := r.admit(Entry{Pos: int64(len(entries) - i), Data: e}); a != nil {
+				page.Alerts = append(page.Alerts, a)
+				r.listed(a)
+			}
+		}
+		var gotIDs []string
+		for _, a := range page.Alerts {
+			gotIDs = append(gotIDs, a.ID())
+			if want := byID[a.ID()] != nil && byID[a.ID()].conflict; a.IDConflict() != want {
+				t.Errorf("alert %q flagged %v, want %v", a.ID(), a.IDConflict(), want)
+			}
+		}
+		if !slices.Equal(gotIDs, wantIDs) || !slices.Equal(page.Conflicts, wantConflicts) || page.Duplicates != wantDups {
+			t.Errorf("listed %q, Conflicts %q, Duplicates %d; want %q, %q, %d", gotIDs, page.Conflicts, page.Duplicates, wantIDs, wantConflicts, wantDups)
+		}
+	})
 }
