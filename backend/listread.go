@@ -8,8 +8,9 @@ import (
 
 // listChunkBytes bounds what one Scan of a List may return beside the
 // page itself: a chunk holds at most listChunkBytes / MaxAlertBytes
-// entries (at least 16, at most 1000). With the page, a List holds at most
-// about limit x MaxAlertBytes + 16 MiB of entries.
+// entries (at least 16, at most 1000), or the page's limit if that is
+// more (Store.list). With the page, a List holds at most about
+// limit x MaxAlertBytes + max(16 MiB, limit x MaxAlertBytes) of entries.
 const listChunkBytes = 16 << 20
 
 // listChunkMax is the most entries one Scan of a List asks for.
