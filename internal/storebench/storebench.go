@@ -141,8 +141,11 @@ func (r *rows) firstErr() error {
 }
 
 // run calls op b.N times from callers goroutines and reports
-// perOp*b.N/elapsed as alerts/s and the calls' 99th percentile latency
-// as p99-us.
+// perOp*b.N/elapsed as alerts/s, the calls' 99th percentile latency as
+// p99-us and this process's CPU time per call as cpu-us/op (on Unix): on
+// a shared machine, whose load moves alerts/s by tens of percent between
+// rounds, the CPU a call costs moves much less (a server in another
+// process is not counted).
 func (r *rows) run(b *testing.B, callers, perOp int, op func(ctx context.Context, i int) error) {
 	b.Helper()
 	ctx := context.Background()
@@ -151,6 +154,7 @@ func (r *rows) run(b *testing.B, callers, perOp int, op func(ctx context.Context
 	lat := make([][]time.Duration, callers)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
 	for c := range callers {
 		wg.Add(1)
 		go func() {
@@ -171,6 +175,9 @@ func (r *rows) run(b *testing.B, callers, perOp int, op func(ctx context.Context
 	}
 	wg.Wait()
 	b.StopTimer()
+	if cpu := processCPU() - cpu0; cpu0 > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(b.N), "cpu-us/op")
+	}
 	b.ReportMetric(float64(b.N*perOp)/b.Elapsed().Seconds(), "alerts/s")
 	all := slices.Concat(lat...)
 	if len(all) > 0 {
