@@ -135,8 +135,10 @@ func WindowArgs(mode string, pos int64, limit, maxBytes int) []string {
 // time but cost the server a third more CPU per read (a Lua-to-Redis
 // call per item; BenchmarkWindowScript in servertest/bench: 100 items,
 // ~190 us of server CPU against ~140 us in chunks of 16 and ~30 us for a
-// bare LRANGE). Redis seeks an LRANGE index from the nearer end of the
-// list. Positions stay far below 2^53, where Lua's numbers are exact.
+// bare LRANGE). A chunk in the newer half of the list is asked for with
+// negative indexes, which a server seeks from the newest end whatever
+// its version (the window is usually there). Positions stay far below
+// 2^53, where Lua's numbers are exact.
 const WindowScript = `
 local n = redis.call('LLEN', KEYS[1])
 local seq = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
@@ -165,7 +167,9 @@ local items = {}
 for i = start, stop, 16 do
   local j = i + 15
   if j > stop then j = stop end
-  for _, v in ipairs(redis.call('LRANGE', KEYS[1], i, j)) do
+  local a, b = i, j
+  if i >= n / 2 then a, b = i - n, j - n end
+  for _, v in ipairs(redis.call('LRANGE', KEYS[1], a, b)) do
     if string.len(v) > maxb then v = string.len(v) end
     items[#items + 1] = v
   end
