@@ -21,7 +21,7 @@ type fixed struct {
 	tooLarge map[int]int64 // index -> size: returned as TooLarge, Data nil
 	hook     func(ctx context.Context)
 
-	maxLimit, returned int
+	maxLimit, returned, scans int
 }
 
 func (f *fixed) Scan(ctx context.Context, before int64, limit int) ([]backend.Entry, error) {
@@ -29,6 +29,7 @@ func (f *fixed) Scan(ctx context.Context, before int64, limit int) ([]backend.En
 		f.hook(ctx)
 	}
 	f.maxLimit = max(f.maxLimit, limit)
+	f.scans++
 	end := len(f.data)
 	if before > 0 {
 		end = min(end, int(before)-1)
@@ -134,18 +135,59 @@ func TestListScanBudget(t *testing.T) {
 }
 
 // TestListChunkBoundsMemory: besides the page, a List holds one chunk of
-// entries, whose count times max_alert_bytes stays within 16 MiB (or 16
-// entries).
+// entries, whose count times max_alert_bytes stays within 16 MiB, 16
+// entries or one page, whichever is more.
 func TestListChunkBoundsMemory(t *testing.T) {
 	for _, maxBytes := range []int{1 << 10, backend.DefaultMaxAlertBytes, 4 << 20} {
-		t.Run(fmt.Sprintf("max-alert-bytes-%d", maxBytes), func(t *testing.T) {
-			f := &fixed{data: slices.Repeat([][]byte{[]byte("junk")}, 5000)}
-			s := backend.NewStore(f, "fixed", backend.Config{MaxAlerts: 5000, MaxAlertBytes: maxBytes})
-			if _, err := s.List(context.Background(), backend.Query{Limit: 1000}); err != nil {
+		for _, limit := range []int{10, 1000} {
+			t.Run(fmt.Sprintf("max-alert-bytes-%d/limit-%d", maxBytes, limit), func(t *testing.T) {
+				f := &fixed{data: slices.Repeat([][]byte{[]byte("junk")}, 5000)}
+				s := backend.NewStore(f, "fixed", backend.Config{MaxAlerts: 5000, MaxAlertBytes: maxBytes})
+				if _, err := s.List(context.Background(), backend.Query{Limit: limit}); err != nil {
+					t.Fatal(err)
+				}
+				if held := f.maxLimit * maxBytes; held > max(16<<20, 16*maxBytes, limit*maxBytes) {
+					t.Errorf("a Scan asked for %d entries of up to %d bytes (%d MiB)", f.maxLimit, maxBytes, held>>20)
+				}
+			})
+		}
+	}
+}
+
+// TestListRoundTrips: a page is fetched in one Scan, and a sparse filter
+// costs a few, each chunk doubling up to the bound above: on Redis each
+// Scan is a round trip.
+func TestListRoundTrips(t *testing.T) {
+	sparse := make([][]byte, 10_000) // one in six Critical, as the benchmark's samples
+	for i := range sparse {
+		sev := "Low"
+		if i%6 == 0 {
+			sev = "Critical"
+		}
+		sparse[i] = alertJSON(fmt.Sprintf("id-%d", i), sev, "m")
+	}
+	for _, c := range []struct {
+		name      string
+		maxBytes  int
+		q         backend.Query
+		maxScans  int
+		wantAlert int
+	}{
+		{"newest-page-default-cap", 0, backend.Query{Limit: 100}, 1, 100},
+		{"newest-page-over-byte-bound", 4 << 20, backend.Query{Limit: 100}, 1, 100},
+		{"one-in-six-default-cap", 0, backend.Query{Limit: 100, MinSeverity: backend.SeverityCritical}, 6, 100},
+		{"one-in-six-small-cap", 4 << 10, backend.Query{Limit: 100, MinSeverity: backend.SeverityCritical}, 3, 100},
+		{"no-match-small-cap", 4 << 10, backend.Query{Limit: 100, Entity: "nobody"}, 14, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := &fixed{data: sparse}
+			s := backend.NewStore(f, "fixed", backend.Config{MaxAlerts: len(sparse), MaxAlertBytes: c.maxBytes})
+			p, err := s.List(context.Background(), c.q)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if held := f.maxLimit * maxBytes; held > max(16<<20, 16*maxBytes) {
-				t.Errorf("a Scan asked for %d entries of up to %d bytes (%d MiB)", f.maxLimit, maxBytes, held>>20)
+			if len(p.Alerts) != c.wantAlert || f.scans > c.maxScans {
+				t.Errorf("%d alerts in %d Scans (largest %d entries); want %d in at most %d", len(p.Alerts), f.scans, f.maxLimit, c.wantAlert, c.maxScans)
 			}
 		})
 	}

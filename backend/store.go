@@ -244,7 +244,9 @@ func reindex(err error, idx int) error {
 //     entries: when the deadline passes, List fails with an error wrapping
 //     ErrUnavailable, never a page decoded past its deadline;
 //   - it holds the page (limit alerts) and one chunk of entries, at most
-//     16 MiB or 16 entries, whichever is more.
+//     16 MiB, 16 entries or limit entries, whichever is more, and keeps
+//     at most 16 MiB of earlier entries to compare later copies of their
+//     ids with.
 func (s *Store) List(ctx context.Context, q Query) (*Page, error) {
 	start := s.started()
 	p, err := s.list(ctx, q)
@@ -273,10 +275,14 @@ func (s *Store) list(ctx context.Context, q Query) (*Page, error) {
 	page := &Page{Alerts: make([]*Alert, 0, min(limit, 1024))}
 	r := newPageReader(page, s.cfg.MaxAlertBytes)
 	budget := s.cfg.MaxAlerts
-	chunkMax := listChunkMax(s.cfg.MaxAlertBytes)
+	// A chunk is at most a page or 16 MiB of entries, whichever is more:
+	// the page is held anyway, and a page fetched in two halves would
+	// cost a second round trip for nothing.
+	chunkMax := max(listChunkMax(s.cfg.MaxAlertBytes), limit)
 	toSkip := q.Offset
-	// Fetch in chunks sized to the request, growing when filters reject
-	// much, so that "the newest 10" costs one small round trip.
+	// Fetch in chunks sized to the request, doubling when filters reject
+	// much, so that "the newest 100" costs one round trip and a sparse
+	// filter a few.
 	chunk := min(max(limit+toSkip, 16), chunkMax)
 	for {
 		chunk = min(chunk, budget-page.Examined)

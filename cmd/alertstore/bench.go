@@ -33,8 +33,8 @@ func newBenchCmd(env *cliEnv) *cobra.Command {
 		Short: "measure the DSN's deployment with the benchmark suite, store against a raw client, in a scratch namespace",
 		Long: `bench runs the rows of the benchmark suite (docs/performance.md) against
 the DSN: writes with 1, 16 and 64 callers, batches of 100, lists of the
-newest 100 unfiltered and Critical only over 10,000 alerts, count, and
-watch latency. Where a raw baseline applies (the same commands by hand on
+newest 100 unfiltered (against LRANGE with and without decoding) and
+Critical only over 10,000 alerts, count, and watch latency. Where a raw baseline applies (the same commands by hand on
 the store's own go-redis or valkey-go client; a bbolt file for bolt; a
 slice for memory) it runs it too and prints the ratio.
 

@@ -13,7 +13,7 @@ func TestBench(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("bench = exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
-	for _, row := range []string{"Write/callers=1", "Write/callers=64", "Batch/callers=16", "List/newest/callers=16", "List/critical/callers=16", "Count", "Watch"} {
+	for _, row := range []string{"Write/callers=1", "Write/callers=64", "Batch/callers=16", "List/newest/callers=16", "List/newest-lrange/callers=16", "List/critical/callers=16", "Count", "Watch"} {
 		if !strings.Contains(out, "\n"+row+" ") {
 			t.Errorf("no row %s in\n%s", row, out)
 		}

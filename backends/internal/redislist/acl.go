@@ -21,8 +21,9 @@ import "strings"
 //	                             and the namespace's record: CapInitScript,
 //	                             ClearScript, SetCapScript (GET, SET, LLEN,
 //	                             DEL, RPUSH, LTRIM)
-//	evalsha_ro eval_ro           WindowScript: List, Watch (LLEN, GET, LRANGE,
-//	                             LINDEX); InfoScript: status, cap, doctor
+//	evalsha_ro eval_ro           WindowScript: List, Watch (LLEN, GET,
+//	                             LRANGE; the sharded scripts LINDEX too);
+//	                             InfoScript: status, cap, doctor
 //	get lrange lindex set        what the scripts call (scripts are checked
 //	                             against the user's rights too; a test
 //	                             keeps every script within its role)

@@ -46,7 +46,11 @@ return {string.format('%d', pushed), string.format('%d', seq)}
 // then per entry: position, stamp, size if left on the server else 0,
 // data}. An entry over max bytes is not transferred (its data is "").
 // Entries are aligned with stamps at the newest end; older entries
-// without one (pushed by another tool) take the oldest stamp.
+// without one (pushed by another tool) take the oldest stamp. Entries and
+// stamps are read with one LRANGE per 16 (stampsOf gives what stampAt
+// would for a run of entries), as WindowScript reads: the script holds at
+// most 16 entries at a time; the binary search for the bound reads single
+// stamps.
 const ShardReadScript = `
 local n = redis.call('LLEN', KEYS[1])
 local seq = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
@@ -64,11 +68,32 @@ local function stampAt(j)
   if ti < 0 then ti = 0 end
   return tonumber(at(KEYS[3], tn, ti)) or 0
 end
+local function stampsOf(lo, hi)
+  local out = {}
+  if tn == 0 then
+    for j = lo, hi do out[#out + 1] = 0 end
+    return out
+  end
+  local tlo, thi = lo - off, hi - off
+  if tlo < 0 then tlo = 0 end
+  if thi < 0 then thi = 0 end
+  local got = redis.call('LRANGE', KEYS[3], tlo, thi)
+  for j = lo, hi do
+    local ti = j - off
+    if ti < 0 then ti = 0 end
+    out[#out + 1] = tonumber(got[ti - tlo + 1]) or 0
+  end
+  return out
+end
 local out = {string.format('%d', n), string.format('%d', seq)}
 local tail = tonumber(ARGV[5]) or 0
 if tail > n then tail = n end
 out[#out + 1] = string.format('%d', tail)
-for j = 0, tail - 1 do out[#out + 1] = string.format('%d', stampAt(j)) end
+for lo = 0, tail - 1, 16 do
+  local hi = lo + 15
+  if hi > tail - 1 then hi = tail - 1 end
+  for _, st in ipairs(stampsOf(lo, hi)) do out[#out + 1] = string.format('%d', st) end
+end
 local limit = tonumber(ARGV[3]) or 0
 local maxb = tonumber(ARGV[4]) or 0
 local first, last, step = 0, -1, 1
@@ -93,14 +118,28 @@ else
   last = first + limit - 1
   if last > n - 1 then last = n - 1 end
 end
-for j = first, last, step do
-  local v = at(KEYS[1], n, j) or ''
-  local size = 0
-  if maxb > 0 and string.len(v) > maxb then size = string.len(v); v = '' end
-  out[#out + 1] = string.format('%d', base + j)
-  out[#out + 1] = string.format('%d', stampAt(j))
-  out[#out + 1] = string.format('%d', size)
-  out[#out + 1] = v
+local j = first
+while (step == 1 and j <= last) or (step == -1 and j >= last) do
+  local lo, hi = j, j + 15
+  if hi > last then hi = last end
+  if step == -1 then
+    lo, hi = j - 15, j
+    if lo < last then lo = last end
+  end
+  local vs = redis.call('LRANGE', KEYS[1], lo, hi)
+  local ss = stampsOf(lo, hi)
+  local k0, k1 = 1, hi - lo + 1
+  if step == -1 then k0, k1 = k1, 1 end
+  for k = k0, k1, step do
+    local v = vs[k] or ''
+    local size = 0
+    if maxb > 0 and string.len(v) > maxb then size = string.len(v); v = '' end
+    out[#out + 1] = string.format('%d', base + lo + k - 1)
+    out[#out + 1] = string.format('%d', ss[k])
+    out[#out + 1] = string.format('%d', size)
+    out[#out + 1] = v
+  end
+  if step == 1 then j = hi + 1 else j = lo - 1 end
 end
 return out
 `

@@ -3,7 +3,9 @@ package cluster_test
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -156,4 +158,59 @@ func TestShardedCapOneShotWriters(t *testing.T) {
 		}
 	}
 	t.Logf("FIGURES: sharded one-shot writers: cap 6, 40 stores of one alert each over 3 shards: listed %v", got)
+}
+
+// TestShardedOversizedAtChunkEdges: the sharded read script reads entries
+// and their stamps in LRANGE chunks of 16 (redislist.ShardReadScript). A
+// store with max_alert_bytes=1024 reads a namespace that another filled
+// with 160 alerts, the first and last of every 16 of 2 KiB: those stay on
+// the servers, and every other alert is listed once, newest first, in one
+// page and in pages of 7 and 17 (windows that start and end off a chunk's
+// edge on each shard).
+func TestShardedOversizedAtChunkEdges(t *testing.T) {
+	forEach(t, func(t *testing.T, spec containers.ServerSpec, scheme string) {
+		ctx := testCtx(t, 2*time.Minute)
+		c := shared(t, spec)
+		params := "shards=3&max_alerts=1000&prefix=" + url.QueryEscape(redistest.Prefix(t))
+		w := redistest.Open(t, clusterDSN(scheme, c, params+"&max_alert_bytes=4096"))
+		r := redistest.Open(t, clusterDSN(scheme, c, params+"&max_alert_bytes=1024"))
+		const n = 160
+		var want []string // newest first
+		big := 0
+		for i := range n {
+			a := newAlert(t, fmt.Sprintf("edge-%03d", i))
+			if i%16 == 0 || i%16 == 15 {
+				if err := a.SetMessage(strings.Repeat("z", 2048)); err != nil {
+					t.Fatal(err)
+				}
+				big++
+			} else {
+				want = append([]string{a.Entity()}, want...)
+			}
+			if err := w.Store(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, limit := range []int{n, 7, 17} {
+			var got []string
+			oversized := 0
+			for q := (backend.Query{Limit: limit}); ; {
+				p, err := r.List(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, a := range p.Alerts {
+					got = append(got, a.Entity())
+				}
+				oversized += p.Oversized
+				if p.Next == "" {
+					break
+				}
+				q.Cursor = p.Next
+			}
+			if !slices.Equal(got, want) || oversized != big {
+				t.Errorf("pages of %d: listed %q with %d oversized; want %q with %d", limit, got, oversized, want, big)
+			}
+		}
+	})
 }

@@ -102,6 +102,52 @@ func testOversizedNotTransferred(t *testing.T, e env) {
 	}
 }
 
+// testOversizedAtChunkEdges: the read script reads its window in LRANGE
+// chunks of 16 (redislist.WindowScript). Entries over max_alert_bytes on
+// both sides of a chunk's edge and at the window's ends are left on the
+// server, and every alert around them is listed once and in order, in one
+// page and in pages of 7 (windows that start off a chunk's edge).
+func testOversizedAtChunkEdges(t *testing.T, e env) {
+	const maxBytes, n = 1024, 40
+	cfg := backend.Config{Prefix: Prefix(t), MaxAlertBytes: maxBytes}
+	s := e.open(t, cfg)
+	big := map[int]bool{0: true, 15: true, 16: true, 31: true, 32: true, n - 1: true}
+	var want []string // newest first
+	push := []string{"RPUSH", redislist.NewKeys(cfg.Prefix).List}
+	for i := range n {
+		if big[i] {
+			push = append(push, `{"timestamp":"2025-03-01T00:00:00","pad":"`+strings.Repeat("z", 2*maxBytes)+`"}`)
+			continue
+		}
+		id := fmt.Sprintf("edge-%02d", i)
+		push = append(push, fmt.Sprintf(`{"id":%q,"timestamp":"2025-03-01T00:00:00","severity":"High","entity":"h"}`, id))
+		want = append([]string{id}, want...)
+	}
+	e.do(t, push...)
+
+	p := list(t, s, backend.Query{Limit: n})
+	wantIDs(t, p, want...)
+	if p.Oversized != len(big) || p.Examined != n {
+		t.Errorf("one page: Oversized %d, Examined %d; want %d and %d", p.Oversized, p.Examined, len(big), n)
+	}
+	var got []string
+	oversized := 0
+	for q := (backend.Query{Limit: 7}); ; {
+		p := list(t, s, q)
+		for _, a := range p.Alerts {
+			got = append(got, a.ID())
+		}
+		oversized += p.Oversized
+		if p.Next == "" {
+			break
+		}
+		q.Cursor = p.Next
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") || oversized != len(big) {
+		t.Errorf("pages of 7: listed %q with %d oversized; want %q with %d", got, oversized, want, len(big))
+	}
+}
+
 // testJunkFloodBounded pushes 200,000 junk entries under the default cap
 // of 1,000 (a writer that never trims): a List examines 1,000, says it
 // stopped, and reads about 1,000 entries' worth of bytes; its cursor

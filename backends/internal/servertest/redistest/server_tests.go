@@ -45,6 +45,7 @@ func RunServerTests(t *testing.T, scheme string, srv *containers.Server) {
 		{"WrongTypeIsNotUnavailable", testWrongType},
 		{"DropLeavesNoKeys", testDropLeavesNoKeys},
 		{"OversizedEntryNotTransferred", testOversizedNotTransferred},
+		{"OversizedAtChunkEdges", testOversizedAtChunkEdges},
 		{"JunkFloodBounded", testJunkFloodBounded},
 		{"CraftedKeysKeepDeadline", testCraftedKeysKeepDeadline},
 		{"CapRecordedBesideList", testCapRecorded},
