@@ -2,6 +2,7 @@ package backend_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -52,5 +53,52 @@ func TestEveryCallHasADeadline(t *testing.T) {
 				t.Fatalf("driver's deadline %v (set: %v), want about %v from now", time.Until(d.got), d.have, c.want)
 			}
 		})
+	}
+}
+
+// bounded is a BoundedAppender recording how each append was called.
+type bounded struct {
+	plain
+	appends, withins int
+	within           time.Duration
+	hadDeadline      bool
+}
+
+func (b *bounded) Append(context.Context, [][]byte) error { b.appends++; return nil }
+
+func (b *bounded) AppendWithin(ctx context.Context, _ [][]byte, within time.Duration) error {
+	b.withins++
+	b.within = within
+	_, b.hadDeadline = ctx.Deadline()
+	return nil
+}
+
+// TestBoundedAppenderTakesTheTimeout: a driver that bounds its appends
+// itself (the chain) gets the Store's Timeout through AppendWithin and
+// the caller's context as it is, not Append under a second context; the
+// Store's checks before the I/O still run.
+func TestBoundedAppenderTakesTheTimeout(t *testing.T) {
+	const timeout = 7 * time.Second
+	d := &bounded{}
+	s := backend.NewStore(d, "bounded", backend.Config{Timeout: timeout})
+	a, err := backend.ParseAlert([]byte(`{"severity":"High","message":"m"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Store(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	if d.withins != 1 || d.appends != 0 || d.within != timeout || d.hadDeadline {
+		t.Fatalf("AppendWithin %d times (within %v, ctx deadline %v), Append %d times; want AppendWithin once with %v and the caller's context",
+			d.withins, d.within, d.hadDeadline, d.appends, timeout)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Store(ctx, a); !errors.Is(err, context.Canceled) || d.withins != 1 {
+		t.Fatalf("Store with an ended context: %v, AppendWithin %d times; want context.Canceled before the driver", err, d.withins)
+	}
+	_ = s.Close()
+	if err := s.Store(context.Background(), a); !errors.Is(err, backend.ErrClosed) || d.withins != 1 {
+		t.Fatalf("Store on a closed Store: %v, AppendWithin %d times; want ErrClosed before the driver", err, d.withins)
 	}
 }

@@ -87,12 +87,21 @@ func (s *Store) wrap(op string, err error) error {
 	return &Error{Op: op, Backend: s.name, Err: err}
 }
 
-func (s *Store) begin(ctx context.Context, op string) (context.Context, context.CancelFunc, error) {
+// ready is what every call checks before its I/O: the Store is open and
+// ctx has not ended.
+func (s *Store) ready(ctx context.Context, op string) error {
 	if s.closed.Load() {
-		return nil, nil, s.wrap(op, ErrClosed)
+		return s.wrap(op, ErrClosed)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, nil, s.wrap(op, err)
+		return s.wrap(op, err)
+	}
+	return nil
+}
+
+func (s *Store) begin(ctx context.Context, op string) (context.Context, context.CancelFunc, error) {
+	if err := s.ready(ctx, op); err != nil {
+		return nil, nil, err
 	}
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= s.cfg.Timeout {
 		// Bounded already, and sooner than Timeout would: a context of
@@ -142,6 +151,14 @@ func (s *Store) storeBatch(ctx context.Context, op string, alerts []*Alert, inde
 	encoded, err := s.encode(alerts, index0)
 	if err != nil {
 		return s.wrap(op, err)
+	}
+	if ba, ok := s.drv.(BoundedAppender); ok {
+		// The driver sets a deadline of its own anyway (the chain): it
+		// takes the Store's Timeout instead of a second context.
+		if err := s.ready(ctx, op); err != nil {
+			return err
+		}
+		return s.wrap(op, ba.AppendWithin(ctx, encoded, s.cfg.Timeout))
 	}
 	ctx, cancel, err := s.begin(ctx, op)
 	if err != nil {
