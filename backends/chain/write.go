@@ -108,4 +108,5 @@ func (c *Chain) appendTo(ctx context.Context, t *tier, alerts [][]byte, last boo
 	}
 	return c.call(ctx, t, fn)
 }
+
 var _ backend.BoundedAppender = (*Chain)(nil)
