@@ -154,15 +154,17 @@ func CheckCapabilities(d Driver) error {
 }
 
 // BoundedAppender is implemented by drivers whose Append derives a
-// deadline of its own anyway: the chain gives each tier it tries before
-// the last its tier_timeout. The Store then calls AppendWithin, handing
-// over its Timeout, instead of Append under a context of its own
-// carrying that Timeout, so that a healthy append costs such a driver one
-// timer, not two (a context with a deadline is a timer, and its
-// registration in the parent's; on the chain's write path the second
-// one cost about a fifth of its throughput over its first tier, issue
-// 10). Like Aser it declares no capability: it changes no behaviour a
-// caller can see, only who sets the deadline.
+// deadline of its own anyway (the chain gives each tier it tries before
+// the last its tier_timeout), or waits on nothing a deadline could cut
+// short (memory: a mutex held only for copies). The Store then calls
+// AppendWithin, handing over its Timeout, instead of Append under a
+// context of its own carrying that Timeout, so that an append costs such
+// a driver one timer, or none, instead of one more (a context with a
+// deadline is a timer and its registration in the parent's; on the
+// chain's write path the second one cost about a fifth of its
+// throughput over its first tier, issue 10). Like Aser it declares no
+// capability: it changes no behaviour a caller can see, only who sets
+// the deadline.
 type BoundedAppender interface {
 	// AppendWithin is Append, bounded by within from its call as well
 	// as by ctx (its deadline when sooner, and its cancellation): it

@@ -213,6 +213,17 @@ func (d *driver) Append(ctx context.Context, alerts [][]byte) error {
 	return nil
 }
 
+// AppendWithin implements backend.BoundedAppender. An append to memory
+// waits on nothing but the ring's mutex, held by other calls only for
+// their copies, so a deadline could never cut it short: the context with
+// the Store's Timeout that Append would get is a timer and nothing else,
+// 15% of the CPU of storing one alert (issue 10).
+func (d *driver) AppendWithin(ctx context.Context, alerts [][]byte, _ time.Duration) error {
+	return d.Append(ctx, alerts)
+}
+
+var _ backend.BoundedAppender = (*driver)(nil)
+
 func (d *driver) Scan(ctx context.Context, before int64, limit int) ([]backend.Entry, error) {
 	if err := d.check(ctx); err != nil {
 		return nil, err
