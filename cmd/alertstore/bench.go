@@ -138,7 +138,11 @@ func cmdBench(ctx context.Context, env *cliEnv, benchtime string) (err error) {
 }
 
 func printBench(env *cliEnv, results []storebench.Result) {
-	fmt.Fprintf(env.stdout, "%-26s %14s %14s %9s %11s %11s\n", "row", "store", "raw", "store/raw", "p99 store", "p99 raw")
+	w := len("row") // the widest row name, so that the columns line up
+	for _, r := range results {
+		w = max(w, len(r.Row))
+	}
+	fmt.Fprintf(env.stdout, "%-*s %14s %14s %9s %11s %11s\n", w, "row", "store", "raw", "store/raw", "p99 store", "p99 raw")
 	num := func(v float64, unit string) string {
 		if v == 0 {
 			return "-"
@@ -156,14 +160,14 @@ func printBench(env *cliEnv, results []storebench.Result) {
 	}
 	for _, r := range results {
 		if r.Err != nil {
-			fmt.Fprintf(env.stdout, "%-26s failed: %v\n", r.Row, r.Err)
+			fmt.Fprintf(env.stdout, "%-*s failed: %v\n", w, r.Row, r.Err)
 			continue
 		}
 		ratio := "-"
 		if x := r.Ratio(); x > 0 {
 			ratio = strconv.FormatFloat(x, 'f', 2, 64) + "x"
 		}
-		fmt.Fprintf(env.stdout, "%-26s %14s %14s %9s %11s %11s\n", r.Row, num(r.Store, r.Metric), num(r.Raw, r.Metric), ratio, us(r.StoreP99), us(r.RawP99))
+		fmt.Fprintf(env.stdout, "%-*s %14s %14s %9s %11s %11s\n", w, r.Row, num(r.Store, r.Metric), num(r.Raw, r.Metric), ratio, us(r.StoreP99), us(r.RawP99))
 	}
 	fmt.Fprintln(env.stdout, strings.TrimSpace(`
 store/raw above 1: the store does better than the hand-written baseline

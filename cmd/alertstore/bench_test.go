@@ -1,6 +1,7 @@
 package main
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -20,6 +21,21 @@ func TestBench(t *testing.T) {
 		if !strings.Contains(errOut, "bench: "+row+" (") {
 			t.Errorf("no progress line for %s on stderr:\n%s", row, errOut)
 		}
+	}
+	// The columns line up: the store column ends at the same place on
+	// every row, the longest row name included.
+	ends := map[int][]string{}
+	cell := regexp.MustCompile(`^(\S+) +(\S+(?: us)?)`) // a row's name and store cell
+	for _, line := range strings.Split(out, "\n") {
+		for _, row := range []string{"row", "Write/", "Batch/", "List/", "Count", "Watch"} {
+			if m := cell.FindStringSubmatchIndex(line); strings.HasPrefix(line, row) && m != nil {
+				ends[m[5]] = append(ends[m[5]], line[:m[3]])
+				break
+			}
+		}
+	}
+	if len(ends) != 1 {
+		t.Errorf("the store column ends at different places: %v\n%s", ends, out)
 	}
 	if !strings.Contains(out, "raw baseline: a mutex-guarded slice append") || !strings.Contains(out, "x ") {
 		t.Errorf("no baseline or ratio in\n%s", out)
