@@ -264,7 +264,7 @@ func TestAppendWaitInSameRoundTrip(t *testing.T) {
 			switch {
 			case tc.wantErr == nil && err != nil:
 				t.Fatalf("Append: %v", err)
-			case tc.wantErr == errAny && err == nil, tc.wantErr != nil && tc.wantErr != errAny && !errors.Is(err, tc.wantErr):
+			case errors.Is(tc.wantErr, errAny) && err == nil, tc.wantErr != nil && !errors.Is(tc.wantErr, errAny) && !errors.Is(err, tc.wantErr):
 				t.Fatalf("Append error %v, want %v", err, tc.wantErr)
 			}
 			gotWaitErr := got.WaitErr != nil
