@@ -164,3 +164,23 @@ func BenchmarkSuiteBatch(b *testing.B) { storebench.Batch(b, payload, targets) }
 func BenchmarkSuiteList(b *testing.B)  { storebench.List(b, payload, targets) }
 func BenchmarkSuiteCount(b *testing.B) { storebench.Count(b, payload, targets) }
 func BenchmarkSuiteWatch(b *testing.B) { storebench.Watch(b, payload, targets) }
+
+// masterDirect is a goredis store on the Sentinel topology's master
+// itself (redis://, no Sentinel), against the same raw baseline: what a
+// store pays on a master that replicates every command to two replicas,
+// whichever backend reaches it.
+var masterDirect = storebench.Target{Name: "master-direct", Open: func(b *testing.B, cfg backend.Config) (*backend.Store, storebench.Raw) {
+	m := topology(b).Master()
+	cfg.Prefix = redistest.Prefix(b)
+	s := openStore(b, redistest.DSN(goredis.Scheme, m.Addr(), cfg, ""))
+	return s, goredisRaw(b, redis.NewClient(&redis.Options{Addr: m.Addr()}), cfg.Prefix+"raw", 0)
+}}
+
+// BenchmarkTopologyWrite is the Write row of the Sentinel store and of a
+// goredis store on the same topology's master directly, in one run: where
+// the Sentinel rows fall below the single server's, it tells the
+// topology's cost (replication, on the same cores) from the Sentinel
+// backend's.
+func BenchmarkTopologyWrite(b *testing.B) {
+	storebench.Write(b, payload, []storebench.Target{sentinelTarget("sentinel", 0), masterDirect})
+}
