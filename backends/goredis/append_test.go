@@ -19,6 +19,7 @@ import (
 
 	"github.com/apt-detection/alertstore/backend"
 	"github.com/apt-detection/alertstore/backends/internal/redislist"
+	"github.com/apt-detection/alertstore/internal/resp"
 )
 
 // fakeTx is a scripted Redis server for the append transaction: it
@@ -44,7 +45,11 @@ type script struct {
 	wait   string            // raw reply to WAIT
 }
 
-func (f *fakeTx) serve(t *testing.T) string {
+func (f *fakeTx) serve(t *testing.T) string { return loopbackServer(t, f.conn) }
+
+// loopbackServer listens on a free loopback port until the test ends and
+// runs handle for every connection; it returns the address.
+func loopbackServer(t *testing.T, handle func(net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -57,36 +62,28 @@ func (f *fakeTx) serve(t *testing.T) string {
 			if err != nil {
 				return
 			}
-			go f.conn(c)
+			go handle(c)
 		}
 	}()
 	return ln.Addr().String()
 }
 
-// readCmd reads one RESP array of bulk strings and returns its words.
+// readCmd reads one command (a RESP array of bulk strings) and returns
+// its words.
 func readCmd(r *bufio.Reader) ([]string, error) {
-	line, err := r.ReadString('\n')
+	v, err := resp.Read(r)
 	if err != nil {
 		return nil, err
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "*")))
-	if err != nil {
-		return nil, fmt.Errorf("not an array: %q", line)
+	arr, ok := v.([]any)
+	if !ok || len(arr) == 0 {
+		return nil, fmt.Errorf("not a command: %v", v)
 	}
-	words := make([]string, n)
-	for i := range words {
-		if line, err = r.ReadString('\n'); err != nil {
-			return nil, err
+	words := make([]string, len(arr))
+	for i, w := range arr {
+		if words[i], ok = w.(string); !ok {
+			return nil, fmt.Errorf("not a bulk string: %v", w)
 		}
-		size, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "$")))
-		if err != nil {
-			return nil, fmt.Errorf("not a bulk string: %q", line)
-		}
-		b := make([]byte, size+2)
-		if _, err := io.ReadFull(r, b); err != nil {
-			return nil, err
-		}
-		words[i] = string(b[:size])
 	}
 	return words, nil
 }

@@ -70,32 +70,18 @@ func TestCredentialMapping(t *testing.T) {
 // pongServer answers every line it reads with +PONG.
 func pongServer(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
+	return loopbackServer(t, func(c net.Conn) {
+		defer func() { _ = c.Close() }()
+		r := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			if _, err := r.ReadString('\n'); err != nil {
 				return
 			}
-			go func() {
-				defer func() { _ = c.Close() }()
-				r := bufio.NewReader(c)
-				for {
-					if _, err := r.ReadString('\n'); err != nil {
-						return
-					}
-					if _, err := io.WriteString(c, "+PONG\r\n"); err != nil {
-						return
-					}
-				}
-			}()
+			if _, err := io.WriteString(c, "+PONG\r\n"); err != nil {
+				return
+			}
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // TestTrackerClosesOtherDataNodes: the tracker closes exactly the
